@@ -1,0 +1,98 @@
+// Plain configuration types shared by the core, the CLI and the GUI (no torch, no GL).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fmalens {
+
+// Every refusal of bad input (a configuration, a file, an image) is one of these; its message
+// is one line that names the file (where there is one) and the rule that was broken.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A configuration that breaks one of FMA's rules (see ../shared/design/FMA.md).
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+};
+
+enum class Variant { causal, bidirectional, grid2d };
+enum class Downsampling { groupedconv, conv, avgpool };
+// zero_pad: the reference's unmasked phantom zero keys before the sequence (causal only);
+// mask: out-of-range slots are masked, every row of weights sums to 1.
+enum class Boundary { zero_pad, mask };
+
+struct AttentionConfig {
+  Variant variant = Variant::causal;
+  int64_t n = 1024;       // 1D: tokens. 2D: derived, grid_side^2.
+  int64_t grid_side = 0;  // 2D only: the patch grid is grid_side x grid_side (a power of two)
+  int64_t m = 64;         // 1D: fine block size; 2D: fine cell side r
+  int64_t p = 4;          // summaries per block per coarse level
+  Downsampling downsampling = Downsampling::groupedconv;
+  Boundary boundary = Boundary::mask;
+  bool query_downsampling = false;  // the linear O(n) variant (bidirectional and 2D only)
+  bool scale_attn = true;           // alpha_l = tokens per summary (reference default)
+  int64_t heads = 4;
+  int64_t head_dim = 64;
+
+  // Number of tokens the attention runs over (2D: grid_side^2).
+  int64_t tokens() const { return variant == Variant::grid2d ? grid_side * grid_side : n; }
+};
+
+// Throws ConfigError naming the rule when `config` is not a valid FMA configuration.
+void validate(const AttentionConfig& config);
+
+// Number of coarse levels L = log2(n/m) - 1 (1D) or log2(G/r) - 1 (2D), after validation.
+int coarse_levels(const AttentionConfig& config);
+
+const char* to_string(Variant v);
+const char* to_string(Downsampling d);
+const char* to_string(Boundary b);
+Variant variant_from_string(const std::string& s);
+Downsampling downsampling_from_string(const std::string& s);
+Boundary boundary_from_string(const std::string& s);
+
+enum class ModelKind { text, image };
+enum class AttentionKind { fma, dense };
+
+// A whole model: the GPT (text) or the vision transformer (image). The attention's `n`
+// (text: block_size; image: grid_side^2), heads and head_dim are derived from it.
+struct ModelConfig {
+  ModelKind kind = ModelKind::text;
+  AttentionKind attention_kind = AttentionKind::fma;
+  int64_t n_layer = 4;
+  int64_t n_head = 4;
+  int64_t n_embd = 128;
+  bool bias = true;
+  // text
+  int64_t block_size = 1024;
+  int64_t vocab_size = 256;
+  // image: the input is resized to image_size x image_size with `channels` channels and cut
+  // into patches of patch_size; the patch grid is image_size / patch_size on a side.
+  int64_t image_size = 0;
+  int64_t patch_size = 0;
+  int64_t channels = 1;
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;
+  // attention (variant, m, p, downsampling, boundary, query_downsampling, scale_attn)
+  AttentionConfig attention;
+
+  int64_t sequence_length() const;  // text: block_size; image: patches
+  int64_t grid_side() const { return patch_size > 0 ? image_size / patch_size : 0; }
+  // The attention configuration with n, grid, heads and head_dim filled in.
+  AttentionConfig attention_config() const;
+};
+
+// Throws ConfigError when the model configuration (or its attention) breaks a rule.
+void validate(const ModelConfig& config);
+
+std::string to_json(const ModelConfig& config);
+// Parses what to_json wrote. Throws ConfigError naming the field on a missing or bad value.
+ModelConfig model_config_from_json(const std::string& text);
+
+}  // namespace fmalens

@@ -1,0 +1,362 @@
+// FMA attention: module, downsampling, plans, and the LibTorch-ops forward (band form).
+#include "fma/attention.h"
+
+#include <cmath>
+
+
+namespace fmalens {
+namespace {
+
+using torch::indexing::Slice;
+
+// (s*s) int64: position z in Morton order within an s x s cell -> row-major position.
+torch::Tensor morton_to_raster(int64_t s) {
+  std::vector<int64_t> idx(static_cast<size_t>(s * s));
+  for (int64_t z = 0; z < s * s; ++z) {
+    int64_t y, x;
+    Layout::unmorton(z, &y, &x);
+    idx[static_cast<size_t>(z)] = y * s + x;
+  }
+  return torch::tensor(idx, torch::kLong);
+}
+
+// Rows of `table` (B, R, d) picked by `index` (G*K, -1 already mapped to R = a zero row)
+// -> (B, G, K, d).
+torch::Tensor gather_band(const torch::Tensor& table, const torch::Tensor& index, int64_t G, int64_t K) {
+  const auto B = table.size(0), d = table.size(2);
+  auto padded = torch::cat({table, table.new_zeros({B, 1, d})}, 1);
+  return padded.index_select(1, index).view({B, G, K, d});
+}
+
+}  // namespace
+
+ConvWeightsImpl::ConvWeightsImpl(std::vector<int64_t> weight_shape, int64_t bias_size) {
+  weight = register_parameter("weight", torch::zeros(weight_shape));
+  bias = register_parameter("bias", torch::zeros({bias_size}));
+}
+
+FmaAttentionImpl::FmaAttentionImpl(const AttentionConfig& config) : config_(config) {
+  const int L = coarse_levels(config_);  // validates
+  const bool two_d = config_.variant == Variant::grid2d;
+  const int64_t d = config_.head_dim, p = config_.p;
+  conv_k = register_module("conv_k", torch::nn::ModuleList());
+  conv_v = register_module("conv_v", torch::nn::ModuleList());
+  conv_q = register_module("conv_q", torch::nn::ModuleList());
+  torch::NoGradGuard no_grad;
+  for (int l = 1; l <= L; ++l) {
+    const int64_t width = config_.m << (l - 1);
+    const int64_t tokens = two_d ? width * width : width;
+    auto shape = [&](int64_t out, int64_t in) {
+      return two_d ? std::vector<int64_t>{out, in, width, width} : std::vector<int64_t>{out, in, width};
+    };
+    if (config_.downsampling != Downsampling::avgpool) {
+      const int64_t in = config_.downsampling == Downsampling::conv ? d : 1;
+      for (auto* list : {&conv_k, &conv_v}) {
+        ConvWeights cw(shape(p * d, in), p * d);
+        // Start as chunk averaging (summary s = mean of the s-th bt/p tokens in internal
+        // order) plus a little noise: at step 0 the model is the exact avgpool FMA.
+        auto w4 = cw->weight.view({d, p, in, tokens});  // row g*p+s, raster positions
+        const auto z2r = two_d ? morton_to_raster(width) : torch::arange(tokens, torch::kLong);
+        const int64_t chunk = tokens / p;
+        const double mean = 1.0 / static_cast<double>(chunk);
+        for (int64_t s = 0; s < p; ++s) {
+          const auto cols = z2r.index({Slice(s * chunk, (s + 1) * chunk)});
+          if (in == 1) {
+            w4.select(1, s).select(1, 0).index_fill_(1, cols, mean);  // (d, tokens)
+          } else {
+            for (int64_t g = 0; g < d; ++g) w4.select(0, g).select(0, s).select(0, g).index_fill_(0, cols, mean);
+          }
+        }
+        cw->weight.add_(torch::randn_like(cw->weight) * (0.1 * mean));
+        (*list)->push_back(cw);
+        (list == &conv_k ? conv_k_ : conv_v_).push_back(cw.ptr());
+      }
+    }
+    if (config_.query_downsampling) {
+      ConvWeights cq(shape(d, 1), d);
+      cq->weight.fill_(1.0 / static_cast<double>(tokens));
+      conv_q->push_back(cq);
+      conv_q_.push_back(cq.ptr());
+    }
+  }
+}
+
+int64_t FmaAttentionImpl::run_length(int64_t T) const {
+  const int64_t n = config_.tokens();
+  if (T < 1) throw ConfigError("attention input is empty (0 tokens)");
+  if (T > n)
+    throw ConfigError("input of " + std::to_string(T) + " tokens is longer than the attention's n = " +
+                      std::to_string(n));
+  if (config_.variant == Variant::grid2d) {
+    if (T != n)
+      throw ConfigError("2d attention needs the whole grid: " + std::to_string(n) + " tokens, got " +
+                        std::to_string(T));
+    return n;
+  }
+  if (config_.variant == Variant::causal && config_.boundary == Boundary::zero_pad) return n;
+  int64_t len = 2 * config_.m;
+  while (len < T) len *= 2;
+  if (config_.variant == Variant::bidirectional && len != T)
+    throw ConfigError("bidirectional input length must be m * 2^k (m = " + std::to_string(config_.m) +
+                      "), got " + std::to_string(T));
+  return len;
+}
+
+const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
+  const int64_t n = run_length(T);
+  std::lock_guard<std::mutex> lock(plan_mutex_);
+  auto key = std::make_pair(n, device.str());
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return *it->second;
+
+  AttentionConfig c = config_;
+  if (c.variant != Variant::grid2d) c.n = n;
+  auto plan = std::make_shared<Plan>();
+  plan->layout = std::make_shared<const Layout>(c);
+  const Layout& layout = *plan->layout;
+  for (int l = 0; l < layout.num_levels(); ++l) {
+    const LevelGeometry& g = layout.level(l);
+    LevelPlan lp;
+    lp.rows = l == 0 ? layout.tokens() : g.blocks * g.summaries;
+    std::vector<int64_t> index(static_cast<size_t>(g.groups * g.slots));
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+      for (int64_t k = 0; k < g.slots; ++k) {
+        const int64_t row = layout.key_row(l, grp, k);
+        index[static_cast<size_t>(grp * g.slots + k)] = row < 0 ? lp.rows : row;
+      }
+    auto valid = torch::empty({g.groups, g.group_queries, g.slots}, torch::kBool);
+    auto* vp = valid.data_ptr<bool>();
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+      for (int64_t q = 0; q < g.group_queries; ++q)
+        for (int64_t k = 0; k < g.slots; ++k)
+          *vp++ = layout.slot_valid(l, grp, q, k);
+    if (l > 0 && config_.query_downsampling) {
+      const int64_t children = g.group_queries / g.block_tokens;
+      lp.block_valid = valid.view({g.groups, children, g.block_tokens, g.slots}).select(2, 0).contiguous().to(device);
+    }
+    lp.key_index = torch::tensor(index, torch::kLong).to(device);
+    lp.valid = valid.to(device);
+    plan->levels.push_back(std::move(lp));
+  }
+  if (c.variant == Variant::grid2d) {
+    std::vector<int64_t> t_of_i(static_cast<size_t>(n)), i_of_t(static_cast<size_t>(n));
+    for (int64_t z = 0; z < n; ++z) {
+      t_of_i[static_cast<size_t>(z)] = layout.to_token(z);
+      i_of_t[static_cast<size_t>(layout.to_token(z))] = z;
+    }
+    plan->token_of_internal = torch::tensor(t_of_i, torch::kLong).to(device);
+    plan->internal_of_token = torch::tensor(i_of_t, torch::kLong).to(device);
+  }
+  auto& slot = plans_[key];
+  slot = plan;
+  return *slot;
+}
+
+const ConvWeightsImpl& FmaAttentionImpl::conv(char which, int l) const {
+  const auto& list = which == 'k' ? conv_k_ : which == 'v' ? conv_v_ : conv_q_;
+  return *list.at(static_cast<size_t>(l - 1));
+}
+
+torch::Tensor FmaAttentionImpl::flat_weight(int l, char which) const {
+  auto w = conv(which, l).weight;
+  if (config_.variant != Variant::grid2d) return w;
+  const int64_t s = w.size(2);
+  return w.reshape({w.size(0), w.size(1), s * s}).index_select(2, morton_to_raster(s).to(w.device()));
+}
+
+torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char which) const {
+  // x: (B, n, d) internal order. Blocks of `bt` consecutive rows are summarised into p rows.
+  const int64_t B = x.size(0), n = x.size(1), d = x.size(2), p = config_.p;
+  const int64_t width = config_.m << (l - 1);
+  const int64_t bt = config_.variant == Variant::grid2d ? width * width : width, nb = n / bt;
+  if (config_.downsampling == Downsampling::avgpool)
+    return x.view({B, nb, p, bt / p, d}).mean(3).reshape({B, nb * p, d});
+  const auto bias = conv(which, l).bias;                                              // (p*d)
+  const auto w = flat_weight(l, which);                                              // (p*d, in, bt)
+  if (config_.downsampling == Downsampling::groupedconv) {
+    // out[., s, g] = sum_t x[., t, g] W[g*p+s, 0, t] + b[g*p+s]: one bmm over the d channels.
+    auto xt = x.reshape({B * nb, bt, d}).permute({2, 0, 1});            // (d, B*nb, bt)
+    auto wt = w.view({d, p, bt}).transpose(1, 2);                       // (d, bt, p)
+    auto y = torch::baddbmm(bias.view({d, 1, p}), xt, wt);              // (d, B*nb, p)
+    return y.permute({1, 2, 0}).reshape({B, nb * p, d});
+  }
+  // conv: out[., g*p+s] = sum_{t,c} W[g*p+s, c, t] x[., t, c] + b
+  auto wm = w.permute({2, 1, 0}).reshape({bt * d, p * d});               // (t*d + c, o)
+  auto y = torch::addmm(bias, x.reshape({B * nb, bt * d}), wm);          // (B*nb, p*d)
+  return y.view({B * nb, d, p}).transpose(1, 2).reshape({B, nb * p, d});
+}
+
+torch::Tensor FmaAttentionImpl::downsample_queries(const torch::Tensor& q, int l) const {
+  const int64_t B = q.size(0), n = q.size(1), d = q.size(2);
+  const auto w = flat_weight(l, 'q').view({d, -1});  // (d, bt)
+  const int64_t bt = w.size(1), nb = n / bt;
+  const auto bias = conv('q', l).bias;
+  return (q.reshape({B, nb, bt, d}) * w.t().view({1, 1, bt, d})).sum(2) + bias.view({1, 1, d});
+}
+
+torch::Tensor FmaAttentionImpl::basis_functions(int l, char which) const {
+  const int64_t d = config_.head_dim, p = config_.p;
+  const int64_t width = config_.m << (l - 1);
+  const int64_t bt = config_.variant == Variant::grid2d ? width * width : width;
+  if (config_.downsampling == Downsampling::avgpool) {
+    // The implicit basis: summary s averages the s-th chunk of bt/p tokens (internal order).
+    auto basis = torch::zeros({p, d, bt});
+    const auto z2r = config_.variant == Variant::grid2d ? morton_to_raster(width) : torch::arange(bt, torch::kLong);
+    for (int64_t s = 0; s < p; ++s)
+      basis.select(0, s).index_fill_(1, z2r.index({Slice(s * (bt / p), (s + 1) * (bt / p))}),
+                                     static_cast<double>(p) / static_cast<double>(bt));
+    return basis;
+  }
+  auto w = conv(which, l).weight.detach().to(torch::kCPU, torch::kFloat);
+  w = w.reshape({p * d, w.size(1), bt});
+  if (config_.downsampling == Downsampling::conv) {
+    // The channel's own weight W[g*p+s, g, :] (the diagonal of the channel mixing).
+    auto idx = torch::arange(d, torch::kLong).repeat_interleave(p);     // (p*d): g of row g*p+s
+    w = w.gather(1, idx.view({p * d, 1, 1}).expand({p * d, 1, bt})).squeeze(1);
+  } else {
+    w = w.squeeze(1);
+  }
+  return w.view({d, p, bt}).transpose(0, 1).contiguous();               // (p, d, bt)
+}
+
+torch::Tensor FmaAttentionImpl::forward(const torch::Tensor& q, const torch::Tensor& k,
+                                        const torch::Tensor& v, FmaCapture* capture) {
+  return forward_ops(q, k, v, capture);
+}
+
+torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch::Tensor& k,
+                                            const torch::Tensor& v, FmaCapture* capture) {
+  TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
+              "FMA expects q, k, v of one shape (b, h, n, d); got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
+  const int64_t b = q.size(0), h = q.size(1), T = q.size(2), d = q.size(3), B = b * h;
+  if (h != config_.heads || d != config_.head_dim)
+    throw ConfigError("FMA configured for " + std::to_string(config_.heads) + " heads of dimension " +
+                      std::to_string(config_.head_dim) + ", got " + std::to_string(h) + " x " + std::to_string(d));
+  const Plan& plan = this->plan(T, q.device());
+  const Layout& layout = *plan.layout;
+  const int64_t n = layout.tokens();
+  const bool two_d = config_.variant == Variant::grid2d;
+
+  // (B, n, d) float32, padded, internal order.
+  auto prepare = [&](const torch::Tensor& x) {
+    auto y = x.to(torch::kFloat).reshape({B, T, d});
+    if (T < n) y = torch::constant_pad_nd(y, {0, 0, 0, n - T});
+    if (two_d) y = y.index_select(1, plan.token_of_internal);
+    return y;
+  };
+  const auto qf = prepare(q), kf = prepare(k), vf = prepare(v);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const auto qs = qf * scale;
+  const double masked = mask_score(d);
+  const int nl = layout.num_levels();
+  const bool linear = config_.query_downsampling && nl > 1;
+
+  std::vector<torch::Tensor> band_k(nl), band_v(nl);
+  for (int l = 0; l < nl; ++l) {
+    const LevelGeometry& g = layout.level(l);
+    const auto keys = l == 0 ? kf : downsample(kf, l, 'k');
+    const auto vals = l == 0 ? vf : downsample(vf, l, 'v');
+    band_k[l] = gather_band(keys, plan.levels[l].key_index, g.groups, g.slots);  // (B, G, K, d)
+    band_v[l] = gather_band(vals, plan.levels[l].key_index, g.groups, g.slots);
+  }
+
+  auto to_tokens = [&](const torch::Tensor& x) {  // (B, n, ...) internal -> token order, T rows
+    auto y = two_d ? x.index_select(1, plan.internal_of_token) : x;
+    return T < n ? y.narrow(1, 0, T) : y;
+  };
+
+  torch::Tensor y, M, Z;
+  std::vector<torch::Tensor> coeff(nl);  // capture: (B, n, K) internal order, before 1/Z
+  if (!linear) {
+    // Scores of every level, one joint max, one normaliser.
+    std::vector<torch::Tensor> S(nl);
+    for (int l = 0; l < nl; ++l) {
+      const LevelGeometry& g = layout.level(l);
+      S[l] = torch::matmul(qs.view({B, g.groups, g.group_queries, d}), band_k[l].transpose(2, 3))
+                 .masked_fill(plan.levels[l].valid.logical_not(), masked);  // (B, G, Q, K)
+      auto mx = S[l].amax(-1).reshape({B, n});
+      M = l == 0 ? mx : torch::maximum(M, mx);
+    }
+    M = M.detach();
+    for (int l = 0; l < nl; ++l) {
+      const LevelGeometry& g = layout.level(l);
+      auto E = torch::exp(S[l] - M.view({B, g.groups, g.group_queries, 1}));
+      auto z = E.sum(-1).reshape({B, n});
+      auto num = torch::matmul(E, band_v[l]).reshape({B, n, d});
+      if (g.alpha != 1.0) {
+        z = z * g.alpha;
+        num = num * g.alpha;
+      }
+      Z = l == 0 ? z : Z + z;
+      y = l == 0 ? num : y + num;
+      if (capture) coeff[l] = (E * g.alpha).reshape({B, n, g.slots});
+    }
+  } else {
+    // Fine level per token; coarse levels per block with the block's own max, combined
+    // top-down so that no coarse level does per-token work (O(n) in all).
+    const LevelGeometry& g0 = layout.level(0);
+    auto S0 = torch::matmul(qs.view({B, g0.groups, g0.group_queries, d}), band_k[0].transpose(2, 3))
+                  .masked_fill(plan.levels[0].valid.logical_not(), masked);
+    auto M0 = S0.amax(-1, true).detach();                       // (B, G, Q, 1)
+    auto E0 = torch::exp(S0 - M0);
+    auto den0 = E0.sum(-1).reshape({B, n});
+    auto num0 = torch::matmul(E0, band_v[0]).reshape({B, n, d});
+    M0 = M0.reshape({B, n});
+
+    std::vector<torch::Tensor> Sh(nl);
+    torch::Tensor acc_max, acc_num, acc_den;  // per block of the current level
+    for (int l = nl - 1; l >= 1; --l) {
+      const LevelGeometry& g = layout.level(l);
+      const int64_t children = g.group_queries / g.block_tokens;
+      auto qh = downsample_queries(qf, l) * scale;                // (B, blocks, d)
+      const auto& bmask = plan.levels[l].block_valid.logical_not();
+      Sh[l] = torch::matmul(qh.view({B, g.groups, children, d}), band_k[l].transpose(2, 3))
+                  .masked_fill(bmask, masked);                    // (B, G, c, K)
+      auto mb = Sh[l].amax(-1, true).detach();
+      auto Eh = torch::exp(Sh[l] - mb).masked_fill(bmask, 0.0);
+      auto den = (Eh.sum(-1) * g.alpha).reshape({B, g.blocks});
+      auto num = (torch::matmul(Eh, band_v[l]) * g.alpha).reshape({B, g.blocks, d});
+      mb = mb.reshape({B, g.blocks});
+      if (l == nl - 1) {
+        acc_max = mb, acc_num = num, acc_den = den;
+      } else {
+        const int64_t f = g.blocks / acc_max.size(1);
+        auto pm = acc_max.repeat_interleave(f, 1), pn = acc_num.repeat_interleave(f, 1),
+             pd = acc_den.repeat_interleave(f, 1);
+        auto mx = torch::maximum(pm, mb);
+        auto a = torch::exp(pm - mx), c = torch::exp(mb - mx);
+        acc_num = pn * a.unsqueeze(-1) + num * c.unsqueeze(-1);
+        acc_den = pd * a + den * c;
+        acc_max = mx;
+      }
+    }
+    const int64_t f = n / acc_max.size(1);
+    auto tm = acc_max.repeat_interleave(f, 1), tn = acc_num.repeat_interleave(f, 1),
+         td = acc_den.repeat_interleave(f, 1);
+    M = torch::maximum(M0, tm);
+    auto a0 = torch::exp(M0 - M), ac = torch::exp(tm - M);
+    Z = den0 * a0 + td * ac;
+    y = num0 * a0.unsqueeze(-1) + tn * ac.unsqueeze(-1);
+    if (capture) {
+      coeff[0] = (E0.reshape({B, n, g0.slots}) * a0.unsqueeze(-1));
+      for (int l = 1; l < nl; ++l) {
+        const LevelGeometry& g = layout.level(l);
+        auto s_tok = Sh[l].reshape({B, g.blocks, g.slots}).repeat_interleave(g.block_tokens, 1);
+        coeff[l] = torch::exp(s_tok - M.unsqueeze(-1))
+                       .masked_fill(plan.levels[l].valid.logical_not().reshape({1, n, g.slots}), 0.0) * g.alpha;
+      }
+    }
+  }
+  y = y / Z.unsqueeze(-1);
+
+  if (capture) {
+    capture->weights.clear();
+    for (int l = 0; l < nl; ++l)
+      capture->weights.push_back(to_tokens((coeff[l] / Z.unsqueeze(-1)).detach()));
+    capture->row_max = to_tokens(M.detach());
+    capture->row_norm = to_tokens(Z.detach());
+  }
+  return to_tokens(y).reshape({b, h, T, d}).to(q.scalar_type());
+}
+
+}  // namespace fmalens

@@ -1,0 +1,110 @@
+// Fast Multipole Attention in band form (LibTorch). See ../shared/design/FMA.md.
+//
+// Inputs are (b, h, n, d) in token order. Internally heads are folded into the batch
+// (B = b*h) and 2D tokens are put in Morton order, in which every cell of the hierarchy is a
+// contiguous range; so every level of every variant is "groups of contiguous queries, each
+// group with one list of key rows", computed with one batched matmul per level.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "fmalens/config.h"
+#include "fmalens/layout.h"
+#include "torch_pch.h"
+
+namespace fmalens {
+
+// The score given to masked slots, as in the reference kernels: large, negative, finite.
+inline double mask_score(int64_t d) { return -65504.0 * static_cast<double>(d) / static_cast<double>(d + 1); }
+
+// What a forward can hand to a viewer: everything needed to draw every level, O(n log n).
+struct FmaCapture {
+  std::vector<torch::Tensor> weights;  // per level l: (B, n, K_l) coefficients C_l, token order
+  torch::Tensor row_max;               // (B, n) the joint max M_i over all levels
+  torch::Tensor row_norm;              // (B, n) Z_i = sum_l alpha_l sum_slots exp(s - M_i)
+};
+
+// Index tensors of one Layout on one device, built once and cached.
+struct LevelPlan {
+  torch::Tensor key_index;  // (G*K) int64: row of the level's key table; -1 mapped to `rows`
+  torch::Tensor valid;      // (G, Q, K) bool
+  torch::Tensor block_valid;  // coarse, query downsampling: (G, children, K) bool
+  int64_t rows = 0;           // rows of the level's key table (the zero row is appended)
+};
+struct Plan {
+  std::shared_ptr<const Layout> layout;
+  std::vector<LevelPlan> levels;
+  torch::Tensor token_of_internal;  // 2D: (n) internal (Z) index -> token index
+  torch::Tensor internal_of_token;  // 2D: (n) token index -> internal index
+};
+
+// Learned downsampling weights of one level, named like the reference's Conv1d
+// (`conv_k.{l-1}.weight`, `.bias`): groupedconv (p*d, 1, w) or (p*d, 1, s, s) in 2D;
+// conv (p*d, d, w) or (p*d, d, s, s); query downsampling (d, 1, w) or (d, 1, s, s).
+struct ConvWeightsImpl : torch::nn::Module {
+  ConvWeightsImpl(std::vector<int64_t> weight_shape, int64_t bias_size);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(ConvWeights);
+
+class FmaAttentionImpl : public torch::nn::Module {
+ public:
+  explicit FmaAttentionImpl(const AttentionConfig& config);
+
+  // q, k, v: (b, h, T, d), float32, half or bfloat16, any device; T <= n. Causal input
+  // shorter than a valid length is right-padded (padding is future); the result keeps T rows.
+  // Returns (b, h, T, d) in q's dtype. With `capture`, also fills it (float32, B = b*h).
+  torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        FmaCapture* capture = nullptr);
+
+  // The plain LibTorch-ops path (the readable reference of the fast kernels; differentiable).
+  torch::Tensor forward_ops(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            FmaCapture* capture = nullptr);
+
+  // Summaries of level l (1..L) of x: (B, n, d) in internal order -> (B, blocks_l * p, d),
+  // row blk*p + s = summary s of block blk (internal block order). `which`: 'k', 'v'.
+  torch::Tensor downsample(const torch::Tensor& x, int l, char which) const;
+  // Coarse queries of level l: (B, n, d) internal order -> (B, blocks_l, d) (query downsampling).
+  torch::Tensor downsample_queries(const torch::Tensor& q, int l) const;
+
+  // The downsampling weights of level l (1..L) as (p, d, block_tokens) basis functions in
+  // token order within a block (2D: row-major within the cell), for viewers. Empty for conv.
+  torch::Tensor basis_functions(int l, char which) const;
+
+  const AttentionConfig& config() const { return config_; }
+  // The layout used for a run of T tokens (T rounded up to a valid length for causal).
+  const Plan& plan(int64_t T, const torch::Device& device);
+  int64_t run_length(int64_t T) const;
+
+  torch::nn::ModuleList conv_k{nullptr}, conv_v{nullptr}, conv_q{nullptr};
+
+ private:
+  torch::Tensor flat_weight(int l, char which) const;  // (out, in_per_group, block_tokens), Z order in 2D
+  const ConvWeightsImpl& conv(char which, int l) const;  // which: 'k', 'v', 'q'; l = 1..L
+
+  std::vector<std::shared_ptr<ConvWeightsImpl>> conv_k_, conv_v_, conv_q_;
+
+  AttentionConfig config_;
+  std::mutex plan_mutex_;
+  std::map<std::pair<int64_t, std::string>, std::shared_ptr<Plan>> plans_;
+};
+TORCH_MODULE(FmaAttention);
+
+// Dense O(n^2) reference built from the same interaction lists (`serves`), independent of
+// the band layout: every key token and every summary of every level is a column, masked by
+// the definition of FMA, coarse columns weighted by alpha_l, phantoms as one column of
+// score log(phantom_count). Returns (b, h, n, d); with `weights`, also the (B, n, cols) matrix.
+torch::Tensor fma_dense_reference(FmaAttentionImpl& attention, const torch::Tensor& q,
+                                  const torch::Tensor& k, const torch::Tensor& v,
+                                  torch::Tensor* weights = nullptr);
+
+// Plain softmax attention (b, h, n, d), causal or not: the dense twin's attention and the
+// baseline of benchmarks. Returns (b, h, n, d); with `weights`, the (b, h, n, n) matrix.
+torch::Tensor dense_attention(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v, bool causal,
+                              torch::Tensor* weights = nullptr);
+
+}  // namespace fmalens

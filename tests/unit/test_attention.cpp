@@ -1,0 +1,320 @@
+// FMA attention against its dense reference and against the properties of FMA.md.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "fma/attention.h"
+
+namespace fmalens {
+namespace {
+
+struct Case {
+  AttentionConfig config;
+  std::string label;
+};
+
+AttentionConfig cfg_1d(Variant v, int64_t n, int64_t m, int64_t p, int64_t d,
+                       Downsampling ds = Downsampling::groupedconv, Boundary b = Boundary::mask,
+                       bool linear = false, int64_t heads = 2) {
+  AttentionConfig c;
+  c.variant = v;
+  c.n = n;
+  c.m = m;
+  c.p = p;
+  c.head_dim = d;
+  c.heads = heads;
+  c.downsampling = ds;
+  c.boundary = b;
+  c.query_downsampling = linear;
+  return c;
+}
+
+AttentionConfig cfg_2d(int64_t side, int64_t r, int64_t p, int64_t d, Downsampling ds = Downsampling::groupedconv,
+                       bool linear = false) {
+  AttentionConfig c;
+  c.variant = Variant::grid2d;
+  c.grid_side = side;
+  c.m = r;
+  c.p = p;
+  c.head_dim = d;
+  c.heads = 2;
+  c.downsampling = ds;
+  c.query_downsampling = linear;
+  return c;
+}
+
+std::string describe(const AttentionConfig& c) {
+  return std::string(to_string(c.variant)) + " n=" + std::to_string(c.tokens()) + " m=" + std::to_string(c.m) +
+         " p=" + std::to_string(c.p) + " d=" + std::to_string(c.head_dim) + " " + to_string(c.downsampling) + " " +
+         to_string(c.boundary) + (c.query_downsampling ? " linear" : "");
+}
+
+// Random weights (not the near-averaging init) so every test exercises generic downsampling.
+FmaAttention make_attention(const AttentionConfig& c, uint64_t seed) {
+  torch::manual_seed(seed);
+  FmaAttention a(c);
+  torch::NoGradGuard g;
+  for (auto& p : a->parameters()) {
+    const int64_t fan_in = p.dim() > 1 ? p.numel() / p.size(0) : 1;  // bias: N(0, 1)
+    p.copy_(torch::randn_like(p) / std::sqrt(static_cast<double>(fan_in)));
+  }
+  return a;
+}
+
+std::vector<AttentionConfig> agreement_cases() {
+  std::vector<AttentionConfig> out;
+  std::mt19937 rng(7);
+  // Fixed edge cases first.
+  out.push_back(cfg_1d(Variant::causal, 16, 8, 2, 8));                 // n/m = 2: fine only
+  out.push_back(cfg_1d(Variant::causal, 32, 8, 1, 8));                 // n/m = 4, p = 1
+  out.push_back(cfg_1d(Variant::causal, 64, 8, 8, 8));                 // p = m
+  out.push_back(cfg_1d(Variant::causal, 128, 8, 4, 16, Downsampling::groupedconv, Boundary::zero_pad));
+  out.push_back(cfg_1d(Variant::causal, 64, 4, 2, 8, Downsampling::conv, Boundary::zero_pad));
+  out.push_back(cfg_1d(Variant::causal, 64, 8, 2, 8, Downsampling::avgpool));
+  out.push_back(cfg_1d(Variant::bidirectional, 64, 8, 2, 8));
+  out.push_back(cfg_1d(Variant::bidirectional, 16, 8, 2, 8));
+  out.push_back(cfg_1d(Variant::bidirectional, 128, 8, 4, 8, Downsampling::conv));
+  out.push_back(cfg_1d(Variant::bidirectional, 128, 8, 4, 8, Downsampling::groupedconv, Boundary::mask, true));
+  out.push_back(cfg_1d(Variant::bidirectional, 64, 4, 2, 8, Downsampling::avgpool, Boundary::mask, true));
+  out.push_back(cfg_2d(8, 2, 1, 8));
+  out.push_back(cfg_2d(16, 2, 4, 8));
+  out.push_back(cfg_2d(16, 4, 2, 8, Downsampling::conv));
+  out.push_back(cfg_2d(16, 2, 4, 8, Downsampling::avgpool));
+  out.push_back(cfg_2d(16, 2, 2, 8, Downsampling::groupedconv, true));
+  out.push_back(cfg_2d(32, 4, 4, 8, Downsampling::groupedconv, true));
+  // Random (n, m, p, d) in 1D.
+  for (int r = 0; r < 8; ++r) {
+    const int64_t m = int64_t{1} << std::uniform_int_distribution<int>(1, 4)(rng);
+    const int64_t n = m << std::uniform_int_distribution<int>(1, 5)(rng);
+    const int64_t p = std::uniform_int_distribution<int64_t>(1, m)(rng);
+    const int64_t d = std::uniform_int_distribution<int64_t>(2, 24)(rng);
+    const Variant v = r % 3 == 2 ? Variant::bidirectional : Variant::causal;
+    const Boundary b = (v == Variant::causal && r % 2 == 0) ? Boundary::zero_pad : Boundary::mask;
+    const Downsampling ds = r % 4 == 3 ? Downsampling::conv : Downsampling::groupedconv;
+    out.push_back(cfg_1d(v, n, m, p, d, ds, b, v == Variant::bidirectional && r % 2 == 1));
+  }
+  return out;
+}
+
+double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
+
+TEST(Attention, FastPathAgreesWithDenseReferenceInOutputsAndGradients) {
+  int index = 0;
+  for (const auto& c : agreement_cases()) {
+    SCOPED_TRACE(describe(c));
+    auto attn = make_attention(c, 100 + index++);
+    const int64_t n = c.tokens();
+    auto q = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
+    auto k = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
+    auto v = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
+    auto r = torch::randn({2, c.heads, n, c.head_dim});
+
+    auto y = attn->forward(q, k, v);
+    auto params = attn->parameters();
+    std::vector<torch::Tensor> inputs{q, k, v};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    auto g_fast = torch::autograd::grad({(y * r).sum()}, inputs);
+
+    auto y_ref = fma_dense_reference(*attn, q, k, v);
+    auto g_ref = torch::autograd::grad({(y_ref * r).sum()}, inputs);
+
+    EXPECT_LT(max_abs(y - y_ref), 1e-5);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      EXPECT_LT(max_abs(g_fast[i] - g_ref[i]), 2e-5 * std::max(1.0, max_abs(g_ref[i]))) << "gradient " << i;
+  }
+}
+
+// Column of the dense reference for (level, slot ref): n tokens, then per level blocks*p.
+int64_t dense_column(const Layout& layout, int l, const SlotRef& s) {
+  if (l == 0) return s.block;
+  int64_t col = layout.tokens();
+  for (int j = 1; j < l; ++j) col += layout.level(j).blocks * layout.level(j).summaries;
+  return col + s.block * layout.level(l).summaries + s.summary;
+}
+
+TEST(Attention, CaptureEqualsDenseReferenceWeightsAndRowsSumToOne) {
+  std::vector<AttentionConfig> cases{
+      cfg_1d(Variant::causal, 64, 4, 2, 8), cfg_1d(Variant::causal, 64, 4, 2, 8, Downsampling::groupedconv, Boundary::zero_pad),
+      cfg_1d(Variant::bidirectional, 64, 4, 2, 8), cfg_1d(Variant::bidirectional, 64, 4, 2, 8, Downsampling::groupedconv, Boundary::mask, true),
+      cfg_2d(16, 2, 2, 8), cfg_2d(16, 2, 2, 8, Downsampling::groupedconv, true)};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(describe(c));
+    torch::NoGradGuard no_grad;
+    auto attn = make_attention(c, 3);
+    const int64_t n = c.tokens(), B = 2 * c.heads;
+    auto q = torch::randn({2, c.heads, n, c.head_dim}), k = torch::randn_like(q), v = torch::randn_like(q);
+    FmaCapture cap;
+    attn->forward(q, k, v, &cap);
+    torch::Tensor W;
+    fma_dense_reference(*attn, q, k, v, &W);
+    const Layout& layout = *attn->plan(n, torch::kCPU).layout;
+    ASSERT_EQ(static_cast<int>(cap.weights.size()), layout.num_levels());
+    auto total = torch::zeros({B, n}, torch::kDouble), phantom_total = torch::zeros({B, n}, torch::kDouble);
+    auto ta = total.accessor<double, 2>(), pa = phantom_total.accessor<double, 2>();
+    for (int l = 0; l < layout.num_levels(); ++l) {
+      const auto& band = cap.weights[static_cast<size_t>(l)];
+      ASSERT_EQ(band.sizes(), (std::vector<int64_t>{B, n, layout.level(l).slots}));
+      auto acc = band.accessor<float, 3>();
+      for (int64_t bb = 0; bb < B; ++bb)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t kk = 0; kk < layout.level(l).slots; ++kk)
+            (layout.slot(l, i, kk).phantom ? pa : ta)[bb][i] += acc[bb][i][kk];
+      auto wa = W.accessor<float, 3>();
+      for (int64_t bb = 0; bb < B; bb += 3)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t kk = 0; kk < layout.level(l).slots; ++kk) {
+            SlotRef s = layout.slot(l, i, kk);
+            if (!s.valid) {
+              ASSERT_EQ(acc[bb][i][kk], 0.0f);
+            } else if (!s.phantom) {
+              ASSERT_NEAR(acc[bb][i][kk], wa[bb][i][dense_column(layout, l, s)], 1e-6) << "level " << l << " i " << i;
+            }
+          }
+    }
+    // Row sums: 1 with mask; 1 - phantom mass with zero_pad (phantom score 0: mass = count e^-M / Z).
+    // The phantom slots are in the band (a viewer shows the sink) and carry exactly that mass.
+    for (int64_t i = 0; i < n; ++i) {
+      const double phantom = layout.phantom_count(i);
+      for (int64_t bb = 0; bb < B; ++bb) {
+        const double mass = phantom * std::exp(-cap.row_max[bb][i].item<double>()) / cap.row_norm[bb][i].item<double>();
+        ASSERT_NEAR(ta[bb][i], 1.0 - mass, 1e-5);
+        ASSERT_NEAR(pa[bb][i], mass, 1e-5);
+        if (c.boundary == Boundary::zero_pad) ASSERT_NEAR(W[bb][i][W.size(2) - 1].item<double>(), mass, 1e-5);
+      }
+    }
+  }
+}
+
+TEST(Attention, CausalOutputsAndGradientsDoNotSeeTheFuture) {
+  for (auto c : {cfg_1d(Variant::causal, 128, 8, 2, 8, Downsampling::groupedconv, Boundary::zero_pad),
+                 cfg_1d(Variant::causal, 128, 4, 4, 8), cfg_1d(Variant::causal, 64, 8, 2, 8, Downsampling::conv)}) {
+    SCOPED_TRACE(describe(c));
+    auto attn = make_attention(c, 11);
+    const int64_t n = c.n;
+    auto q = torch::randn({1, c.heads, n, c.head_dim}), k = torch::randn_like(q), v = torch::randn_like(q);
+    for (int64_t i : {int64_t{0}, int64_t{5}, n / 2 - 1, n / 2 + 3, n - 2}) {
+      auto q2 = q.clone(), k2 = k.clone(), v2 = v.clone();
+      const auto future = torch::indexing::Slice(i + 1, torch::indexing::None);
+      for (auto* t : {&q2, &k2, &v2})
+        t->index_put_({torch::indexing::Slice(), torch::indexing::Slice(), future}, torch::randn({1, c.heads, n - i - 1, c.head_dim}) * 5);
+      auto run = [&](torch::Tensor a, torch::Tensor b, torch::Tensor cc) {
+        a = a.clone().requires_grad_(), b = b.clone().requires_grad_(), cc = cc.clone().requires_grad_();
+        auto y = attn->forward(a, b, cc);
+        auto past = y.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, i + 1)});
+        auto g = torch::autograd::grad({(past * past).sum()}, {a, b, cc});
+        return std::make_pair(past.detach(), g);
+      };
+      auto [y1, g1] = run(q, k, v);
+      auto [y2, g2] = run(q2, k2, v2);
+      ASSERT_TRUE(torch::equal(y1, y2)) << "output " << i << " changed with the future";
+      for (int j = 0; j < 3; ++j) {
+        ASSERT_TRUE(torch::equal(g1[j], g2[j])) << "gradient " << j << " changed with the future at i=" << i;
+        auto fut = g1[j].index({torch::indexing::Slice(), torch::indexing::Slice(), future});
+        ASSERT_EQ(fut.abs().max().item<float>(), 0.0f);
+      }
+    }
+  }
+}
+
+// Keys and values constant on every chunk any summary averages (width w_L / p): avgpool
+// summaries with alpha = w/p then stand for their tokens exactly, so FMA is dense attention.
+TEST(Attention, AvgpoolOnBlockConstantInputsIsExactDenseAttention) {
+  for (auto c : {cfg_1d(Variant::causal, 128, 8, 2, 8, Downsampling::avgpool, Boundary::mask),
+                 cfg_1d(Variant::causal, 128, 8, 2, 8, Downsampling::avgpool, Boundary::zero_pad),
+                 cfg_1d(Variant::causal, 64, 4, 1, 8, Downsampling::avgpool, Boundary::zero_pad),
+                 cfg_1d(Variant::bidirectional, 128, 8, 4, 8, Downsampling::avgpool),
+                 cfg_2d(16, 2, 1, 8, Downsampling::avgpool), cfg_2d(32, 2, 4, 8, Downsampling::avgpool)}) {
+    SCOPED_TRACE(describe(c));
+    torch::NoGradGuard no_grad;
+    FmaAttention attn(c);
+    const Layout& layout = *attn->plan(c.tokens(), torch::kCPU).layout;
+    const auto& top = layout.level(layout.num_levels() - 1);
+    const int64_t chunk = top.block_tokens / c.p, n = c.tokens();
+    // Constant on chunks of `chunk` tokens in internal order (2D: Morton), then to token order.
+    const int64_t pieces = n / chunk;
+    auto make = [&] {
+      auto base = torch::randn({1, c.heads, pieces, c.head_dim}).repeat_interleave(chunk, 2);
+      if (c.variant != Variant::grid2d) return base;
+      std::vector<int64_t> idx(static_cast<size_t>(n));
+      for (int64_t t = 0; t < n; ++t) idx[static_cast<size_t>(t)] = layout.to_internal(t);
+      return base.index_select(2, torch::tensor(idx));
+    };
+    auto q = torch::randn({1, c.heads, n, c.head_dim}), k = make(), v = make();
+    auto y = attn->forward(q, k, v);
+    // Dense softmax attention, with the phantom prefix (score 0, value 0) of zero_pad.
+    auto S = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(c.head_dim));
+    if (c.variant == Variant::causal)
+      S = S.masked_fill(torch::ones({n, n}, torch::kBool).triu(1), -std::numeric_limits<float>::infinity());
+    std::vector<float> ph(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const double cnt = layout.phantom_count(i);
+      ph[static_cast<size_t>(i)] = cnt > 0 ? std::log(cnt) : -std::numeric_limits<float>::infinity();
+    }
+    S = torch::cat({S, torch::tensor(ph).view({1, 1, n, 1}).expand({1, c.heads, n, 1})}, 3);
+    auto W = torch::softmax(S, -1);
+    auto y_dense = torch::matmul(W.narrow(3, 0, n), v);
+    EXPECT_LT(max_abs(y - y_dense), 1e-5);
+  }
+}
+
+TEST(Attention, FineOnlyIsExactCausalAttention) {
+  auto c = cfg_1d(Variant::causal, 32, 16, 3, 8);
+  auto attn = make_attention(c, 5);
+  torch::NoGradGuard no_grad;
+  auto q = torch::randn({2, 2, 32, 8}), k = torch::randn_like(q), v = torch::randn_like(q);
+  EXPECT_LT(max_abs(attn->forward(q, k, v) - dense_attention(q, k, v, true)), 1e-6);
+  auto cb = cfg_1d(Variant::bidirectional, 32, 16, 3, 8);
+  auto ab = make_attention(cb, 5);
+  EXPECT_LT(max_abs(ab->forward(q, k, v) - dense_attention(q, k, v, false)), 1e-6);
+}
+
+TEST(Attention, ShortCausalInputEqualsThePrefixOfAFullRun) {
+  auto c = cfg_1d(Variant::causal, 256, 8, 2, 8);
+  auto attn = make_attention(c, 9);
+  torch::NoGradGuard no_grad;
+  auto q = torch::randn({1, 2, 256, 8}), k = torch::randn_like(q), v = torch::randn_like(q);
+  auto full = attn->forward(q, k, v);
+  for (int64_t T : {1, 7, 16, 100, 129, 255}) {
+    using torch::indexing::Slice;
+    auto part = attn->forward(q.narrow(2, 0, T), k.narrow(2, 0, T), v.narrow(2, 0, T));
+    ASSERT_EQ(part.size(2), T);
+    EXPECT_LT(max_abs(part - full.narrow(2, 0, T)), 1e-6) << "T=" << T;
+  }
+  // zero_pad pads to the configured n (phantom counts depend on n): still the prefix.
+  auto cz = cfg_1d(Variant::causal, 128, 8, 2, 8, Downsampling::groupedconv, Boundary::zero_pad);
+  auto az = make_attention(cz, 9);
+  auto q2 = q.narrow(2, 0, 128), k2 = k.narrow(2, 0, 128), v2 = v.narrow(2, 0, 128);
+  EXPECT_LT(max_abs(az->forward(q2.narrow(2, 0, 50), k2.narrow(2, 0, 50), v2.narrow(2, 0, 50)) -
+                    az->forward(q2, k2, v2).narrow(2, 0, 50)), 1e-6);
+}
+
+TEST(Attention, HalfAndBfloat16InputsKeepTheirDtypeWithFloat32Softmax) {
+  auto c = cfg_1d(Variant::causal, 128, 8, 2, 16);
+  auto attn = make_attention(c, 2);
+  torch::NoGradGuard no_grad;
+  auto q = torch::randn({1, 2, 128, 16}), k = torch::randn_like(q), v = torch::randn_like(q);
+  auto y32 = attn->forward(q, k, v);
+  for (auto dt : {torch::kHalf, torch::kBFloat16}) {
+    auto y = attn->forward(q.to(dt), k.to(dt), v.to(dt));
+    EXPECT_EQ(y.scalar_type(), dt);
+    EXPECT_LT(max_abs(y.to(torch::kFloat) - y32), dt == torch::kHalf ? 1e-2 : 5e-2);
+  }
+}
+
+TEST(Attention, WrongShapesAreRefused) {
+  auto attn = make_attention(cfg_1d(Variant::causal, 64, 8, 2, 8), 1);
+  auto ok = torch::randn({1, 2, 64, 8});
+  EXPECT_THROW(attn->forward(torch::randn({1, 3, 64, 8}), torch::randn({1, 3, 64, 8}), torch::randn({1, 3, 64, 8})), ConfigError);
+  EXPECT_THROW(attn->forward(torch::randn({1, 2, 65, 8}), torch::randn({1, 2, 65, 8}), torch::randn({1, 2, 65, 8})), ConfigError);
+  EXPECT_ANY_THROW(attn->forward(ok, torch::randn({1, 2, 32, 8}), ok));
+  auto bi = make_attention(cfg_1d(Variant::bidirectional, 64, 8, 2, 8), 1);
+  try {
+    bi->forward(ok.narrow(2, 0, 40), ok.narrow(2, 0, 40), ok.narrow(2, 0, 40));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("m * 2^k"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace fmalens
