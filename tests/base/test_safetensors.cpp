@@ -4,12 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "fmalens/checkpoint.h"
+#include "test_util.h"
 
 namespace fmalens {
 namespace {
@@ -18,16 +17,7 @@ namespace fs = std::filesystem;
 
 class SafeTensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "fmalens_st_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    ::chmod(dir_.c_str(), 0755);
-    fs::remove_all(dir_);
-  }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+  std::string path(const std::string& name) const { return tmp_.path(name); }
 
   // A file of: the header length (or `length` when given), `header`, then `data`.
   std::string hand_made(const std::string& header, const std::string& data = "", int64_t length = -1) {
@@ -36,21 +26,12 @@ class SafeTensorsTest : public ::testing::Test {
     for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
     bytes += header + data;
     const std::string p = path("hand.safetensors");
-    std::ofstream(p, std::ios::binary) << bytes;
+    test::write_file(p, bytes);
     return p;
   }
 
-  // The reader's message for a file, which must be one line naming the file and `rule`.
   void expect_refused(const std::string& file, const std::string& rule) {
-    try {
-      read_safetensors(file);
-      ADD_FAILURE() << "accepted a file that breaks: " << rule;
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      EXPECT_EQ(msg.rfind(file + ": ", 0), 0u) << msg;
-      EXPECT_NE(msg.find(rule), std::string::npos) << "message: " << msg << "\nexpected: " << rule;
-      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    }
+    test::expect_error([&] { read_safetensors(file); }, file + ": ", rule);
   }
 
   std::vector<std::string> files() const {
@@ -59,7 +40,8 @@ class SafeTensorsTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  test::TempDir tmp_;
+  const std::string& dir_ = tmp_.str();
 };
 
 TensorData make_tensor(DType dtype, std::vector<int64_t> shape) {
@@ -142,7 +124,7 @@ TEST_F(SafeTensorsTest, ReadsWhatOtherWritersWrite) {
 
 TEST_F(SafeTensorsTest, RefusesShortFilesAndBadHeaderLengths) {
   const std::string p = path("short.safetensors");
-  std::ofstream(p, std::ios::binary) << "1234567";
+  test::write_file(p, "1234567");
   expect_refused(p, "shorter than 8 bytes");
   expect_refused(hand_made("{}", "", 1000), "header length 1000 is larger than the file");
   // Larger than 100 MB: a sparse file, so that only the length rule can refuse it.
@@ -166,7 +148,8 @@ TEST_F(SafeTensorsTest, RefusesMalformedTensorEntries) {
   expect_refused(hand_made(R"({"t": {"dtype": "F32", "data_offsets": [0, 4]}})", "abcd"), "tensor 't' has no shape");
   expect_refused(hand_made(R"({"t": {"dtype": "F32", "shape": [1]}})", "abcd"), "tensor 't' has no data_offsets");
   expect_refused(hand_made(R"({"t": [1, 2]})", "abcd"), "tensor 't' is not an object");
-  expect_refused(hand_made(R"({"t": {"dtype": 4, "shape": [1], )" + ok_offsets + "}}", "abcd"), "dtype is not a string");
+  expect_refused(hand_made(R"({"t": {"dtype": 4, "shape": [1], )" + ok_offsets + "}}", "abcd"),
+                 "dtype is not a string");
   expect_refused(hand_made(R"({"t": {"dtype": "F32", "shape": "1", )" + ok_offsets + "}}", "abcd"),
                  "shape is not a list of non-negative integers");
   expect_refused(hand_made(R"({"t": {"dtype": "F32", "shape": [1.0], )" + ok_offsets + "}}", "abcd"),
@@ -211,9 +194,11 @@ TEST_F(SafeTensorsTest, RefusesBadOffsets) {
                  "tensor 't' has 4 bytes, but shape [2] of F32 needs 8");
   expect_refused(hand_made(R"({"t": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", "abcd"),
                  "outside the data area (4 bytes)");
-  expect_refused(hand_made(R"({"t": {"dtype": "F32", "shape": [1], "data_offsets": [18446744073709551611, 18446744073709551615]}})",
-                           "abcd"),
-                 "outside the data area");
+  expect_refused(
+      hand_made(
+          R"({"t": {"dtype": "F32", "shape": [1], "data_offsets": [18446744073709551611, 18446744073709551615]}})",
+          "abcd"),
+      "outside the data area");
 }
 
 TEST_F(SafeTensorsTest, RefusesOverlapsGapsAndTrailingBytes) {
@@ -254,7 +239,8 @@ TEST_F(SafeTensorsTest, MessagesStayOnOneLineForHostileNames) {
 
 TEST_F(SafeTensorsTest, RefusesDeeplyNestedHeadersWithoutRecursing) {
   expect_refused(hand_made(std::string(1'000'000, '[')), "header is not a JSON object");
-  expect_refused(hand_made("{\"__metadata__\": {\"k\": " + std::string(1'000'000, '[')), "__metadata__ must map strings");
+  expect_refused(hand_made("{\"__metadata__\": {\"k\": " + std::string(1'000'000, '[')),
+                 "__metadata__ must map strings");
 }
 
 TEST_F(SafeTensorsTest, WriterRefusesInconsistentTensors) {
@@ -262,14 +248,8 @@ TEST_F(SafeTensorsTest, WriterRefusesInconsistentTensors) {
   file.tensors["t"] = make_tensor(DType::F32, {2, 2});
   file.tensors["t"].bytes.pop_back();
   const std::string p = path("bad.safetensors");
-  try {
-    write_safetensors(p, file);
-    ADD_FAILURE() << "wrote a tensor whose bytes do not match its shape";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("tensor 't' holds 15 bytes, but shape [2, 2] of F32 needs 16"),
-              std::string::npos)
-        << e.what();
-  }
+  test::expect_error([&] { write_safetensors(p, file); }, p + ": ",
+                     "tensor 't' holds 15 bytes, but shape [2, 2] of F32 needs 16");
   file.tensors.clear();
   file.tensors["__metadata__"] = make_tensor(DType::U8, {1});
   EXPECT_THROW(write_safetensors(p, file), Error);
@@ -284,15 +264,10 @@ TEST_F(SafeTensorsTest, WriterRefusesInconsistentTensors) {
 TEST_F(SafeTensorsTest, FailedWriteOverADirectoryLeavesNoTemporaries) {
   const std::string target = path("model.safetensors");
   fs::create_directory(target);
-  std::ofstream(path("model.safetensors/inside")) << "keep";
+  test::write_file(path("model.safetensors/inside"), "keep");
   SafeTensorsFile file;
   file.tensors["t"] = make_tensor(DType::F32, {2});
-  try {
-    write_safetensors(target, file);
-    ADD_FAILURE() << "wrote over a directory";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { write_safetensors(target, file); }, "cannot write " + target, "is a directory");
   EXPECT_TRUE(fs::is_directory(target));
   EXPECT_TRUE(fs::exists(path("model.safetensors/inside")));
   EXPECT_EQ(files(), std::vector<std::string>{"model.safetensors"});
@@ -307,12 +282,7 @@ TEST_F(SafeTensorsTest, FailedWriteInAReadOnlyFolderKeepsTheExistingFile) {
   ASSERT_EQ(::chmod(dir_.c_str(), 0555), 0);
   SafeTensorsFile new_file;
   new_file.tensors["new"] = make_tensor(DType::F32, {8});
-  try {
-    write_safetensors(p, new_file);
-    ADD_FAILURE() << "wrote into a read-only folder";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { write_safetensors(p, new_file); }, "cannot write " + p, "Permission denied");
   ::chmod(dir_.c_str(), 0755);
   EXPECT_EQ(files(), std::vector<std::string>{"model.safetensors"});
   EXPECT_EQ(read_safetensors(p).tensors.count("old"), 1u);
@@ -320,15 +290,15 @@ TEST_F(SafeTensorsTest, FailedWriteInAReadOnlyFolderKeepsTheExistingFile) {
 
 TEST_F(SafeTensorsTest, DetectsFormatsByContent) {
   const std::string zip = path("model.bin");
-  std::ofstream(zip, std::ios::binary) << std::string("PK\x03\x04rest", 8);
+  test::write_file(zip, std::string("PK\x03\x04rest", 8));
   EXPECT_EQ(detect_checkpoint_format(zip), CheckpointFormat::torch_zip);
   const std::string st = hand_made(R"({"__metadata__": {}})");
   EXPECT_EQ(detect_checkpoint_format(st), CheckpointFormat::safetensors);
   const std::string other = path("other.pt");
-  std::ofstream(other, std::ios::binary) << "just some text that is long enough";
+  test::write_file(other, "just some text that is long enough");
   EXPECT_EQ(detect_checkpoint_format(other), CheckpointFormat::unknown);
   const std::string tiny = path("tiny");
-  std::ofstream(tiny, std::ios::binary) << "PK";
+  test::write_file(tiny, "PK");
   EXPECT_EQ(detect_checkpoint_format(tiny), CheckpointFormat::unknown);
   EXPECT_THROW(detect_checkpoint_format(path("missing")), Error);
   EXPECT_EQ(detect_checkpoint_format(std::string(FMALENS_FIXTURES_DIR) + "/nanogpt_tiny.pt"),

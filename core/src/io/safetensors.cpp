@@ -29,10 +29,10 @@ struct DTypeInfo {
   const char* name;
   size_t size;
 };
-constexpr DTypeInfo kDTypes[] = {
-    {DType::F64, "F64", 8}, {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
-    {DType::U8, "U8", 1},   {DType::BOOL, "BOOL", 1}};
+constexpr DTypeInfo kDTypes[] = {{DType::F64, "F64", 8},   {DType::F32, "F32", 4}, {DType::F16, "F16", 2},
+                                 {DType::BF16, "BF16", 2}, {DType::I64, "I64", 8}, {DType::I32, "I32", 4},
+                                 {DType::I16, "I16", 2},   {DType::I8, "I8", 1},   {DType::U8, "U8", 1},
+                                 {DType::BOOL, "BOOL", 1}};
 
 // A read-only file descriptor that closes itself.
 class InputFile {
@@ -164,7 +164,10 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
     }
     // State::entry: one of the three fields, each once.
     Entry& e = entries.back();
-    bool* seen = k == "dtype" ? &e.has_dtype : k == "shape" ? &e.has_shape : k == "data_offsets" ? &e.has_offsets : nullptr;
+    bool* seen = k == "dtype"          ? &e.has_dtype
+                 : k == "shape"        ? &e.has_shape
+                 : k == "data_offsets" ? &e.has_offsets
+                                       : nullptr;
     if (!seen) return fail(entry_name() + " has an unknown field " + printable(k));
     if (*seen) return fail(entry_name() + " has a duplicate field " + printable(k));
     *seen = true;
@@ -188,9 +191,12 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool start_array(std::size_t) override {
-    if (state_ == State::shape_start) state_ = State::shape;
-    else if (state_ == State::offsets_start) state_ = State::offsets;
-    else return unexpected();
+    if (state_ == State::shape_start)
+      state_ = State::shape;
+    else if (state_ == State::offsets_start)
+      state_ = State::offsets;
+    else
+      return unexpected();
     return true;
   }
   bool end_array() override {
@@ -212,8 +218,19 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
 
  private:
   enum class State {
-    start, top, meta_start, meta, meta_value, entry_start, entry, dtype, shape_start, shape, offsets_start,
-    offsets, done
+    start,
+    top,
+    meta_start,
+    meta,
+    meta_value,
+    entry_start,
+    entry,
+    dtype,
+    shape_start,
+    shape,
+    offsets_start,
+    offsets,
+    done
   };
 
   std::string entry_name() const { return "tensor " + printable(entries.back().name); }
@@ -342,8 +359,7 @@ SafeTensorsFile read_safetensors(const std::string& path) {
       in.fail(name + " has " + std::to_string(end - begin) + " bytes, but shape " + shape_string(e.shape) + " of " +
               dtype_name(e.dtype) + " needs " + std::to_string(bytes));
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.offsets < b.offsets; });
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.offsets < b.offsets; });
   uint64_t covered = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
@@ -378,7 +394,8 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
   if (n >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return CheckpointFormat::torch_zip;
   if (n == sizeof head) {
     const uint64_t len = read_le64(head);
-    if (len >= 2 && len <= in.size() - 8 && len <= kMaxHeaderBytes && head[8] == '{') return CheckpointFormat::safetensors;
+    if (len >= 2 && len <= in.size() - 8 && len <= kMaxHeaderBytes && head[8] == '{')
+      return CheckpointFormat::safetensors;
   }
   return CheckpointFormat::unknown;
 }
