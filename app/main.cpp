@@ -1,9 +1,38 @@
-// fmalens: the GUI when started bare, the CLI with a subcommand.
+// fmalens: the GUI when started bare (or with GUI options), the CLI with a subcommand.
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "cli/cli.h"
+#include "fmalens/config.h"
 
 int main(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
-  std::puts("fmalens");
-  return 0;
+  // A full disk or `ulimit -f` must surface as a write error (EFBIG), not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
+
+  CLI::App app{"FMA Lens: look inside Fast Multipole Attention models"};
+  app.require_subcommand(1);
+  fmalens::cli::Action action;
+  fmalens::cli::add_train(app, action);
+  fmalens::cli::add_eval(app, action);
+  fmalens::cli::add_info(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : fmalens::cli::kExitBadInput;
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const fmalens::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return fmalens::cli::kExitBadInput;
+  } catch (const std::exception& e) {
+    // First line only: LibTorch messages carry a backtrace.
+    std::string msg = e.what();
+    msg = msg.substr(0, msg.find('\n'));
+    std::fprintf(stderr, "error: %s\n", msg.c_str());
+    return 1;
+  }
 }

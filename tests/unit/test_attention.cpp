@@ -179,7 +179,9 @@ TEST(Attention, CaptureEqualsDenseReferenceWeightsAndRowsSumToOne) {
         const double mass = phantom * std::exp(-cap.row_max[bb][i].item<double>()) / cap.row_norm[bb][i].item<double>();
         ASSERT_NEAR(ta[bb][i], 1.0 - mass, 1e-5);
         ASSERT_NEAR(pa[bb][i], mass, 1e-5);
-        if (c.boundary == Boundary::zero_pad) ASSERT_NEAR(W[bb][i][W.size(2) - 1].item<double>(), mass, 1e-5);
+        if (c.boundary == Boundary::zero_pad) {
+          ASSERT_NEAR(W[bb][i][W.size(2) - 1].item<double>(), mass, 1e-5);
+        }
       }
     }
   }
@@ -314,6 +316,70 @@ TEST(Attention, WrongShapesAreRefused) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("m * 2^k"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace fmalens
+
+namespace fmalens {
+namespace {
+
+// The CPU kernel (forward_kernel, with its own backward) against the LibTorch-ops path.
+TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
+  int index = 0;
+  for (const auto& c : agreement_cases()) {
+    if (c.query_downsampling) continue;  // the kernel does not cover the linear variant
+    SCOPED_TRACE(describe(c));
+    auto attn = make_attention(c, 300 + index++);
+    ASSERT_TRUE(attn->kernel_applies(torch::zeros({1})));
+    const int64_t n = c.tokens();
+    auto q = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
+    auto k = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
+    auto v = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
+    auto r = torch::randn({2, c.heads, n, c.head_dim});
+    auto params = attn->parameters();
+    std::vector<torch::Tensor> inputs{q, k, v};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    auto y_kernel = attn->forward_kernel(q, k, v);
+    auto y_ops = attn->forward_ops(q, k, v);
+    auto g_kernel = torch::autograd::grad({(y_kernel * r).sum()}, inputs);
+    auto g_ops = torch::autograd::grad({(y_ops * r).sum()}, inputs);
+    EXPECT_LT(max_abs(y_kernel - y_ops), 1e-5);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      EXPECT_LT(max_abs(g_kernel[i] - g_ops[i]), 2e-5 * std::max(1.0, max_abs(g_ops[i]))) << "gradient " << i;
+    torch::NoGradGuard no_grad;
+    FmaCapture ck, co;
+    attn->forward_kernel(q, k, v, &ck);
+    attn->forward_ops(q, k, v, &co);
+    ASSERT_EQ(ck.weights.size(), co.weights.size());
+    for (size_t l = 0; l < ck.weights.size(); ++l) EXPECT_LT(max_abs(ck.weights[l] - co.weights[l]), 1e-6) << "level " << l;
+    EXPECT_LT(max_abs(ck.row_max - co.row_max), 1e-5);
+    EXPECT_LT(max_abs((ck.row_norm - co.row_norm) / co.row_norm), 1e-5);
+  }
+}
+
+// Every instruction-set build of the kernel this CPU runs gives the same result.
+TEST(Attention, EveryKernelBuildAgrees) {
+  auto c = cfg_1d(Variant::causal, 256, 16, 4, 24, Downsampling::groupedconv, Boundary::zero_pad);
+  auto attn = make_attention(c, 5);
+  auto q = torch::randn({2, 2, 256, 24}, torch::requires_grad()), k = torch::randn_like(q).requires_grad_(),
+       v = torch::randn_like(q).requires_grad_();
+  auto y_ops = attn->forward_ops(q, k, v);
+  auto g_ops = torch::autograd::grad({y_ops.square().sum()}, {q, k, v});
+  int tried = 0;
+  for (const char* name : {"generic", "avx2", "avx512"}) {
+    const kernel::Ops* ops = kernel::ops_by_name(name);
+    if (!ops) continue;
+    SCOPED_TRACE(name);
+    ++tried;
+    kernel::force_ops(ops);
+    auto y = attn->forward_kernel(q, k, v);
+    auto g = torch::autograd::grad({y.square().sum()}, {q, k, v});
+    kernel::force_ops(nullptr);
+    EXPECT_LT(max_abs(y - y_ops), 1e-5);
+    for (int i = 0; i < 3; ++i) EXPECT_LT(max_abs(g[i] - g_ops[i]), 1e-4);
+  }
+  EXPECT_GE(tried, 1);  // generic runs everywhere
 }
 
 }  // namespace

@@ -133,9 +133,32 @@ const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
     if (l > 0 && config_.query_downsampling) {
       const int64_t children = g.group_queries / g.block_tokens;
       lp.block_valid = valid.view({g.groups, children, g.block_tokens, g.slots}).select(2, 0).contiguous().to(device);
+      lp.block_masked = lp.block_valid.logical_not();
+    }
+    // Runs of consecutive rows (or of zero rows) per group, for the CPU kernel.
+    lp.seg_offsets.push_back(0);
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      kernel::Segment cur;
+      bool open = false;
+      for (int64_t k = 0; k < g.slots; ++k) {
+        const int64_t row = index[static_cast<size_t>(grp * g.slots + k)];
+        const int64_t r = row == lp.rows ? -1 : row;
+        if (open && ((r < 0 && cur.row_begin < 0) || (r >= 0 && cur.row_begin >= 0 && cur.row_begin + cur.count == r))) {
+          ++cur.count;
+          continue;
+        }
+        if (open) lp.segments.push_back(cur);
+        cur.slot_begin = static_cast<int32_t>(k);
+        cur.count = 1;
+        cur.row_begin = r;
+        open = true;
+      }
+      if (open) lp.segments.push_back(cur);
+      lp.seg_offsets.push_back(static_cast<int64_t>(lp.segments.size()));
     }
     lp.key_index = torch::tensor(index, torch::kLong).to(device);
     lp.valid = valid.to(device);
+    lp.masked = valid.logical_not().to(device);
     plan->levels.push_back(std::move(lp));
   }
   if (c.variant == Variant::grid2d) {
@@ -173,6 +196,10 @@ torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char w
     return x.view({B, nb, p, bt / p, d}).mean(3).reshape({B, nb * p, d});
   const auto bias = conv(which, l).bias;                                              // (p*d)
   const auto w = flat_weight(l, which);                                              // (p*d, in, bt)
+  if (config_.downsampling == Downsampling::groupedconv && kernel_applies(x) && x.scalar_type() == torch::kFloat) {
+    // The CPU kernel: one pass over x per level, vectorised over channels.
+    return depthwise_downsample(x, w.view({d, p, bt}).permute({2, 1, 0}), bias.view({d, p}).t());
+  }
   if (config_.downsampling == Downsampling::groupedconv) {
     // out[., s, g] = sum_t x[., t, g] W[g*p+s, 0, t] + b[g*p+s]: one bmm over the d channels.
     auto xt = x.reshape({B * nb, bt, d}).permute({2, 0, 1});            // (d, B*nb, bt)
@@ -221,6 +248,7 @@ torch::Tensor FmaAttentionImpl::basis_functions(int l, char which) const {
 
 torch::Tensor FmaAttentionImpl::forward(const torch::Tensor& q, const torch::Tensor& k,
                                         const torch::Tensor& v, FmaCapture* capture) {
+  if (kernel_applies(q)) return forward_kernel(q, k, v, capture);
   return forward_ops(q, k, v, capture);
 }
 
@@ -273,7 +301,7 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
     for (int l = 0; l < nl; ++l) {
       const LevelGeometry& g = layout.level(l);
       S[l] = torch::matmul(qs.view({B, g.groups, g.group_queries, d}), band_k[l].transpose(2, 3))
-                 .masked_fill(plan.levels[l].valid.logical_not(), masked);  // (B, G, Q, K)
+                 .masked_fill(plan.levels[l].masked, masked);  // (B, G, Q, K)
       auto mx = S[l].amax(-1).reshape({B, n});
       M = l == 0 ? mx : torch::maximum(M, mx);
     }
@@ -296,7 +324,7 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
     // top-down so that no coarse level does per-token work (O(n) in all).
     const LevelGeometry& g0 = layout.level(0);
     auto S0 = torch::matmul(qs.view({B, g0.groups, g0.group_queries, d}), band_k[0].transpose(2, 3))
-                  .masked_fill(plan.levels[0].valid.logical_not(), masked);
+                  .masked_fill(plan.levels[0].masked, masked);
     auto M0 = S0.amax(-1, true).detach();                       // (B, G, Q, 1)
     auto E0 = torch::exp(S0 - M0);
     auto den0 = E0.sum(-1).reshape({B, n});
@@ -309,7 +337,7 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
       const LevelGeometry& g = layout.level(l);
       const int64_t children = g.group_queries / g.block_tokens;
       auto qh = downsample_queries(qf, l) * scale;                // (B, blocks, d)
-      const auto& bmask = plan.levels[l].block_valid.logical_not();
+      const auto& bmask = plan.levels[l].block_masked;
       Sh[l] = torch::matmul(qh.view({B, g.groups, children, d}), band_k[l].transpose(2, 3))
                   .masked_fill(bmask, masked);                    // (B, G, c, K)
       auto mb = Sh[l].amax(-1, true).detach();
@@ -343,7 +371,7 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
         const LevelGeometry& g = layout.level(l);
         auto s_tok = Sh[l].reshape({B, g.blocks, g.slots}).repeat_interleave(g.block_tokens, 1);
         coeff[l] = torch::exp(s_tok - M.unsqueeze(-1))
-                       .masked_fill(plan.levels[l].valid.logical_not().reshape({1, n, g.slots}), 0.0) * g.alpha;
+                       .masked_fill(plan.levels[l].masked.reshape({1, n, g.slots}), 0.0) * g.alpha;
       }
     }
   }

@@ -13,6 +13,7 @@
 
 #include "fmalens/config.h"
 #include "fmalens/layout.h"
+#include "fma/kernel.h"
 #include "torch_pch.h"
 
 namespace fmalens {
@@ -31,8 +32,13 @@ struct FmaCapture {
 struct LevelPlan {
   torch::Tensor key_index;  // (G*K) int64: row of the level's key table; -1 mapped to `rows`
   torch::Tensor valid;      // (G, Q, K) bool
+  torch::Tensor masked;     // (G, Q, K) bool, = !valid
   torch::Tensor block_valid;  // coarse, query downsampling: (G, children, K) bool
+  torch::Tensor block_masked;
   int64_t rows = 0;           // rows of the level's key table (the zero row is appended)
+  // For the CPU kernel: runs of consecutive key rows per group.
+  std::vector<kernel::Segment> segments;
+  std::vector<int64_t> seg_offsets;  // (G + 1)
 };
 struct Plan {
   std::shared_ptr<const Layout> layout;
@@ -59,6 +65,12 @@ class FmaAttentionImpl : public torch::nn::Module {
   // Returns (b, h, T, d) in q's dtype. With `capture`, also fills it (float32, B = b*h).
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         FmaCapture* capture = nullptr);
+
+  // The project's CPU kernel (float32 math; differentiable through its own backward). Used
+  // by forward() on CPU tensors unless FMALENS_KERNEL=ops; not for query downsampling.
+  torch::Tensor forward_kernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               FmaCapture* capture = nullptr);
+  bool kernel_applies(const torch::Tensor& q) const;
 
   // The plain LibTorch-ops path (the readable reference of the fast kernels; differentiable).
   torch::Tensor forward_ops(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -92,6 +104,10 @@ class FmaAttentionImpl : public torch::nn::Module {
   std::map<std::pair<int64_t, std::string>, std::shared_ptr<Plan>> plans_;
 };
 TORCH_MODULE(FmaAttention);
+
+// Depthwise downsampling with the CPU kernel (differentiable): x (B, n, d) float32,
+// w (bt, p, d), bias (p, d) -> (B, n/bt * p, d), row blk*p + s = summary s of block blk.
+torch::Tensor depthwise_downsample(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias);
 
 // Dense O(n^2) reference built from the same interaction lists (`serves`), independent of
 // the band layout: every key token and every summary of every level is a column, masked by

@@ -1,0 +1,26 @@
+// The command-line face of FMA Lens: one function per subcommand registers its options and
+// sets the action to run once the command line is parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace fmalens::cli {
+
+using Action = std::function<int()>;
+
+void add_train(CLI::App& app, Action& action);
+void add_eval(CLI::App& app, Action& action);
+void add_info(CLI::App& app, Action& action);
+
+// Exit codes: 0 success, 1 an internal failure, 2 bad input (file, option, configuration).
+constexpr int kExitBadInput = 2;
+
+// "[#######.......]  45%" of `width` cells.
+std::string progress_bar(double fraction, int width = 24);
+// "1h02m", "3m12s", "42s"
+std::string format_duration(double seconds);
+
+}  // namespace fmalens::cli

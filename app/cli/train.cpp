@@ -1,0 +1,92 @@
+// fmalens train: trains a text GPT or an image ViT (FMA or dense) and writes a checkpoint.
+#include <cstdio>
+#include <memory>
+
+#include "cli/cli.h"
+#include "fmalens/train.h"
+
+namespace fmalens::cli {
+
+void add_train(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("train", "Train a model (text: byte-level GPT; image: ViT) and save it as safetensors");
+  auto o = std::make_shared<TrainOptions>();
+  auto kind = std::make_shared<std::string>("text");
+  auto attention = std::make_shared<std::string>("fma");
+  auto variant = std::make_shared<std::string>();
+  auto downsampling = std::make_shared<std::string>("groupedconv");
+  auto boundary = std::make_shared<std::string>("mask");
+  auto quiet = std::make_shared<bool>(false);
+  ModelConfig& m = o->model;
+  cmd->add_option("--out", o->out, "Checkpoint to write (.safetensors); resume state goes to OUT.state")->required();
+  cmd->add_option("--kind", *kind, "text or image")->check(CLI::IsMember({"text", "image"}));
+  cmd->add_option("--attention", *attention, "fma or dense (the baseline twin)")->check(CLI::IsMember({"fma", "dense"}));
+  cmd->add_option("--data", o->data, "Text file or folder / Fashion-MNIST folder (default: Debian's fortunes / fashion-mnist)");
+  cmd->add_option("--layers", m.n_layer, "Transformer layers");
+  cmd->add_option("--heads", m.n_head, "Attention heads");
+  cmd->add_option("--embd", m.n_embd, "Embedding width");
+  cmd->add_option("--block-size", m.block_size, "Text: context length n");
+  cmd->add_option("--image-size", m.image_size, "Image: input side in pixels");
+  cmd->add_option("--patch-size", m.patch_size, "Image: patch side in pixels");
+  cmd->add_option("--m", m.attention.m, "FMA fine block size (2D: cell side r)");
+  cmd->add_option("--p", m.attention.p, "FMA summaries per block");
+  cmd->add_option("--variant", *variant, "causal, bidirectional or 2d (default: causal for text, 2d for images)");
+  cmd->add_option("--downsampling", *downsampling, "groupedconv, conv or avgpool");
+  cmd->add_option("--boundary", *boundary, "mask or zero_pad");
+  cmd->add_flag("--query-downsampling", m.attention.query_downsampling, "The linear O(n) variant (bidirectional, 2d)");
+  cmd->add_option("--steps", o->steps, "Optimizer steps (the schedule's length)");
+  cmd->add_option("--time-limit", o->time_limit_s, "Stop after this many seconds; the schedule follows time");
+  cmd->add_option("--batch-size", o->batch_size, "Sequences or images per step");
+  cmd->add_option("--seq-schedule", o->seq_schedule, "Text curriculum 'len[:batch]@fraction,...', e.g. 128:64@0,1024:8@0.6");
+  cmd->add_option("--lr", o->lr, "Peak learning rate");
+  cmd->add_option("--min-lr", o->min_lr, "Final learning rate of the cosine schedule");
+  cmd->add_option("--weight-decay", o->weight_decay, "AdamW weight decay");
+  cmd->add_option("--grad-clip", o->grad_clip, "Gradient norm clip (0: off)");
+  cmd->add_option("--warmup", o->warmup, "Warm-up steps");
+  cmd->add_option("--eval-interval", o->eval_interval, "Steps between evaluations and checkpoints");
+  cmd->add_option("--eval-batches", o->eval_batches, "Batches per evaluation");
+  cmd->add_option("--seed", o->seed, "Random seed");
+  cmd->add_option("--threads", o->threads, "Threads (0: all cores)");
+  cmd->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_flag("--resume", o->resume, "Continue from OUT.state when it exists");
+  cmd->add_flag("--no-augment", [o](int64_t) { o->augment = false; }, "Images: no random shifts and flips");
+  cmd->add_flag("--quiet", *quiet, "No progress bar");
+
+  cmd->callback([=, &action] {
+    action = [=]() -> int {
+      TrainOptions opts = *o;
+      ModelConfig& mc = opts.model;
+      mc.kind = *kind == "text" ? ModelKind::text : ModelKind::image;
+      mc.attention_kind = *attention == "fma" ? AttentionKind::fma : AttentionKind::dense;
+      if (mc.kind == ModelKind::image) {
+        if (mc.image_size == 0) mc.image_size = 32;
+        if (mc.patch_size == 0) mc.patch_size = 2;
+        mc.channels = 1;
+        mc.num_classes = 10;
+        mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+      }
+      mc.attention.variant = variant_from_string(variant->empty() ? (mc.kind == ModelKind::text ? "causal" : "2d") : *variant);
+      mc.attention.downsampling = downsampling_from_string(*downsampling);
+      mc.attention.boundary = boundary_from_string(*boundary);
+      const bool q = *quiet;
+      auto result = train(opts, [q](const TrainProgress& p) {
+        if (q) return true;
+        const double frac = p.total_steps ? static_cast<double>(p.step) / static_cast<double>(p.total_steps) : 0;
+        char line[256];
+        std::snprintf(line, sizeof(line), "\r%s step %lld/%lld loss %.4f val %s %.0f %s/s len %lld ETA %s   ",
+                      progress_bar(frac).c_str(), static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
+                      p.val_loss < 0 ? "-" : std::to_string(p.val_loss).substr(0, 6).c_str(), p.items_per_s,
+                      p.seq_len ? "tok" : "img", static_cast<long long>(p.seq_len), format_duration(p.eta_s).c_str());
+        std::fputs(line, stderr);
+        std::fflush(stderr);
+        return true;
+      });
+      std::fprintf(stderr, "\n");
+      std::printf("trained %lld steps in %s; final train loss %.4f, validation loss %.4f; wrote %s\n",
+                  static_cast<long long>(result.steps), format_duration(result.wall_s).c_str(), result.final_loss,
+                  result.val_loss, opts.out.c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace fmalens::cli

@@ -1,0 +1,80 @@
+// A loaded model, ready to run with capture. Plain C++ API over the LibTorch core (pimpl).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fmalens/config.h"
+#include "fmalens/snapshot.h"
+
+namespace fmalens {
+
+struct ParameterGroup {
+  std::string name;  // "embeddings", "attention projections", "fma downsampling", "mlp", ...
+  int64_t count = 0;
+};
+
+struct ModelInfo {
+  std::string path, format;  // "safetensors" / "torch_zip"
+  ModelConfig config;
+  int64_t parameters = 0;
+  std::vector<ParameterGroup> groups;
+  std::string training_json;  // the checkpoint's training metadata ("" when none)
+  std::map<std::string, std::string> metadata;
+};
+
+// An image decoded to 8-bit: gray, gray+alpha, RGB or RGBA.
+struct Image {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> pixels;  // row-major, interleaved
+};
+
+struct RunOptions {
+  std::string device = "auto";  // auto | cpu | cuda
+  bool capture = true;
+  // Called with progress in [0, 1] between layers; return false to cancel (throws Cancelled).
+  std::function<bool(double)> progress;
+};
+
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("cancelled") {}
+};
+
+class Model {
+ public:
+  // Loads a checkpoint (safetensors or a reference / nanoGPT torch.save file). Throws Error.
+  static std::shared_ptr<Model> load(const std::string& path);
+  ~Model();
+
+  const ModelConfig& config() const;
+  const ModelInfo& info() const;
+  // Human-readable summary (config, FMA levels, parameters, training), for `fmalens info`.
+  std::string describe() const;
+  // Devices this build can run on: "cpu", and "cuda" when LibTorch has a CUDA device.
+  static std::vector<std::string> devices();
+
+  // Text models: runs the bytes of `text`. Longer than the context: the last block_size bytes
+  // (Snapshot::dropped says how many were left out). Empty text is refused.
+  Snapshot run_text(const std::string& text, const RunOptions& options = {});
+  // Image models: the image converted to the model's resolution and channels.
+  Snapshot run_image(const Image& image, const RunOptions& options = {});
+
+  // Greedy or sampled continuation of `text` (text models), `count` bytes.
+  std::string generate(const std::string& text, int64_t count, double temperature, uint64_t seed);
+
+ private:
+  Model();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decodes PNG, JPEG, BMP, GIF, TGA, PNM (stb). Refuses files over 64 MB and images over
+// 8192 x 8192 pixels before decoding; 16-bit images are reduced to 8 bits. Throws Error.
+Image load_image(const std::string& path);
+
+}  // namespace fmalens

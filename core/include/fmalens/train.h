@@ -1,0 +1,72 @@
+// Training and evaluation of the shipped model families (text GPT, image ViT).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fmalens/config.h"
+
+namespace fmalens {
+
+struct TrainOptions {
+  std::string out;          // checkpoint to write (.safetensors); its resume state goes to out + ".state"
+  ModelConfig model;        // the model to create (ignored when resuming)
+  std::string data;         // text: file or folder; image: Fashion-MNIST folder. Empty: the default
+  int64_t steps = 1000;     // optimizer steps (the schedule's length)
+  double time_limit_s = 0;  // > 0: stop after this wall time; the schedule then follows time
+  int64_t batch_size = 16;  // sequences or images per step
+  // Text: sequence-length curriculum "len@fraction,...": e.g. "128@0,512@0.5" trains on 128
+  // bytes, then 512 from half-way; batch sizes scale so that bytes per step stay constant.
+  // Empty: block_size throughout.
+  std::string seq_schedule;
+  double lr = 1e-3, min_lr = 1e-4, weight_decay = 0.1, grad_clip = 1.0;
+  double beta1 = 0.9, beta2 = 0.99;
+  int64_t warmup = 100;
+  int64_t eval_interval = 250;  // steps between evaluations (and checkpoints)
+  int64_t eval_batches = 8;
+  uint64_t seed = 1337;
+  int threads = 0;              // 0: all cores
+  std::string device = "auto";  // auto | cpu | cuda
+  bool resume = false;          // continue from out + ".state" when it exists
+  bool augment = true;          // images: random shifts and flips
+};
+
+struct TrainProgress {
+  int64_t step = 0, total_steps = 0;
+  double loss = 0;            // smoothed training loss (nats per token or per image)
+  double val_loss = -1;       // latest evaluation, -1 before the first
+  double items_per_s = 0;     // tokens/s (text) or images/s
+  double elapsed_s = 0, eta_s = 0;
+  int64_t seq_len = 0;
+};
+
+// Called after every step; return false to stop (the checkpoint is still written).
+using TrainCallback = std::function<bool(const TrainProgress&)>;
+
+struct TrainResult {
+  int64_t steps = 0;
+  double final_loss = 0, val_loss = 0, wall_s = 0;
+};
+
+// Trains and writes `options.out` atomically (at every evaluation and at the end). The
+// checkpoint's metadata holds the loss curve and the full training configuration.
+TrainResult train(const TrainOptions& options, const TrainCallback& callback);
+
+struct EvalResult {
+  std::string metric;  // "bits_per_byte" or "accuracy"
+  double value = 0;
+  double loss = 0;     // mean cross-entropy, nats
+  int64_t items = 0;   // bytes predicted or images classified
+  std::string data;    // what was evaluated
+  double wall_s = 0;
+};
+
+// Text: bits per byte on the held-out files (non-overlapping windows of block_size).
+// Image: top-1 accuracy on the test split. `limit` > 0 caps the bytes or images evaluated.
+EvalResult evaluate(const std::string& checkpoint, const std::string& data, int64_t limit = 0,
+                    const std::string& device = "auto",
+                    const std::function<void(double)>& progress = nullptr);
+
+}  // namespace fmalens

@@ -1,0 +1,265 @@
+// fmalens::Model: load a checkpoint, run it with capture, turn tensors into a Snapshot.
+#include "fmalens/model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "model/model_io.h"
+#include "train/datasets.h"
+
+namespace fmalens {
+namespace {
+
+Array to_array(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  Array a;
+  a.shape.assign(c.sizes().begin(), c.sizes().end());
+  a.data.resize(static_cast<size_t>(c.numel()));
+  if (!a.data.empty()) std::memcpy(a.data.data(), c.data_ptr<float>(), a.data.size() * sizeof(float));
+  return a;
+}
+
+std::string group_of(const std::string& name) {
+  if (name.find(".attn.attn.") != std::string::npos) return "fma downsampling";
+  if (name.find(".attn.c_") != std::string::npos) return "attention projections";
+  if (name.find(".mlp.") != std::string::npos) return "mlp";
+  if (name.find("ln_") != std::string::npos) return "layer norms";
+  if (name.find("wte") != std::string::npos || name.find("wpe") != std::string::npos ||
+      name.find("pos_embed") != std::string::npos || name.find("patch_embed") != std::string::npos)
+    return "embeddings";
+  if (name.rfind("head", 0) == 0) return "classifier head";
+  return "other";
+}
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw Error("device cuda: no CUDA device is available to this build");
+    return torch::kCUDA;
+  }
+  if (name == "cpu") return torch::kCPU;
+  if (name != "auto") throw Error("device must be auto, cpu or cuda (got '" + name + "')");
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+}  // namespace
+
+struct Model::Impl {
+  std::unique_ptr<Network> net;
+  ModelInfo info;
+  std::mutex run_mutex;  // one run at a time per model (modules move between devices)
+  torch::Device device = torch::kCPU;
+
+  void ensure_threads() {
+    static std::once_flag once;
+    std::call_once(once, [] { torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))); });
+  }
+
+  Snapshot run(const torch::Tensor& input, const RunOptions& options, Snapshot snap) {
+    std::lock_guard<std::mutex> lock(run_mutex);
+    ensure_threads();
+    const auto t0 = std::chrono::steady_clock::now();
+    const torch::Device dev = resolve_device(options.device);
+    if (dev != device) {
+      net->to(dev);
+      device = dev;
+    }
+    c10::InferenceMode guard;
+    std::vector<LayerCapture> captures;
+    const size_t layers = static_cast<size_t>(net->config().n_layer);
+    auto hook = [&](size_t layer) {
+      if (options.progress && !options.progress(static_cast<double>(layer) / static_cast<double>(layers))) throw Cancelled();
+    };
+    auto logits = net->forward(input.to(dev), options.capture ? &captures : nullptr, hook);
+    if (options.progress && !options.progress(1.0)) throw Cancelled();
+    snap.config = net->config();
+    snap.attention = net->config().attention_config();
+    if (auto* a = net->attention(0)) snap.attention = a->plan(snap.tokens, dev).layout->config();
+    snap.logits = to_array(logits[0]);
+    for (size_t l = 0; l < captures.size(); ++l) {
+      LayerSnapshot ls;
+      for (const auto& band : captures[l].fma.weights) ls.bands.push_back(to_array(band));
+      if (captures[l].fma.row_max.defined()) {
+        ls.row_max = to_array(captures[l].fma.row_max);
+        ls.row_norm = to_array(captures[l].fma.row_norm);
+      }
+      ls.q = to_array(captures[l].q[0]);
+      ls.k = to_array(captures[l].k[0]);
+      snap.layers.push_back(std::move(ls));
+    }
+    for (int64_t l = 0; l < net->config().n_layer; ++l) {
+      std::vector<LevelWeights> levels;
+      if (auto* a = net->attention(l))
+        for (int lev = 1; lev <= coarse_levels(a->config()); ++lev)
+          levels.push_back({to_array(a->basis_functions(lev, 'k')), to_array(a->basis_functions(lev, 'v'))});
+      snap.downsampling.push_back(std::move(levels));
+    }
+    snap.device = dev.str();
+    snap.run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return snap;
+  }
+};
+
+Model::Model() : impl_(std::make_unique<Impl>()) {}
+Model::~Model() = default;
+
+std::shared_ptr<Model> Model::load(const std::string& path) {
+  LoadedNetwork loaded = load_network(path);
+  std::shared_ptr<Model> m(new Model());
+  m->impl_->net = std::move(loaded.network);
+  m->impl_->net->module().eval();
+  ModelInfo& info = m->impl_->info;
+  info.path = path;
+  info.format = loaded.format;
+  info.config = m->impl_->net->config();
+  info.metadata = loaded.metadata;
+  auto it = loaded.metadata.find("training");
+  if (it != loaded.metadata.end()) info.training_json = it->second;
+  std::map<std::string, int64_t> groups;
+  for (const auto& p : m->impl_->net->module().named_parameters()) {
+    groups[group_of(p.key())] += p.value().numel();
+    info.parameters += p.value().numel();
+  }
+  for (const auto& g : groups) info.groups.push_back({g.first, g.second});
+  return m;
+}
+
+const ModelConfig& Model::config() const { return impl_->info.config; }
+const ModelInfo& Model::info() const { return impl_->info; }
+
+std::vector<std::string> Model::devices() {
+  std::vector<std::string> d{"cpu"};
+  if (torch::cuda::is_available()) d.push_back("cuda");
+  return d;
+}
+
+std::string Model::describe() const {
+  const ModelInfo& i = impl_->info;
+  const ModelConfig& c = i.config;
+  std::ostringstream o;
+  o << "file        " << i.path << " (" << i.format << ")\n";
+  o << "model       " << (c.kind == ModelKind::text ? "text GPT (bytes)" : "image ViT") << ", "
+    << (c.attention_kind == AttentionKind::fma ? "FMA" : "dense") << " attention\n";
+  o << "shape       " << c.n_layer << " layers, " << c.n_head << " heads, width " << c.n_embd << ", head dim "
+    << c.n_embd / c.n_head << (c.bias ? "" : ", no biases") << "\n";
+  if (c.kind == ModelKind::text) o << "context     " << c.block_size << " bytes, vocabulary " << c.vocab_size << "\n";
+  else
+    o << "input       " << c.image_size << "x" << c.image_size << "x" << c.channels << ", patches " << c.patch_size << "x"
+      << c.patch_size << " -> grid " << c.grid_side() << "x" << c.grid_side() << ", " << c.num_classes << " classes\n";
+  if (c.attention_kind == AttentionKind::fma) {
+    const AttentionConfig a = c.attention_config();
+    Layout layout(a);
+    o << "attention   " << to_string(a.variant) << ", n " << a.tokens() << (a.variant == Variant::grid2d ? ", r " : ", m ")
+      << a.m << ", p " << a.p << ", " << to_string(a.downsampling) << ", boundary " << to_string(a.boundary)
+      << (a.query_downsampling ? ", query downsampling (linear)" : "") << (a.scale_attn ? "" : ", alpha off") << "\n";
+    o << "levels      level  width  summaries  alpha  slots/query\n";
+    for (const auto& g : layout.levels()) {
+      char line[128];
+      std::snprintf(line, sizeof(line), "            %5d  %5lld  %9s  %5.0f  %11lld\n", g.level, static_cast<long long>(g.width),
+                    g.level == 0 ? (a.variant == Variant::grid2d ? "tokens" : "tokens") : std::to_string(g.summaries).c_str(),
+                    g.alpha, static_cast<long long>(g.slots));
+      o << line;
+    }
+  }
+  o << "parameters  " << i.parameters << "\n";
+  for (const auto& g : i.groups) o << "            " << g.name << ": " << g.count << "\n";
+  if (!i.training_json.empty()) {
+    try {
+      auto t = nlohmann::json::parse(i.training_json);
+      o << "training    " << t.value("steps_done", int64_t{0}) << " steps in " << static_cast<int64_t>(t.value("wall_s", 0.0))
+        << " s on " << t.value("device", std::string("?"));
+      if (t.contains("final_val_loss")) o << ", final validation loss " << t["final_val_loss"].get<double>() << " nats";
+      o << "\n";
+      if (t.contains("data")) o << "data        " << t["data"].get<std::string>() << "\n";
+    } catch (const nlohmann::json::exception&) {
+      o << "training    (metadata unreadable)\n";
+    }
+  }
+  auto src = i.metadata.find("model_args");
+  if (src != i.metadata.end()) o << "model_args  " << src->second << "\n";
+  return o.str();
+}
+
+Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
+  const ModelConfig& c = config();
+  if (c.kind != ModelKind::text) throw Error("this is an image model: open an image, not text");
+  if (text.empty()) throw Error("the text is empty: type or open some text to run");
+  Snapshot snap;
+  const int64_t size = static_cast<int64_t>(text.size());
+  const int64_t T = std::min(size, c.block_size);
+  snap.text_offset = size - T;
+  snap.dropped = size - T;
+  snap.text = text.substr(static_cast<size_t>(snap.text_offset));
+  snap.tokens = T;
+  auto idx = torch::empty({1, T}, torch::kLong);
+  auto* p = idx.data_ptr<int64_t>();
+  for (int64_t t = 0; t < T; ++t) {
+    p[t] = static_cast<uint8_t>(snap.text[static_cast<size_t>(t)]);
+    if (p[t] >= c.vocab_size)
+      throw Error("byte " + std::to_string(p[t]) + " is outside this model's vocabulary of " + std::to_string(c.vocab_size));
+  }
+  return impl_->run(idx, options, std::move(snap));
+}
+
+Snapshot Model::run_image(const Image& image, const RunOptions& options) {
+  const ModelConfig& c = config();
+  if (c.kind != ModelKind::image) throw Error("this is a text model: type or open text, not an image");
+  if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4 ||
+      image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
+    throw Error("image is empty or malformed");
+  auto px = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, image.channels}, torch::kUInt8)
+                .to(torch::kFloat) / 255.0;
+  // Colour and alpha: composite over black (Fashion-MNIST's background), then to the model's channels.
+  torch::Tensor rgb = image.channels <= 2 ? px.narrow(2, 0, 1).repeat({1, 1, 3}) : px.narrow(2, 0, 3);
+  if (image.channels == 2 || image.channels == 4) rgb = rgb * px.narrow(2, image.channels - 1, 1);
+  torch::Tensor x = c.channels == 1 ? (rgb * torch::tensor({0.299f, 0.587f, 0.114f})).sum(2, true) : rgb;
+  x = x.permute({2, 0, 1}).unsqueeze(0);  // (1, ch, H, W)
+  auto u8 = (x * 255.0).round().clamp(0, 255).to(torch::kUInt8);
+  auto input = resize_images(u8, c.image_size);  // (1, ch, S, S)
+  Snapshot snap;
+  snap.tokens = c.grid_side() * c.grid_side();
+  snap.image = to_array(input[0].permute({1, 2, 0}));
+  return impl_->run(input, options, std::move(snap));
+}
+
+std::string Model::generate(const std::string& text, int64_t count, double temperature, uint64_t seed) {
+  const ModelConfig& c = config();
+  if (c.kind != ModelKind::text) throw Error("generation needs a text model");
+  std::lock_guard<std::mutex> lock(impl_->run_mutex);
+  impl_->ensure_threads();
+  c10::InferenceMode guard;
+  std::mt19937_64 rng(seed);
+  std::string out = text.empty() ? std::string("\n") : text;
+  for (int64_t step = 0; step < count; ++step) {
+    const int64_t T = std::min<int64_t>(static_cast<int64_t>(out.size()), c.block_size);
+    auto idx = torch::empty({1, T}, torch::kLong);
+    for (int64_t t = 0; t < T; ++t) idx[0][t] = static_cast<int64_t>(static_cast<uint8_t>(out[out.size() - T + t]));
+    auto logits = impl_->net->forward(idx.to(impl_->device))[0][T - 1].to(torch::kCPU, torch::kFloat);
+    int64_t next;
+    if (temperature <= 0) {
+      next = logits.argmax().item<int64_t>();
+    } else {
+      auto probs = torch::softmax(logits / temperature, 0);
+      std::uniform_real_distribution<double> u(0, 1);
+      double r = u(rng), acc = 0;
+      auto pa = probs.accessor<float, 1>();
+      next = probs.size(0) - 1;
+      for (int64_t v = 0; v < probs.size(0); ++v) {
+        acc += pa[v];
+        if (r < acc) {
+          next = v;
+          break;
+        }
+      }
+    }
+    out.push_back(static_cast<char>(next));
+  }
+  return out.substr(text.empty() ? 1 : text.size());
+}
+
+}  // namespace fmalens

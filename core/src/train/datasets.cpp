@@ -1,0 +1,125 @@
+#include "train/datasets.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fmalens/config.h"
+#include "io/idx.h"
+
+namespace fmalens {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw Error(p.string() + ": cannot read");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Text, not binary: no NUL bytes in the first 4 KB (fortune's .dat index files have them).
+bool looks_like_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  char buf[4096];
+  in.read(buf, sizeof(buf));
+  const auto got = in.gcount();
+  if (got == 0) return false;
+  return std::find(buf, buf + got, '\0') == buf + got;
+}
+
+}  // namespace
+
+TextCorpus load_text_corpus(const std::string& path, int every, int offset) {
+  TextCorpus corpus;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such file or folder");
+  if (fs::is_regular_file(path, ec)) {
+    const std::string all = read_all(path);
+    if (all.size() < 64) throw Error(path + ": too little text to train on (" + std::to_string(all.size()) + " bytes)");
+    const size_t cut = all.size() * 9 / 10;
+    corpus.train = all.substr(0, cut);
+    corpus.val = all.substr(cut);
+    corpus.train_files = corpus.val_files = {path};
+    return corpus;
+  }
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::path& p = it->path();
+    if (it->is_symlink(ec)) continue;  // fortunes' *.u8 are links to the same files
+    if (!it->is_regular_file(ec)) continue;
+    const auto ext = p.extension().string();
+    if (ext == ".dat" || ext == ".gz" || ext == ".zip") continue;
+    if (looks_like_text(p)) files.push_back(p);
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(path + ": no text files found");
+  for (size_t i = 0; i < files.size(); ++i) {
+    const bool held_out = files.size() > 1 && static_cast<int>(i % static_cast<size_t>(every)) == offset % every;
+    (held_out ? corpus.val_files : corpus.train_files).push_back(files[i].string());
+    (held_out ? corpus.val : corpus.train) += read_all(files[i]) + "\n";
+  }
+  if (corpus.val.empty()) {  // fewer files than `every`: hold out the last one
+    corpus.val_files.push_back(corpus.train_files.back());
+    corpus.train_files.pop_back();
+    corpus.train.clear();
+    for (auto& f : corpus.train_files) corpus.train += read_all(f) + "\n";
+    corpus.val = read_all(corpus.val_files.back()) + "\n";
+  }
+  if (corpus.train.size() < 64) throw Error(path + ": too little training text");
+  return corpus;
+}
+
+torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng) {
+  const int64_t n = static_cast<int64_t>(text.size());
+  TORCH_CHECK(n > T + 1, "text of ", n, " bytes is too short for windows of ", T + 1);
+  auto out = torch::empty({batch, T + 1}, torch::kLong);
+  auto* o = out.data_ptr<int64_t>();
+  std::uniform_int_distribution<int64_t> start(0, n - T - 1);
+  for (int64_t b = 0; b < batch; ++b) {
+    const auto* s = reinterpret_cast<const uint8_t*>(text.data()) + start(rng);
+    for (int64_t t = 0; t <= T; ++t) *o++ = s[t];
+  }
+  return out;
+}
+
+ImageDataset load_fashion_mnist(const std::string& dir, bool train) {
+  const std::string prefix = dir + (train ? "/train" : "/t10k");
+  const IdxArray images = read_idx(prefix + "-images-idx3-ubyte.gz");
+  const IdxArray labels = read_idx(prefix + "-labels-idx1-ubyte.gz");
+  if (images.shape.size() != 3 || labels.shape.size() != 1 || images.shape[0] != labels.shape[0])
+    throw Error(prefix + "-images-idx3-ubyte.gz: expected (N, H, W) images and N labels");
+  ImageDataset ds;
+  ds.images = torch::from_blob(const_cast<uint8_t*>(images.data.data()),
+                               {images.shape[0], 1, images.shape[1], images.shape[2]}, torch::kUInt8)
+                  .clone();
+  ds.labels = torch::from_blob(const_cast<uint8_t*>(labels.data.data()), {labels.shape[0]}, torch::kUInt8)
+                  .to(torch::kLong);
+  if (ds.labels.numel() > 0 && ds.labels.max().item<int64_t>() >= 10)
+    throw Error(prefix + "-labels-idx1-ubyte.gz: labels must be 0..9");
+  return ds;
+}
+
+const std::vector<std::string>& fashion_mnist_classes() {
+  static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return names;
+}
+
+torch::Tensor resize_images(const torch::Tensor& images_u8, int64_t size) {
+  auto x = images_u8.to(torch::kFloat) / 255.0;
+  if (x.size(2) == size && x.size(3) == size) return x;
+  namespace F = torch::nn::functional;
+  const bool shrink = x.size(2) > size || x.size(3) > size;
+  auto opts = F::InterpolateFuncOptions().size(std::vector<int64_t>{size, size});
+  if (shrink) opts.mode(torch::kArea);
+  else opts.mode(torch::kBilinear).align_corners(false);
+  return F::interpolate(x, opts).clamp(0.0, 1.0);
+}
+
+}  // namespace fmalens

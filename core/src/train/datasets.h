@@ -1,0 +1,42 @@
+// Training and evaluation data: text corpora (bytes) and Fashion-MNIST (IDX files).
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "torch_pch.h"
+
+namespace fmalens {
+
+// The default text corpus: the English fortunes of Debian's `fortunes` package.
+constexpr const char* kDefaultTextCorpus = "/usr/share/games/fortunes";
+constexpr const char* kDefaultImageData = "/usr/share/datasets/fashion-mnist";
+
+struct TextCorpus {
+  std::vector<std::string> train_files, val_files;
+  std::string train, val;  // concatenated bytes (files joined with '\n')
+};
+
+// `path`: a text file or a folder (recursively; binary and index files such as fortune's
+// .dat are skipped). Held out by file: every `every`-th file in sorted order (from `offset`)
+// goes to validation; a single file is split 90/10 by position instead.
+TextCorpus load_text_corpus(const std::string& path, int every = 10, int offset = 3);
+
+// (b, T + 1) int64 windows starting at random positions of `text`: inputs are [:, :T],
+// targets [:, 1:].
+torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng);
+
+struct ImageDataset {
+  torch::Tensor images;  // (N, 1, 28, 28) uint8
+  torch::Tensor labels;  // (N) int64
+};
+
+// Reads `<dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`.
+ImageDataset load_fashion_mnist(const std::string& dir, bool train);
+const std::vector<std::string>& fashion_mnist_classes();
+
+// uint8 (b, c, h, w) -> float (b, c, size, size) in [0, 1], bilinear (antialiased when shrinking).
+torch::Tensor resize_images(const torch::Tensor& images_u8, int64_t size);
+
+}  // namespace fmalens

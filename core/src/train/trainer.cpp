@@ -1,0 +1,405 @@
+// Training loop (AdamW, warm-up + cosine, clipping, resumable) and evaluation.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include "fmalens/train.h"
+#include "model/model_io.h"
+#include "train/datasets.h"
+
+namespace fmalens {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+torch::Device pick_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw Error("device cuda: this LibTorch has no CUDA device available");
+    return torch::kCUDA;
+  }
+  if (name != "auto") throw Error("device must be auto, cpu or cuda (got '" + name + "')");
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+void set_threads(int threads) {
+  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+}
+
+// AdamW with decoupled weight decay; its state is plain tensors so it can be saved.
+class AdamW {
+ public:
+  AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, double beta1, double beta2, double wd)
+      : params_(std::move(params)), beta1_(beta1), beta2_(beta2), wd_(wd) {
+    for (auto& p : params_) {
+      m_.push_back(torch::zeros_like(p.second));
+      v_.push_back(torch::zeros_like(p.second));
+      // No decay for biases, norms, and the FMA downsampling (it starts as averaging).
+      decay_.push_back(p.second.dim() >= 2 && p.first.find(".attn.attn.") == std::string::npos);
+    }
+  }
+  void step(double lr) {
+    torch::NoGradGuard no_grad;
+    ++t_;
+    const double bc1 = 1 - std::pow(beta1_, static_cast<double>(t_)), bc2 = 1 - std::pow(beta2_, static_cast<double>(t_));
+    for (size_t i = 0; i < params_.size(); ++i) {
+      auto& p = params_[i].second;
+      if (!p.grad().defined()) continue;
+      const auto& g = p.grad();
+      m_[i].mul_(beta1_).add_(g, 1 - beta1_);
+      v_[i].mul_(beta2_).addcmul_(g, g, 1 - beta2_);
+      if (decay_[i] && wd_ > 0) p.mul_(1 - lr * wd_);
+      p.addcdiv_(m_[i], (v_[i] / bc2).sqrt_().add_(1e-8), -lr / bc1);
+    }
+  }
+  TensorMap state() const {
+    TensorMap out;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      out["optim.m." + params_[i].first] = to_tensor_data(m_[i]);
+      out["optim.v." + params_[i].first] = to_tensor_data(v_[i]);
+    }
+    return out;
+  }
+  void load(const TensorMap& state, int64_t t, const std::string& path) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      auto m = state.find("optim.m." + params_[i].first), v = state.find("optim.v." + params_[i].first);
+      if (m == state.end() || v == state.end()) throw Error(path + ": optimizer state for '" + params_[i].first + "' missing");
+      m_[i].copy_(from_tensor_data(m->second));
+      v_[i].copy_(from_tensor_data(v->second));
+    }
+    t_ = t;
+  }
+  int64_t t() const { return t_; }
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> params_;
+  std::vector<torch::Tensor> m_, v_;
+  std::vector<bool> decay_;
+  double beta1_, beta2_, wd_;
+  int64_t t_ = 0;
+};
+
+struct Phase {
+  int64_t seq_len, batch;
+  double from;
+};
+
+std::vector<Phase> parse_schedule(const TrainOptions& o) {
+  std::vector<Phase> out;
+  if (o.seq_schedule.empty()) return {{o.model.block_size, o.batch_size, 0.0}};
+  std::stringstream ss(o.seq_schedule);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    Phase ph{0, o.batch_size, 0.0};
+    const auto at = item.find('@'), colon = item.find(':');
+    try {
+      ph.seq_len = std::stoll(item.substr(0, std::min(at, colon)));
+      if (colon != std::string::npos) ph.batch = std::stoll(item.substr(colon + 1, at - colon - 1));
+      if (at != std::string::npos) ph.from = std::stod(item.substr(at + 1));
+    } catch (const std::exception&) {
+      throw Error("seq schedule: cannot read '" + item + "' (expected len[:batch]@fraction)");
+    }
+    if (ph.seq_len < 2 || ph.seq_len > o.model.block_size || ph.batch < 1)
+      throw Error("seq schedule: length " + std::to_string(ph.seq_len) + " must be in [2, block_size " +
+                  std::to_string(o.model.block_size) + "] with a positive batch");
+    out.push_back(ph);
+  }
+  if (out.empty()) throw Error("seq schedule is empty");
+  return out;
+}
+
+const Phase& phase_at(const std::vector<Phase>& phases, double progress) {
+  const Phase* cur = &phases.front();
+  for (const auto& p : phases)
+    if (progress >= p.from) cur = &p;
+  return *cur;
+}
+
+double learning_rate(const TrainOptions& o, int64_t step, double progress) {
+  if (step < o.warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
+  const double pi = 3.14159265358979323846;
+  const double p = std::clamp(progress, 0.0, 1.0);
+  return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + std::cos(pi * p));
+}
+
+// Augmented image batch: (b, 1, 28, 28) uint8 -> (b, 1, S, S) float.
+torch::Tensor augment_images(const torch::Tensor& u8, int64_t size, std::mt19937_64& rng) {
+  const int64_t b = u8.size(0);
+  auto padded = torch::constant_pad_nd(u8, {2, 2, 2, 2});
+  auto out = torch::empty_like(u8);
+  std::uniform_int_distribution<int> shift(0, 4), coin(0, 1);
+  for (int64_t i = 0; i < b; ++i) {
+    auto crop = padded[i].narrow(1, shift(rng), u8.size(2)).narrow(2, shift(rng), u8.size(3));
+    out[i].copy_(coin(rng) ? crop.flip({2}) : crop);
+  }
+  return resize_images(out, size);
+}
+
+struct Data {
+  TextCorpus text;
+  ImageDataset train_images, test_images;
+  std::string description;
+};
+
+Data load_data(const ModelConfig& config, const std::string& path, bool need_train) {
+  Data d;
+  if (config.kind == ModelKind::text) {
+    const std::string p = path.empty() ? kDefaultTextCorpus : path;
+    d.text = load_text_corpus(p);
+    d.description = p + " (" + std::to_string(d.text.train.size()) + " training bytes in " +
+                    std::to_string(d.text.train_files.size()) + " files; " + std::to_string(d.text.val.size()) +
+                    " held-out bytes in " + std::to_string(d.text.val_files.size()) + " files)";
+  } else {
+    const std::string p = path.empty() ? kDefaultImageData : path;
+    if (need_train) d.train_images = load_fashion_mnist(p, true);
+    d.test_images = load_fashion_mnist(p, false);
+    d.description = p + " (Fashion-MNIST" + (need_train ? ", train " + std::to_string(d.train_images.labels.size(0)) : "") +
+                    ", test " + std::to_string(d.test_images.labels.size(0)) + ")";
+  }
+  return d;
+}
+
+// Mean loss over `batches` fixed batches of held-out data.
+double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t batch, int64_t batches,
+                       const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  net.module().eval();
+  std::mt19937_64 rng(12345);
+  double total = 0;
+  for (int64_t i = 0; i < batches; ++i) {
+    torch::Tensor loss;
+    if (net.config().kind == ModelKind::text) {
+      auto w = sample_text_windows(data.text.val, batch, seq_len, rng).to(device);
+      auto logits = net.forward(w.narrow(1, 0, seq_len));
+      loss = torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, seq_len).reshape({-1}));
+    } else {
+      const int64_t n = data.test_images.labels.size(0), start = (i * batch) % std::max<int64_t>(1, n - batch);
+      auto x = resize_images(data.test_images.images.narrow(0, start, batch), net.config().image_size).to(device);
+      loss = torch::cross_entropy_loss(net.forward(x), data.test_images.labels.narrow(0, start, batch).to(device));
+    }
+    total += loss.item<double>();
+  }
+  net.module().train();
+  return total / static_cast<double>(batches);
+}
+
+nlohmann::json options_json(const TrainOptions& o) {
+  return {{"steps", o.steps},        {"time_limit_s", o.time_limit_s}, {"batch_size", o.batch_size},
+          {"seq_schedule", o.seq_schedule}, {"lr", o.lr},             {"min_lr", o.min_lr},
+          {"weight_decay", o.weight_decay}, {"grad_clip", o.grad_clip}, {"beta1", o.beta1},
+          {"beta2", o.beta2},        {"warmup", o.warmup},             {"eval_interval", o.eval_interval},
+          {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"augment", o.augment},
+          {"data", o.data}};
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
+  if (options.out.empty()) throw Error("train: --out is required");
+  set_threads(options.threads);
+  const torch::Device device = pick_device(options.device);
+  const std::string state_path = options.out + ".state";
+
+  // Model, optimizer and history: fresh, or from the resume state.
+  std::unique_ptr<Network> net;
+  nlohmann::json history = nlohmann::json::object();
+  TensorMap resume_state;
+  int64_t start_step = 0;
+  double prior_wall = 0;
+  if (options.resume && std::filesystem::exists(state_path)) {
+    LoadedNetwork loaded = load_network(state_path);
+    net = std::move(loaded.network);
+    history = nlohmann::json::parse(loaded.metadata.at("training"));
+    start_step = history.value("steps_done", int64_t{0});
+    prior_wall = history.value("wall_s", 0.0);
+    resume_state = read_safetensors(state_path).tensors;
+  } else {
+    validate(options.model);
+    torch::manual_seed(options.seed);
+    net = std::make_unique<Network>(options.model);
+    history["loss_curve"] = nlohmann::json::array();
+  }
+  TrainOptions o = options;
+  o.model = net->config();
+  const ModelConfig& config = net->config();
+  history["options"] = options_json(o);
+
+  Data data = load_data(config, o.data, true);
+  history["data"] = data.description;
+  const auto phases = parse_schedule(o);
+
+  net->to(device);
+  net->module().train();
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (auto& p : net->module().named_parameters()) params.emplace_back(p.key(), p.value());
+  AdamW opt(params, o.beta1, o.beta2, o.weight_decay);
+  if (!resume_state.empty()) opt.load(resume_state, start_step, state_path);
+  std::vector<torch::Tensor> param_list;
+  for (auto& p : params) param_list.push_back(p.second);
+
+  std::mt19937_64 rng(o.seed + static_cast<uint64_t>(start_step) * 7919);
+  const auto t0 = Clock::now();
+  double smooth = -1, last_val = -1;
+  int64_t step = start_step;
+  double items_per_s = 0;
+
+  auto save = [&](bool final_save) {
+    history["steps_done"] = step;
+    history["wall_s"] = prior_wall + seconds_since(t0);
+    history["device"] = device.str();
+    std::map<std::string, std::string> meta{{"training", history.dump()}};
+    // The resume state (model + optimizer), then the shipped checkpoint (model only).
+    save_network(state_path, *net, meta, opt.state());
+    save_network(o.out, *net, meta);
+    (void)final_save;
+  };
+
+  bool stop = false;
+  while (!stop && step < o.steps) {
+    const double elapsed = prior_wall + seconds_since(t0);
+    double progress = static_cast<double>(step) / static_cast<double>(o.steps);
+    if (o.time_limit_s > 0) progress = std::max(progress, elapsed / o.time_limit_s);
+    if (progress >= 1.0) break;
+    const Phase& ph = phase_at(phases, progress);
+    const double lr = learning_rate(o, step, progress);
+    const auto ts = Clock::now();
+
+    torch::Tensor loss;
+    int64_t items;
+    if (config.kind == ModelKind::text) {
+      auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng).to(device);
+      auto logits = net->forward(w.narrow(1, 0, ph.seq_len));
+      loss = torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, ph.seq_len).reshape({-1}));
+      items = ph.batch * ph.seq_len;
+    } else {
+      const int64_t n = data.train_images.labels.size(0);
+      auto idx = torch::randint(n, {o.batch_size}, torch::TensorOptions().dtype(torch::kLong));
+      auto u8 = data.train_images.images.index_select(0, idx);
+      auto x = o.augment ? augment_images(u8, config.image_size, rng) : resize_images(u8, config.image_size);
+      loss = torch::cross_entropy_loss(net->forward(x.to(device)), data.train_images.labels.index_select(0, idx).to(device));
+      items = o.batch_size;
+    }
+    for (auto& p : param_list) p.mutable_grad() = torch::Tensor();
+    loss.backward();
+    if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(param_list, o.grad_clip);
+    opt.step(lr);
+    ++step;
+
+    const double lv = loss.item<double>();
+    if (!std::isfinite(lv)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite); lower --lr");
+    smooth = smooth < 0 ? lv : 0.98 * smooth + 0.02 * lv;
+    const double dt = seconds_since(ts);
+    items_per_s = items_per_s == 0 ? items / dt : 0.9 * items_per_s + 0.1 * items / dt;
+
+    const bool eval_now = step % o.eval_interval == 0 || step == o.steps;
+    if (eval_now) {
+      const int64_t vlen = config.kind == ModelKind::text ? ph.seq_len : 0;
+      last_val = validation_loss(*net, data, vlen, config.kind == ModelKind::text ? ph.batch : 256, o.eval_batches, device);
+    }
+    if (step % 10 == 0 || eval_now) {
+      nlohmann::json point = {{"step", step}, {"time", prior_wall + seconds_since(t0)}, {"train", smooth},
+                              {"lr", lr}};
+      if (eval_now) point["val"] = last_val;
+      if (config.kind == ModelKind::text) point["seq_len"] = ph.seq_len;
+      history["loss_curve"].push_back(point);
+    }
+    if (eval_now) save(false);
+
+    TrainProgress pr;
+    pr.step = step;
+    pr.total_steps = o.steps;
+    pr.loss = smooth;
+    pr.val_loss = last_val;
+    pr.items_per_s = items_per_s;
+    pr.elapsed_s = prior_wall + seconds_since(t0);
+    const double frac = o.time_limit_s > 0 ? std::max(static_cast<double>(step) / o.steps, pr.elapsed_s / o.time_limit_s)
+                                           : static_cast<double>(step) / o.steps;
+    pr.eta_s = frac > 0 ? pr.elapsed_s * (1 - frac) / frac : 0;
+    pr.seq_len = config.kind == ModelKind::text ? ph.seq_len : 0;
+    if (callback && !callback(pr)) stop = true;
+  }
+  const int64_t final_len = config.kind == ModelKind::text ? phases.back().seq_len : 0;
+  last_val = validation_loss(*net, data, final_len, config.kind == ModelKind::text ? phases.back().batch : 256,
+                             o.eval_batches, device);
+  history["final_val_loss"] = last_val;
+  save(true);
+  TrainResult r;
+  r.steps = step;
+  r.final_loss = smooth;
+  r.val_loss = last_val;
+  r.wall_s = prior_wall + seconds_since(t0);
+  return r;
+}
+
+EvalResult evaluate(const std::string& checkpoint, const std::string& data_path, int64_t limit,
+                    const std::string& device_name, const std::function<void(double)>& progress) {
+  const auto t0 = Clock::now();
+  set_threads(0);
+  const torch::Device device = pick_device(device_name);
+  LoadedNetwork loaded = load_network(checkpoint);
+  Network& net = *loaded.network;
+  net.to(device);
+  net.module().eval();
+  torch::NoGradGuard no_grad;
+  const ModelConfig& config = net.config();
+  Data data = load_data(config, data_path, false);
+  EvalResult r;
+  r.data = data.description;
+  double nll = 0;
+  if (config.kind == ModelKind::text) {
+    const std::string& text = data.text.val;
+    const int64_t total = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(text.size())) : static_cast<int64_t>(text.size());
+    const int64_t T = config.block_size, batch = 4;
+    std::vector<int64_t> starts;
+    for (int64_t s = 0; s + 1 < total; s += T) starts.push_back(s);
+    auto window_len = [&](size_t j) { return std::min(T, total - 1 - starts[j]); };
+    size_t i = 0;
+    while (i < starts.size()) {
+      // Up to `batch` windows of one length (all full but possibly the last one).
+      const int64_t len = window_len(i);
+      std::vector<torch::Tensor> rows;
+      while (i < starts.size() && static_cast<int64_t>(rows.size()) < batch && window_len(i) == len) {
+        auto w = torch::empty({len + 1}, torch::kLong);
+        auto* wp = w.data_ptr<int64_t>();
+        for (int64_t t = 0; t <= len; ++t) wp[t] = static_cast<uint8_t>(text[static_cast<size_t>(starts[i] + t)]);
+        rows.push_back(w);
+        ++i;
+      }
+      auto w = torch::stack(rows).to(device);
+      auto logits = net.forward(w.narrow(1, 0, len));
+      nll += torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, len).reshape({-1}),
+                                       {}, torch::Reduction::Sum).item<double>();
+      r.items += static_cast<int64_t>(rows.size()) * len;
+      if (progress) progress(static_cast<double>(r.items) / static_cast<double>(total));
+    }
+    r.loss = nll / static_cast<double>(std::max<int64_t>(1, r.items));
+    r.metric = "bits_per_byte";
+    r.value = r.loss / std::log(2.0);
+  } else {
+    const auto& ds = data.test_images;
+    const int64_t n = limit > 0 ? std::min<int64_t>(limit, ds.labels.size(0)) : ds.labels.size(0);
+    int64_t correct = 0;
+    for (int64_t s = 0; s < n; s += 250) {
+      const int64_t b = std::min<int64_t>(250, n - s);
+      auto logits = net.forward(resize_images(ds.images.narrow(0, s, b), config.image_size).to(device));
+      auto labels = ds.labels.narrow(0, s, b).to(device);
+      nll += torch::cross_entropy_loss(logits, labels, {}, torch::Reduction::Sum).item<double>();
+      correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+      if (progress) progress(static_cast<double>(s + b) / static_cast<double>(n));
+    }
+    r.items = n;
+    r.loss = nll / static_cast<double>(std::max<int64_t>(1, n));
+    r.metric = "accuracy";
+    r.value = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(1, n));
+  }
+  r.wall_s = seconds_since(t0);
+  return r;
+}
+
+}  // namespace fmalens
