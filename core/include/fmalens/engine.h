@@ -1,0 +1,90 @@
+// The background runner of the GUI: one worker thread owns the loaded model and runs it, so
+// the UI thread never waits on LibTorch (ARCHITECTURE.md: "model runs only on the engine's
+// worker thread"). Torch-free: it uses only the public Model API.
+//
+// The UI submits jobs and polls each frame. A newer submit supersedes every older job: a
+// queued one is dropped, a running one is told to stop at its next progress report, and its
+// result is never delivered. cancel() stops the current job and delivers a `cancelled` result.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "fmalens/model.h"
+
+namespace fmalens {
+
+// What to run. The checkpoint is (re)loaded on the worker when it is not the one loaded, or
+// when the file changed on disk since (a training run rewrites it in place).
+struct EngineJob {
+  std::string checkpoint;
+  std::string device = "auto";  // auto | cpu | cuda
+  // One input, matching the model: text for text models, image for image models. Neither:
+  // the job only loads the checkpoint (the result then has a model and no snapshot).
+  std::optional<std::string> text;
+  std::optional<Image> image;
+};
+
+struct EngineResult {
+  uint64_t generation = 0;
+  bool cancelled = false;
+  std::string error;                         // one line; empty on success and on cancel
+  std::shared_ptr<const ModelInfo> model;    // the model the job ran on (null if none loaded)
+  std::shared_ptr<const Snapshot> snapshot;  // null for load-only jobs, errors and cancels
+  double seconds = 0;                        // wall time of the job on the worker
+
+  bool ok() const { return !cancelled && error.empty(); }
+};
+
+class Engine {
+ public:
+  // Progress in [0, 1]; returns false once the job is cancelled or superseded.
+  using Progress = std::function<bool(double)>;
+  // Does one job on the worker thread. It may throw: Cancelled becomes a cancelled result,
+  // any other exception an error whose message is the exception's first line.
+  using Runner = std::function<EngineResult(const EngineJob&, const Progress&)>;
+
+  Engine();                        // runs jobs with Model, keeping the last checkpoint loaded
+  explicit Engine(Runner runner);  // a stand-in runner (tests)
+  ~Engine();                       // cancels the running job and joins the worker
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues `job` and returns its generation (1, 2, ...); every older job is superseded.
+  uint64_t submit(EngineJob job);
+  // Stops the current job (queued or running); poll() then returns it as cancelled.
+  void cancel();
+  // Whether a job is queued or running.
+  bool busy() const;
+  // Progress of the current job, [0, 1].
+  double progress() const;
+  // The result of the newest job once it finished, at most once; nullopt otherwise.
+  std::optional<EngineResult> poll();
+
+ private:
+  void work();
+  bool keep_going(uint64_t generation) const;  // called under no lock, from the worker
+
+  Runner runner_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::optional<EngineJob> pending_;
+  uint64_t latest_ = 0;           // generation of the newest submit
+  uint64_t running_ = 0;          // generation on the worker now (0: idle)
+  uint64_t cancelled_upto_ = 0;   // jobs with generation <= this are cancelled
+  double progress_ = 0;
+  bool stop_ = false;
+  std::optional<EngineResult> result_;
+  std::thread worker_;            // last member: starts after everything above exists
+};
+
+// The first line of an exception message (LibTorch messages carry a backtrace).
+std::string first_line(const std::string& message);
+
+}  // namespace fmalens

@@ -1,0 +1,159 @@
+// The GUI's background runner (see engine.h). Torch-free: Model hides LibTorch.
+#include "fmalens/engine.h"
+
+#include <chrono>
+#include <exception>
+#include <filesystem>
+
+namespace fmalens {
+namespace {
+
+// The model kept loaded between jobs, only ever touched by the worker thread.
+struct LoadedModel {
+  std::shared_ptr<Model> model;
+  std::shared_ptr<const ModelInfo> info;
+  std::string path;
+  std::filesystem::file_time_type mtime{};
+};
+
+std::filesystem::file_time_type modified(const std::string& path) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(path, ec);
+  return ec ? std::filesystem::file_time_type{} : t;
+}
+
+Engine::Runner model_runner() {
+  auto loaded = std::make_shared<LoadedModel>();
+  return [loaded](const EngineJob& job, const Engine::Progress& progress) {
+    EngineResult r;
+    const auto mtime = modified(job.checkpoint);
+    if (!loaded->model || loaded->path != job.checkpoint || loaded->mtime != mtime) {
+      // A failed load throws before anything is replaced: the previous model stays loaded.
+      auto model = Model::load(job.checkpoint);
+      loaded->model = model;
+      loaded->info = std::make_shared<const ModelInfo>(model->info());
+      loaded->path = job.checkpoint;
+      loaded->mtime = mtime;
+    }
+    r.model = loaded->info;
+    if (!progress(0.0)) throw Cancelled();
+    RunOptions options;
+    options.device = job.device;
+    options.progress = progress;
+    if (job.text) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_text(*job.text, options));
+    else if (job.image) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_image(*job.image, options));
+    return r;
+  };
+}
+
+}  // namespace
+
+std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
+
+Engine::Engine() : Engine(model_runner()) {}
+
+Engine::Engine(Runner runner) : runner_(std::move(runner)), worker_([this] { work(); }) {}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+    pending_.reset();
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+uint64_t Engine::submit(EngineJob job) {
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    generation = ++latest_;
+    pending_ = std::move(job);
+    result_.reset();  // an older result is superseded too
+    progress_ = 0;
+  }
+  wake_.notify_all();
+  return generation;
+}
+
+void Engine::cancel() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (pending_) {
+    // Never started: answer at once.
+    pending_.reset();
+    EngineResult r;
+    r.generation = latest_;
+    r.cancelled = true;
+    result_ = std::move(r);
+  }
+  cancelled_upto_ = latest_;
+}
+
+bool Engine::busy() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_.has_value() || running_ != 0;
+}
+
+double Engine::progress() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return progress_;
+}
+
+std::optional<EngineResult> Engine::poll() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::optional<EngineResult> out = std::move(result_);
+  result_.reset();
+  return out;
+}
+
+bool Engine::keep_going(uint64_t generation) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !stop_ && generation == latest_ && generation > cancelled_upto_;
+}
+
+void Engine::work() {
+  for (;;) {
+    EngineJob job;
+    uint64_t generation;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stop_ || pending_.has_value(); });
+      if (stop_) return;
+      job = std::move(*pending_);
+      pending_.reset();
+      generation = running_ = latest_;
+      progress_ = 0;
+    }
+    const Progress progress = [this, generation](double x) {
+      if (!keep_going(generation)) return false;
+      std::lock_guard<std::mutex> lock(mutex_);
+      progress_ = x < 0 ? 0 : (x > 1 ? 1 : x);
+      return true;
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    EngineResult r;
+    try {
+      r = runner_(job, progress);
+      if (!keep_going(generation)) {  // finished, but cancelled meanwhile: the user asked to drop it
+        r = EngineResult{};
+        r.cancelled = true;
+      }
+    } catch (const Cancelled&) {
+      r = EngineResult{};
+      r.cancelled = true;
+    } catch (const std::exception& e) {
+      r = EngineResult{};
+      r.error = first_line(e.what());
+      if (r.error.empty()) r.error = "the model run failed";
+    }
+    r.generation = generation;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_ = 0;
+    // Superseded: a newer job is queued or was cancelled-and-replaced; drop this result.
+    if (generation == latest_ && !stop_) result_ = std::move(r);
+  }
+}
+
+}  // namespace fmalens
