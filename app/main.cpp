@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   fmalens::cli::add_train(app, action);
   fmalens::cli::add_eval(app, action);
   fmalens::cli::add_info(app, action);
+  fmalens::cli::add_inspect(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

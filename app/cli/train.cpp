@@ -68,8 +68,11 @@ void add_train(CLI::App& app, Action& action) {
       mc.attention.downsampling = downsampling_from_string(*downsampling);
       mc.attention.boundary = boundary_from_string(*boundary);
       const bool q = *quiet;
-      auto result = train(opts, [q](const TrainProgress& p) {
-        if (q) return true;
+      double last_print = -1;
+      auto result = train(opts, [q, &last_print](const TrainProgress& p) {
+        // At most twice a second (and the last step): the bar is for people, logs stay small.
+        if (q || (p.elapsed_s - last_print < 0.5 && p.step < p.total_steps)) return true;
+        last_print = p.elapsed_s;
         const double frac = p.total_steps ? static_cast<double>(p.step) / static_cast<double>(p.total_steps) : 0;
         char line[256];
         std::snprintf(line, sizeof(line), "\r%s step %lld/%lld loss %.4f val %s %.0f %s/s len %lld ETA %s   ",

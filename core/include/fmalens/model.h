@@ -73,6 +73,15 @@ class Model {
   std::unique_ptr<Impl> impl_;
 };
 
+// A window of a text file: `context` bytes starting at `start` (-1: the last `context` bytes),
+// read without loading the rest (a 100 MB file costs no more than its window).
+struct TextWindow {
+  std::string bytes;
+  int64_t offset = 0;      // where the window starts in the file
+  int64_t file_size = 0;
+};
+TextWindow read_text_window(const std::string& path, int64_t context, int64_t start = -1);
+
 // Decodes PNG, JPEG, BMP, GIF, TGA, PNM (stb). Refuses files over 64 MB and images over
 // 8192 x 8192 pixels before decoding; 16-bit images are reduced to 8 bits. Throws Error.
 Image load_image(const std::string& path);

@@ -245,7 +245,8 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
 
   std::mt19937_64 rng(o.seed + static_cast<uint64_t>(start_step) * 7919);
   const auto t0 = Clock::now();
-  double smooth = -1, last_val = -1;
+  double ema = 0, smooth = 0, last_val = -1;
+  int64_t ema_count = 0;
   int64_t step = start_step;
   double items_per_s = 0;
 
@@ -293,7 +294,9 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
 
     const double lv = loss.item<double>();
     if (!std::isfinite(lv)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite); lower --lr");
-    smooth = smooth < 0 ? lv : 0.98 * smooth + 0.02 * lv;
+    // Bias-corrected moving average (an unbiased start, like Adam's moments).
+    ema = 0.98 * ema + 0.02 * lv;
+    smooth = ema / (1 - std::pow(0.98, static_cast<double>(++ema_count)));
     const double dt = seconds_since(ts);
     items_per_s = items_per_s == 0 ? items / dt : 0.9 * items_per_s + 0.1 * items / dt;
 

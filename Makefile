@@ -1,0 +1,28 @@
+# The two commands of the README:
+#   make run   installs what is missing, builds, and opens FMA Lens on the bundled text model
+#              (without a display: runs the same model from the command line instead)
+#   make test  installs what is missing, builds, and runs every test through ctest
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: setup build run test bench clean
+
+setup:
+	@tools/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	@tools/run_default.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && tools_dir=$(CURDIR)/tools ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	$(BUILD)/app/fmalens bench
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,31 @@
+#include "cli/input.h"
+
+namespace fmalens::cli {
+
+void add_input_options(CLI::App* cmd, InputOptions& in) {
+  cmd->add_option("--checkpoint", in.checkpoint, "Model file (.safetensors or reference ckpt.pt)")->required();
+  auto* text = cmd->add_option("--text", in.text, "Text to run (text models)");
+  auto* file = cmd->add_option("--text-file", in.text_file, "Text file to run (a window of the context's size)");
+  auto* image = cmd->add_option("--image", in.image, "Image to run (image models)");
+  text->excludes(file)->excludes(image);
+  file->excludes(image);
+  cmd->add_option("--window-start", in.window_start, "Text files longer than the context: first byte of the window (default: the end)");
+  cmd->add_option("--device", in.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+}
+
+Snapshot run_input(Model& model, const InputOptions& in, const RunOptions& options) {
+  const int given = !in.text.empty() + !in.text_file.empty() + !in.image.empty();
+  if (given != 1) throw Error("give exactly one input: --text, --text-file or --image");
+  if (!in.image.empty()) return model.run_image(load_image(in.image), options);
+  if (!in.text_file.empty()) {
+    const int64_t context = model.config().kind == ModelKind::text ? model.config().block_size : 1;
+    TextWindow w = read_text_window(in.text_file, context, in.window_start);
+    Snapshot s = model.run_text(w.bytes, options);
+    s.text_offset = w.offset;
+    s.dropped = w.file_size - static_cast<int64_t>(w.bytes.size());
+    return s;
+  }
+  return model.run_text(in.text, options);
+}
+
+}  // namespace fmalens::cli

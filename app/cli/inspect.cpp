@@ -1,0 +1,137 @@
+// fmalens inspect: runs a model with capture and writes every captured array as .npy, with a
+// manifest that says what each file holds. The raw export that users load in NumPy.
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "cli/cli.h"
+#include "cli/input.h"
+#include "fmalens/checkpoint.h"
+#include "fmalens/layout.h"
+#include "fmalens/model.h"
+#include "fmalens/npy.h"
+
+namespace fmalens::cli {
+namespace {
+
+void make_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) throw Error(dir + ": exists and is not a folder");
+    return;
+  }
+  if (::mkdir(dir.c_str(), 0755) != 0) throw Error("cannot create folder " + dir + ": " + std::strerror(errno));
+}
+
+// A head's slice [n, K] of a [heads, n, K] array.
+Array head_slice(const Array& a, int64_t head) {
+  Array out;
+  out.shape.assign(a.shape.begin() + 1, a.shape.end());
+  size_t per = 1;
+  for (auto s : out.shape) per *= static_cast<size_t>(s);
+  out.data.assign(a.data.begin() + static_cast<std::ptrdiff_t>(per * static_cast<size_t>(head)),
+                  a.data.begin() + static_cast<std::ptrdiff_t>(per * static_cast<size_t>(head + 1)));
+  return out;
+}
+
+}  // namespace
+
+void add_inspect(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("inspect", "Run a model with capture and write every captured array as .npy plus a manifest");
+  auto in = std::make_shared<InputOptions>();
+  auto out = std::make_shared<std::string>();
+  add_input_options(cmd, *in);
+  cmd->add_option("--out", *out, "Folder to write (created if missing)")->required();
+  cmd->callback([in, out, &action] {
+    action = [in, out]() -> int {
+      auto model = Model::load(in->checkpoint);
+      RunOptions ro;
+      ro.device = in->device;
+      Snapshot snap = run_input(*model, *in, ro);
+      make_dir(*out);
+      const std::string dir = *out + "/";
+      nlohmann::json arrays = nlohmann::json::array();
+      auto add = [&](const std::string& file, const std::vector<int64_t>& shape, const char* dtype, const std::string& meaning) {
+        arrays.push_back({{"file", file}, {"shape", shape}, {"dtype", dtype}, {"meaning", meaning}});
+      };
+      write_npy(dir + "logits.npy", snap.logits);
+      add("logits.npy", snap.logits.shape, "float32",
+          snap.config.kind == ModelKind::text ? "next-byte logits, one row per input byte" : "class logits");
+      const bool fma = snap.config.attention_kind == AttentionKind::fma;
+      if (fma) {
+        const Layout layout(snap.attention);
+        for (int l = 0; l < layout.num_levels(); ++l) {
+          // What each slot of each query stands for: key token (fine) / block (coarse), -1 masked, -2 phantom.
+          const LevelGeometry& g = layout.level(l);
+          std::vector<int32_t> map(static_cast<size_t>(snap.tokens * g.slots));
+          for (int64_t i = 0; i < snap.tokens; ++i)
+            for (int64_t k = 0; k < g.slots; ++k) {
+              const SlotRef r = layout.slot(l, i, k);
+              map[static_cast<size_t>(i * g.slots + k)] = r.phantom ? -2 : (r.valid ? static_cast<int32_t>(r.block) : -1);
+            }
+          const std::string f = "level" + std::to_string(l) + "_slot_blocks.npy";
+          write_npy(dir + f, {snap.tokens, g.slots}, map);
+          add(f, {snap.tokens, g.slots}, "int32",
+              l == 0 ? "fine band: the key token of each slot (-1 masked, -2 phantom zero key)"
+                     : "coarse level " + std::to_string(l) + ": the block of each slot (slot k is summary k % p; -1 masked, -2 phantom)");
+        }
+      }
+      for (size_t L = 0; L < snap.layers.size(); ++L) {
+        const LayerSnapshot& ls = snap.layers[L];
+        const std::string pre = "layer" + std::to_string(L);
+        write_npy(dir + pre + "_q.npy", ls.q);
+        add(pre + "_q.npy", ls.q.shape, "float32", "queries [heads, n, d], unscaled");
+        write_npy(dir + pre + "_k.npy", ls.k);
+        add(pre + "_k.npy", ls.k.shape, "float32", "keys [heads, n, d]");
+        if (!fma) continue;
+        write_npy(dir + pre + "_row_max.npy", ls.row_max);
+        add(pre + "_row_max.npy", ls.row_max.shape, "float32", "joint max M_i of the scores over all levels [heads, n]");
+        write_npy(dir + pre + "_row_norm.npy", ls.row_norm);
+        add(pre + "_row_norm.npy", ls.row_norm.shape, "float32", "normaliser Z_i = sum_l alpha_l sum exp(s - M_i) [heads, n]");
+        for (int64_t h = 0; h < snap.config.n_head; ++h)
+          for (size_t l = 0; l < ls.bands.size(); ++l) {
+            const Array band = head_slice(ls.bands[l], h);
+            const std::string f = pre + "_head" + std::to_string(h) + "_level" + std::to_string(l) + "_weights.npy";
+            write_npy(dir + f, band);
+            add(f, band.shape, "float32",
+                "attention coefficients C_l after the joint softmax (alpha included) [n, slots]; slot meaning in level" +
+                    std::to_string(l) + "_slot_blocks.npy");
+          }
+        for (size_t l = 0; l < snap.downsampling[L].size(); ++l) {
+          const auto& w = snap.downsampling[L][l];
+          const std::string f = pre + "_level" + std::to_string(l + 1) + "_downsample_";
+          write_npy(dir + f + "keys.npy", w.keys);
+          write_npy(dir + f + "values.npy", w.values);
+          add(f + "keys.npy", w.keys.shape, "float32", "key downsampling basis functions [p, d, block tokens]");
+          add(f + "values.npy", w.values.shape, "float32", "value downsampling basis functions [p, d, block tokens]");
+        }
+      }
+      nlohmann::json input = {{"tokens", snap.tokens}};
+      if (snap.config.kind == ModelKind::text) {
+        input["text_offset"] = snap.text_offset;
+        input["dropped_bytes"] = snap.dropped;
+      }
+      nlohmann::json manifest = {{"checkpoint", in->checkpoint},
+                                 {"model", nlohmann::json::parse(to_json(snap.config))},
+                                 {"attention_as_run", {{"n", snap.attention.tokens()}, {"variant", to_string(snap.attention.variant)}}},
+                                 {"input", input},
+                                 {"device", snap.device},
+                                 {"run_ms", snap.run_ms},
+                                 {"arrays", arrays}};
+      write_file_atomically(dir + "manifest.json", manifest.dump(1) + "\n");
+      if (snap.dropped > 0)
+        std::fprintf(stderr, "note: the input is longer than the context; ran its last %lld bytes (%lld bytes left out)\n",
+                     static_cast<long long>(snap.tokens), static_cast<long long>(snap.dropped));
+      std::printf("wrote %zu arrays and manifest.json to %s (%.0f ms on %s)\n", arrays.size(), out->c_str(), snap.run_ms,
+                  snap.device.c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace fmalens::cli
