@@ -1,0 +1,74 @@
+// Reference (nanoGPT-style) checkpoints: imported exactly as torch.save wrote them, they give
+// the logits that FMA.md's reference semantics give (computed in Python, query by query).
+#include <gtest/gtest.h>
+
+#include "fmalens/model.h"
+#include "test_util.h"
+
+namespace fmalens {
+namespace {
+
+// Fresh files from Debian's python3-torch when it is installed, the committed ones otherwise.
+std::string reference_dir(test::TempDir& tmp) {
+  if (test::python_torch_available()) {
+    const std::string cmd = "/usr/bin/python3 " FMALENS_FIXTURES_DIR "/make_reference_fma.py " + tmp.path;
+    if (std::system(cmd.c_str()) == 0) return tmp.path;
+  }
+  return FMALENS_FIXTURES_DIR "/reference";
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b, size_t count) {
+  double m = 0;
+  for (size_t i = 0; i < count; ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+  return m;
+}
+
+TEST(ReferenceImport, LogitsMatchTheReferenceSemantics) {
+  test::TempDir tmp;
+  const std::string dir = reference_dir(tmp);
+  for (const std::string name : {"ref_fma", "ref_dense"}) {
+    SCOPED_TRACE(name);
+    auto model = Model::load(dir + "/" + name + ".pt");
+    EXPECT_EQ(model->info().format, "torch_zip");
+    const ModelConfig& c = model->config();
+    if (name == "ref_fma") {
+      ASSERT_EQ(c.attention_kind, AttentionKind::fma);
+      EXPECT_EQ(c.attention.variant, Variant::causal);
+      EXPECT_EQ(c.attention.boundary, Boundary::zero_pad);
+      EXPECT_EQ(c.attention.m, 8);
+      EXPECT_EQ(c.attention.p, 2);
+    } else {
+      EXPECT_EQ(c.attention_kind, AttentionKind::dense);
+    }
+    const std::string input = test::read_file(dir + "/" + name + "_input.bin");
+    const test::Npy expected = test::read_npy(dir + "/" + name + "_logits.npy");
+    ASSERT_EQ(expected.shape, (std::vector<int64_t>{64, 256}));
+    Snapshot full = model->run_text(input);
+    ASSERT_EQ(full.logits.shape, expected.shape);
+    EXPECT_LT(max_diff(full.logits.data, expected.data, expected.data.size()), 1e-4);
+    // A shorter input is right-padded (padding is future): the prefix of the same logits.
+    Snapshot part = model->run_text(input.substr(0, 40));
+    ASSERT_EQ(part.logits.shape, (std::vector<int64_t>{40, 256}));
+    EXPECT_LT(max_diff(part.logits.data, expected.data, 40 * 256), 1e-4);
+  }
+}
+
+TEST(ReferenceImport, InspectCommandWritesTheSameLogits) {
+  test::TempDir tmp;
+  const std::string dir = reference_dir(tmp);
+  const std::string out = tmp.path + "/inspect";
+  const std::string cmd = std::string(FMALENS_BINARY) + " inspect --checkpoint " + dir + "/ref_fma.pt --text-file " + dir +
+                          "/ref_fma_input.bin --out " + out + " >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const test::Npy got = test::read_npy(out + "/logits.npy");
+  const test::Npy expected = test::read_npy(dir + "/ref_fma_logits.npy");
+  ASSERT_EQ(got.shape, expected.shape);
+  EXPECT_LT(max_diff(got.data, expected.data, expected.data.size()), 1e-4);
+  // Every array the manifest lists exists.
+  const std::string manifest = test::read_file(out + "/manifest.json");
+  EXPECT_NE(manifest.find("layer1_head1_level2_weights.npy"), std::string::npos);
+  EXPECT_EQ(test::read_npy(out + "/layer1_head1_level2_weights.npy").shape, (std::vector<int64_t>{64, 4}));
+}
+
+}  // namespace
+}  // namespace fmalens

@@ -1,0 +1,63 @@
+// Small helpers shared by the core's tests.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fmalens::test {
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A float32 .npy file (C order): its shape and values. Empty shape on failure.
+struct Npy {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+inline Npy read_npy(const std::string& path) {
+  Npy out;
+  const std::string bytes = read_file(path);
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) return out;
+  const size_t hlen = static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
+  const std::string header = bytes.substr(10, hlen);
+  if (header.find("'<f4'") == std::string::npos) return out;
+  const auto open = header.find('('), close = header.find(')');
+  std::stringstream dims(header.substr(open + 1, close - open - 1));
+  std::string item;
+  size_t count = 1;
+  while (std::getline(dims, item, ','))
+    if (item.find_first_not_of(' ') != std::string::npos) {
+      out.shape.push_back(std::stoll(item));
+      count *= static_cast<size_t>(out.shape.back());
+    }
+  out.data.resize(count);
+  std::memcpy(out.data.data(), bytes.data() + 10 + hlen, count * sizeof(float));
+  return out;
+}
+
+// Whether Debian's python3 with torch is there to write real torch.save files.
+inline bool python_torch_available() {
+  return std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0;
+}
+
+// A fresh temporary folder (removed by the caller's TempDir).
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/fmalens-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+}  // namespace fmalens::test
