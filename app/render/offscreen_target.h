@@ -11,7 +11,8 @@ namespace fmalens::render {
 
 enum class TargetFormat {
   rgba8,    // colour for display and PNG files
-  rgba32f,  // data passes (the matrix view's accumulated samples, the locate test)
+  rgba32f,  // data passes (the locate test)
+  rg32f,    // the matrix view's accumulated samples
 };
 
 class OffscreenTarget {

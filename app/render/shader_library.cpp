@@ -158,6 +158,9 @@ bool ShaderLibrary::reload_if_changed() {
 void set_uniform(GLuint p, const char* name, int value) { glUniform1i(glGetUniformLocation(p, name), value); }
 void set_uniform(GLuint p, const char* name, float value) { glUniform1f(glGetUniformLocation(p, name), value); }
 void set_uniform(GLuint p, const char* name, float x, float y) { glUniform2f(glGetUniformLocation(p, name), x, y); }
+void set_uniform(GLuint p, const char* name, float x, float y, float z) {
+  glUniform3f(glGetUniformLocation(p, name), x, y, z);
+}
 void set_uniform(GLuint p, const char* name, float x, float y, float z, float w) {
   glUniform4f(glGetUniformLocation(p, name), x, y, z, w);
 }

@@ -1,0 +1,33 @@
+// Small helpers shared by the views' drawing code: tick positions, number formatting and the
+// few colours every view uses, so that the figures look alike.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "render/canvas.h"
+#include "render/colormap.h"
+
+namespace fmalens::render {
+
+// Colours of the figures (dark theme, like the GUI).
+constexpr Color kFigureBackground{0.09f, 0.09f, 0.10f, 1};
+constexpr Color kAxisColor{0.55f, 0.55f, 0.58f, 1};
+constexpr Color kTextColor{0.86f, 0.86f, 0.88f, 1};
+constexpr Color kDimTextColor{0.55f, 0.55f, 0.58f, 1};
+
+Color to_color(Rgb c, float alpha = 1);
+
+// "Nice" tick values (1, 2, 5 x 10^k steps) covering [lo, hi] with about `count` ticks.
+std::vector<double> nice_ticks(double lo, double hi, int count);
+// Compact number: 0.0123 -> "0.012", 12345 -> "12345", 1e-5 -> "1e-05".
+std::string format_number(double v);
+// Percentage with one decimal: 0.1234 -> "12.3%".
+std::string format_percent(double fraction);
+// One byte as a label: printable ASCII as itself, newline "\n", others "\xNN".
+std::string byte_label(unsigned char byte);
+
+// Ticks and labels of a colorbar for [lo, hi] on a linear or log scale, right of `bar`.
+void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px);
+
+}  // namespace fmalens::render

@@ -1,0 +1,88 @@
+#include "render/matrix_figure.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "fmalens/layout.h"
+#include "render/figure_common.h"
+
+namespace fmalens::render {
+
+MatrixFigureLayout matrix_figure_layout(const PixelRect& r, float f) {
+  MatrixFigureLayout l;
+  const int left = static_cast<int>(f * 4.5f), top = static_cast<int>(f * 1.8f), bottom = static_cast<int>(f * 0.5f);
+  const int bar_w = static_cast<int>(f * 1.1f), bar_gap = static_cast<int>(f * 0.8f), bar_labels = static_cast<int>(f * 4.2f);
+  l.matrix = {r.x + left, r.y + top, std::max(1, r.w - left - bar_gap - bar_w - bar_labels), std::max(1, r.h - top - bottom)};
+  l.colorbar = {l.matrix.x + l.matrix.w + bar_gap, l.matrix.y, bar_w, l.matrix.h};
+  return l;
+}
+
+std::string axis_token_label(const MatrixFigure& fig, const AttentionConfig& a, int64_t pos) {
+  if (a.variant == Variant::grid2d) {
+    int64_t y = pos / a.grid_side, x = pos % a.grid_side;
+    if (fig.view.z_order) Layout::unmorton(pos, &y, &x);
+    return std::to_string(y) + "," + std::to_string(x);
+  }
+  if (fig.text && pos >= 0 && pos < static_cast<int64_t>(fig.text->size()))
+    return byte_label(static_cast<unsigned char>((*fig.text)[static_cast<size_t>(pos)]));
+  return std::to_string(pos);
+}
+
+bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const BandTextures& bands, const MatrixFigure& fig,
+                        const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas) {
+  const MatrixFigureLayout lay = matrix_figure_layout(rect, fig.font_px);
+  const bool done = renderer.draw(ctx, bands, fig.view, lay.matrix, target_h, max_new_passes);
+  ctx.draw_colorbar(fig.view.colormap, lay.colorbar, target_h);
+
+  const MatrixView& v = fig.view;
+  const PixelRect& m = lay.matrix;
+  const double n = static_cast<double>(bands.tokens());
+  const double px_per_cell = 1.0 / v.cells_per_pixel;
+  const float f = fig.font_px;
+  // Axes: the matrix's frame and, per axis, either one label per cell or numbered ticks.
+  canvas->stroke_rect(static_cast<float>(m.x) - 0.5f, static_cast<float>(m.y) - 0.5f, static_cast<float>(m.w) + 1,
+                      static_cast<float>(m.h) + 1, kAxisColor);
+  const int64_t c0 = std::max<int64_t>(0, static_cast<int64_t>(std::floor(v.t0)));
+  const int64_t c1 = std::min<int64_t>(static_cast<int64_t>(n), static_cast<int64_t>(std::ceil(v.t0 + m.w * v.cells_per_pixel)));
+  const int64_t r0 = std::max<int64_t>(0, static_cast<int64_t>(std::floor(v.i0)));
+  const int64_t r1 = std::min<int64_t>(static_cast<int64_t>(n), static_cast<int64_t>(std::ceil(v.i0 + m.h * v.cells_per_pixel)));
+  const bool grid = bands.attention().variant == Variant::grid2d;
+  const double label_px = grid ? f * 3.2 : f * 1.05;  // room one label needs along the column axis
+  if (px_per_cell >= label_px) {
+    for (int64_t t = c0; t < c1; ++t) {
+      const float x = static_cast<float>(m.x + (static_cast<double>(t) + 0.5 - v.t0) * px_per_cell);
+      canvas->label(x, static_cast<float>(m.y) - f * 1.35f, axis_token_label(fig, bands.attention(), t), kTextColor,
+                    Label::Align::centre);
+    }
+  } else {
+    for (double t : nice_ticks(static_cast<double>(c0), static_cast<double>(c1), std::max(2, m.w / static_cast<int>(f * 6)))) {
+      const float x = static_cast<float>(m.x + (t - v.t0) * px_per_cell);
+      canvas->line(x, static_cast<float>(m.y) - f * 0.35f, x, static_cast<float>(m.y), kAxisColor);
+      canvas->label(x, static_cast<float>(m.y) - f * 1.45f, format_number(t), kDimTextColor, Label::Align::centre);
+    }
+  }
+  if (px_per_cell >= f * 1.05) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const float y = static_cast<float>(m.y + (static_cast<double>(i) + 0.5 - v.i0) * px_per_cell);
+      canvas->label(static_cast<float>(m.x) - f * 0.4f, y - f * 0.5f, axis_token_label(fig, bands.attention(), i), kTextColor,
+                    Label::Align::right);
+    }
+  } else {
+    for (double i : nice_ticks(static_cast<double>(r0), static_cast<double>(r1), std::max(2, m.h / static_cast<int>(f * 4)))) {
+      const float y = static_cast<float>(m.y + (i - v.i0) * px_per_cell);
+      canvas->line(static_cast<float>(m.x) - f * 0.35f, y, static_cast<float>(m.x), y, kAxisColor);
+      canvas->label(static_cast<float>(m.x) - f * 0.5f, y - f * 0.5f, format_number(i), kDimTextColor, Label::Align::right);
+    }
+  }
+  canvas->label(static_cast<float>(rect.x) + f * 0.2f, static_cast<float>(rect.y) + f * 0.1f, "query", kDimTextColor);
+  float lo, hi;
+  matrix_color_range(v, bands, &lo, &hi);
+  canvas->stroke_rect(static_cast<float>(lay.colorbar.x) - 0.5f, static_cast<float>(lay.colorbar.y) - 0.5f,
+                      static_cast<float>(lay.colorbar.w) + 1, static_cast<float>(lay.colorbar.h) + 1, kAxisColor);
+  colorbar_labels(canvas, static_cast<float>(lay.colorbar.x + lay.colorbar.w), static_cast<float>(lay.colorbar.y),
+                  static_cast<float>(lay.colorbar.h), lo, hi, v.log_scale, f);
+  ctx.draw_canvas(*canvas, target_w, target_h);
+  return done;
+}
+
+}  // namespace fmalens::render

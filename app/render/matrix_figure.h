@@ -1,0 +1,34 @@
+// View 1, the hierarchical attention matrix as a figure: the matrix (matrix_renderer.h), axes
+// with token labels when cells are large enough to carry one (tick numbers otherwise), and a
+// colorbar. A function of (settings, band textures, rectangle), shared by the GUI panel, the
+// headless screenshots and figure export.
+#pragma once
+
+#include <string>
+
+#include "render/matrix_renderer.h"
+
+namespace fmalens::render {
+
+struct MatrixFigureLayout {
+  PixelRect matrix;    // where the cells are drawn
+  PixelRect colorbar;
+};
+MatrixFigureLayout matrix_figure_layout(const PixelRect& rect, float font_px);
+
+struct MatrixFigure {
+  MatrixView view;
+  const std::string* text = nullptr;  // text models: the bytes, labels of the axes when they fit
+  int64_t grid_side = 0;              // image models: patches are labelled "y,x"
+  float font_px = 13;
+};
+
+// Draws into the bound target (`target_w` x `target_h`); shapes are drawn, labels appended to
+// `canvas` for the caller. Returns true once the matrix's sampling passes are complete.
+bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const BandTextures& bands, const MatrixFigure& figure,
+                        const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas);
+
+// Label of token `t` on an axis position `a` (2D: Z order when `z_order`).
+std::string axis_token_label(const MatrixFigure& figure, const AttentionConfig& attention, int64_t a);
+
+}  // namespace fmalens::render

@@ -1,0 +1,261 @@
+#include "render/matrix_renderer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace fmalens::render {
+namespace {
+
+// Sub-pixel position of pass `pass` (pass 0: the centre; then a k x k grid).
+void jitter(int pass, int k, float* x, float* y) {
+  if (pass == 0 || k <= 1) {
+    *x = *y = 0.5f;
+    return;
+  }
+  const int s = pass - 1;
+  *x = (static_cast<float>(s % k) + 0.5f) / static_cast<float>(k);
+  *y = (static_cast<float>(s / k) + 0.5f) / static_cast<float>(k);
+}
+
+int samples_per_axis(const MatrixView& view) {
+  return std::clamp(static_cast<int>(std::ceil(view.cells_per_pixel - 1e-9)), 1, std::max(1, view.max_samples_per_axis));
+}
+
+}  // namespace
+
+Rgb level_tint(int level) {
+  // Qualitative, distinguishable on dark backgrounds; repeats past 8 levels.
+  static const Rgb kTints[8] = {{0.98f, 0.55f, 0.24f}, {0.35f, 0.70f, 0.98f}, {0.45f, 0.90f, 0.45f}, {0.95f, 0.40f, 0.75f},
+                                {0.98f, 0.85f, 0.30f}, {0.60f, 0.50f, 0.98f}, {0.30f, 0.90f, 0.85f}, {0.90f, 0.35f, 0.35f}};
+  return kTints[static_cast<size_t>(std::max(level, 0)) % 8];
+}
+
+MatrixView MatrixView::fit(int64_t tokens, int w, int h) {
+  MatrixView v;
+  const double side = static_cast<double>(std::max(1, std::min(w, h)));
+  v.cells_per_pixel = static_cast<double>(std::max<int64_t>(tokens, 1)) / side;
+  v.t0 = v.i0 = 0;
+  return v;
+}
+
+MatrixView MatrixView::zoomed(double factor, float px, float py) const {
+  MatrixView v = *this;
+  if (!(factor > 0)) return v;
+  double t, i;
+  cell_at(px, py, &t, &i);
+  v.cells_per_pixel = cells_per_pixel / factor;
+  v.t0 = t - px * v.cells_per_pixel;
+  v.i0 = i - py * v.cells_per_pixel;
+  return v;
+}
+
+MatrixView MatrixView::panned(float dx, float dy) const {
+  MatrixView v = *this;
+  v.t0 -= dx * cells_per_pixel;
+  v.i0 -= dy * cells_per_pixel;
+  return v;
+}
+
+MatrixView MatrixView::clamped(int64_t tokens, int w, int h) const {
+  MatrixView v = *this;
+  const double n = static_cast<double>(std::max<int64_t>(tokens, 1));
+  const double fit = n / static_cast<double>(std::max(1, std::min(w, h)));
+  v.cells_per_pixel = std::clamp(v.cells_per_pixel, 1.0 / 64.0, std::max(fit, 1.0 / 64.0));
+  // Keep at least the part of the matrix that fits in view: no panning into emptiness.
+  const double span_t = w * v.cells_per_pixel, span_i = h * v.cells_per_pixel;
+  v.t0 = span_t >= n ? 0.0 : std::clamp(v.t0, 0.0, n - span_t);
+  v.i0 = span_i >= n ? 0.0 : std::clamp(v.i0, 0.0, n - span_i);
+  return v;
+}
+
+void matrix_color_range(const MatrixView& view, const BandTextures& bands, float* lo, float* hi) {
+  *hi = view.range_hi > 0 ? view.range_hi : std::max(bands.max_value(), 1e-30f);
+  *lo = *hi * std::pow(10.0f, -std::max(0.5f, view.decades));
+}
+
+void MatrixRenderer::sample_pass(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, int pass,
+                                 OffscreenTarget& dst, bool debug, const Region* scissor) {
+  const GLuint program = ctx.shaders().program("quad.vert.glsl", "matrix_sample.frag.glsl");
+  glUseProgram(program);
+  bands.bind(program, 0);
+  float jx, jy;
+  jitter(pass, samples_per_axis(view), &jx, &jy);
+  set_uniform(program, "u_jitter", jx, jy);
+  const float cpp = static_cast<float>(view.cells_per_pixel);
+  set_uniform(program, "u_view", static_cast<float>(view.t0), static_cast<float>(view.i0), cpp, cpp);
+  set_uniform(program, "u_size", static_cast<float>(dst.width()), static_cast<float>(dst.height()));
+  set_uniform(program, "u_tokens", static_cast<int>(bands.tokens()));
+  set_uniform(program, "u_z_order", view.z_order ? 1 : 0);
+  set_uniform(program, "u_level_mask", static_cast<int>(view.level_mask & 0x7FFFFFFFu));
+  set_uniform(program, "u_debug_locate", debug ? 1 : 0);
+  dst.bind();
+  if (scissor) {
+    glEnable(GL_SCISSOR_TEST);
+    glScissor(scissor->x, scissor->y, scissor->w, scissor->h);
+  }
+  if (pass == 0) {
+    glDisable(GL_BLEND);  // the first pass writes weight and centre level
+  } else {
+    glEnable(GL_BLEND);   // later passes keep the larger weight, and leave the centre level
+    glBlendEquation(GL_MAX);
+    glColorMask(GL_TRUE, GL_FALSE, GL_FALSE, GL_FALSE);
+  }
+  ctx.draw_rect_pass({0, 0, dst.width(), dst.height()}, dst.height());
+  glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
+  glBlendEquation(GL_FUNC_ADD);
+  glDisable(GL_BLEND);
+  glDisable(GL_SCISSOR_TEST);
+}
+
+void MatrixRenderer::resolve(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Region* scissor) {
+  const GLuint program = ctx.shaders().program("quad.vert.glsl", "matrix_resolve.frag.glsl");
+  glUseProgram(program);
+  ctx.bind_colormaps(program, 0);
+  glActiveTexture(GL_TEXTURE1);
+  glBindTexture(GL_TEXTURE_2D, accum_.texture());
+  glActiveTexture(GL_TEXTURE0);
+  set_uniform(program, "u_accum", 1);
+  set_uniform(program, "u_origin", 0.0f, 0.0f);
+  set_uniform(program, "u_size", static_cast<float>(accum_.width()), static_cast<float>(accum_.height()));
+  const float cpp = static_cast<float>(view.cells_per_pixel);
+  set_uniform(program, "u_view", static_cast<float>(view.t0), static_cast<float>(view.i0), cpp, cpp);
+  set_uniform(program, "u_colormap", static_cast<int>(view.colormap));
+  set_uniform(program, "u_log_scale", view.log_scale ? 1 : 0);
+  float lo, hi;
+  matrix_color_range(view, bands, &lo, &hi);
+  set_uniform(program, "u_range", lo, hi);
+  float tints[16 * 3];
+  int tiles[16];
+  const AttentionConfig& a = bands.attention();
+  const bool grid = a.variant == Variant::grid2d;
+  for (int l = 0; l < 16; ++l) {
+    const Rgb c = level_tint(l);
+    tints[3 * l] = c.r;
+    tints[3 * l + 1] = c.g;
+    tints[3 * l + 2] = c.b;
+    // Block side in axis cells: 1D blocks are w_l tokens; 2D cells of side s are s^2
+    // consecutive tokens along the Z curve (and no contiguous range in row-major order).
+    const int64_t side = l == 0 ? a.m : a.m << (l - 1);
+    tiles[l] = grid ? (view.z_order ? static_cast<int>(side * side) : 0) : static_cast<int>(side);
+  }
+  set_uniform_vec3_array(program, "u_tints", tints, 16);
+  set_uniform(program, "u_tint_strength", view.tint_strength);
+  set_uniform_array(program, "u_tile", tiles, 16);
+  set_uniform(program, "u_background", 0.09f, 0.09f, 0.10f);
+  set_uniform(program, "u_hidden", 0.22f, 0.22f, 0.24f);
+  set_uniform(program, "u_outlines", view.outlines ? 1 : 0);
+  set_uniform(program, "u_outline_color", 1.0f, 1.0f, 1.0f, 0.45f);
+  set_uniform(program, "u_selected_row", static_cast<float>(view.selected_row));
+  set_uniform(program, "u_tokens", static_cast<int>(bands.tokens()));
+  set_uniform(program, "u_highlight", 1.0f, 0.25f, 0.25f);
+  colour_.bind();
+  glDisable(GL_BLEND);
+  if (scissor) {
+    glEnable(GL_SCISSOR_TEST);
+    glScissor(scissor->x, scissor->y, scissor->w, scissor->h);
+  }
+  ctx.draw_rect_pass({0, 0, colour_.width(), colour_.height()}, colour_.height());
+  glDisable(GL_SCISSOR_TEST);
+}
+
+namespace {
+
+// Copies `src` into `dst` moved by (gx, gy) GL pixels; the uncovered parts of `dst` are stale.
+void shifted_copy(const OffscreenTarget& src, const OffscreenTarget& dst, int gx, int gy) {
+  const int w = src.width(), h = src.height();
+  const int x0 = std::max(0, gx), x1 = std::min(w, w + gx), y0 = std::max(0, gy), y1 = std::min(h, h + gy);
+  glBindFramebuffer(GL_READ_FRAMEBUFFER, src.framebuffer());
+  glBindFramebuffer(GL_DRAW_FRAMEBUFFER, dst.framebuffer());
+  glBlitFramebuffer(x0 - gx, y0 - gy, x1 - gx, y1 - gy, x0, y0, x1, y1, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+}
+
+}  // namespace
+
+bool MatrixRenderer::reproject(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, double dx, double dy) {
+  // Content moves by (dx, dy) image pixels; only whole-pixel moves keep the sample grid.
+  const int ix = static_cast<int>(std::lround(dx)), iy = static_cast<int>(std::lround(dy));
+  const int w = accum_.width(), h = accum_.height();
+  if (std::abs(dx - ix) > 1e-3 || std::abs(dy - iy) > 1e-3 || std::abs(ix) >= w || std::abs(iy) >= h || passes_done_ == 0 ||
+      !colour_valid_)
+    return false;
+  const int gx = ix, gy = -iy;  // GL rows count from the bottom
+  shifted_copy(accum_, accum_spare_, gx, gy);
+  std::swap(accum_, accum_spare_);
+  shifted_copy(colour_, colour_spare_, gx, gy);
+  std::swap(colour_, colour_spare_);
+  // The strips that came into view: sampled with the passes the rest has had.
+  std::vector<Region> strips;
+  if (gx > 0) strips.push_back({0, 0, gx, h});
+  if (gx < 0) strips.push_back({w + gx, 0, -gx, h});
+  if (gy > 0) strips.push_back({0, 0, w, gy});
+  if (gy < 0) strips.push_back({0, h + gy, w, -gy});
+  for (const Region& r : strips)
+    for (int pass = 0; pass < passes_done_; ++pass) sample_pass(ctx, bands, view, pass, accum_, false, &r);
+  // Colours of the strips, one pixel wider (outlines look at the right and lower neighbours),
+  // and of the right column and bottom row, which lost their neighbours (no outline at an edge).
+  strips.push_back({w - 1, 0, 1, h});
+  strips.push_back({0, 0, w, 1});
+  for (const Region& r : strips) {
+    const Region grown{std::max(0, r.x - 1), std::max(0, r.y - 1), std::min(w, r.x + r.w + 1) - std::max(0, r.x - 1),
+                       std::min(h, r.y + r.h + 1) - std::max(0, r.y - 1)};
+    resolve(ctx, bands, view, &grown);
+  }
+  return true;
+}
+
+bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect,
+                          int target_height, int max_new_passes) {
+  if (!bands.valid() || rect.w <= 0 || rect.h <= 0) return true;
+  FramebufferScope restore;  // the caller's framebuffer, viewport and blending, restored on return
+  GLint caller_framebuffer = 0;
+  glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &caller_framebuffer);
+  const int k = samples_per_axis(view);
+  const Key key{view.t0, view.i0, view.cells_per_pixel, view.level_mask, view.z_order, k, rect.w, rect.h, bands.version()};
+  bool resized = accum_.resize(rect.w, rect.h);
+  resized |= accum_spare_.resize(rect.w, rect.h);
+  resized |= colour_.resize(rect.w, rect.h);
+  resized |= colour_spare_.resize(rect.w, rect.h);
+  const bool same_frame = !resized && key.same_frame(key_);
+  const bool moved = same_frame && (key.t0 != key_.t0 || key.i0 != key_.i0);
+  reprojected_ = moved && reproject(ctx, bands, view, (key_.t0 - key.t0) / view.cells_per_pixel, (key_.i0 - key.i0) / view.cells_per_pixel);
+  if (!same_frame || (moved && !reprojected_)) {
+    passes_done_ = 0;
+    passes_needed_ = k <= 1 ? 1 : 1 + k * k;
+    colour_valid_ = false;
+  }
+  key_ = key;
+  // A restart spends one pass only: that frame also pays for the full resolve (and often for
+  // new band textures), and the frame time matters more than the refinement.
+  int budget = max_new_passes <= 0 ? passes_needed_ : (passes_done_ == 0 ? 1 : max_new_passes);
+  bool sampled = false;
+  for (; passes_done_ < passes_needed_ && budget > 0; ++passes_done_, --budget, sampled = true)
+    sample_pass(ctx, bands, view, passes_done_, accum_, false);
+
+  ColourKey ck;
+  ck.colormap = static_cast<int>(view.colormap);
+  ck.log_scale = view.log_scale;
+  ck.outlines = view.outlines;
+  matrix_color_range(view, bands, &ck.lo, &ck.hi);
+  ck.tint = view.tint_strength;
+  ck.selected_row = view.selected_row;
+  if (sampled || !colour_valid_ || !(ck == colour_key_)) {
+    resolve(ctx, bands, view, nullptr);
+    colour_valid_ = true;
+    colour_key_ = ck;
+  }
+  glBindFramebuffer(GL_READ_FRAMEBUFFER, colour_.framebuffer());
+  glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(caller_framebuffer));
+  const int y = target_height - rect.y - rect.h;
+  glBlitFramebuffer(0, 0, rect.w, rect.h, rect.x, y, rect.x + rect.w, y + rect.h, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+  glBindFramebuffer(GL_FRAMEBUFFER, static_cast<GLuint>(caller_framebuffer));
+  return passes_done_ >= passes_needed_;
+}
+
+void MatrixRenderer::draw_locate_debug(RenderContext& ctx, const BandTextures& bands, const MatrixView& view,
+                                       OffscreenTarget& out) {
+  FramebufferScope restore;
+  sample_pass(ctx, bands, view, 0, out, true);
+}
+
+}  // namespace fmalens::render

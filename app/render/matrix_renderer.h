@@ -1,0 +1,119 @@
+// The hierarchical attention matrix: the implied n x n matrix drawn by fragment shaders from
+// the band textures, never from a dense texture. Two stages:
+//   sampling (shaders/matrix_sample.frag.glsl): each pass samples every pixel at one sub-pixel
+//     position, mapping the sample's (query i, key t) to its level and band column with the
+//     GLSL twin of Layout::locate; GL_MAX blending keeps the largest weight of all passes, so a
+//     pixel that covers many cells ends as the max over a k x k grid of samples inside it. That
+//     keeps the thin fine band visible when zoomed out; passes spread over frames keep panning
+//     fast, and the picture refines when the view holds still.
+//   resolve (shaders/matrix_resolve.frag.glsl): colormap, scale, tints, outlines, selected row.
+// Only sampling depends on the view's position and the levels shown; colormap, scale and
+// highlights redraw from the accumulated samples.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "render/band_textures.h"
+#include "render/offscreen_target.h"
+#include "render/render_context.h"
+
+namespace fmalens::render {
+
+// Default tints of the levels (fine first), also used for level outlines in other views.
+Rgb level_tint(int level);
+
+struct MatrixView {
+  // The cell at the top-left corner of the rectangle (fractional) and the zoom.
+  double t0 = 0, i0 = 0;
+  double cells_per_pixel = 1;
+  uint32_t level_mask = 0xFFFFFFFFu;  // bit l: level l shown
+  Colormap colormap = Colormap::viridis;
+  bool log_scale = true;
+  float decades = 4;  // log scale: colours span [hi 10^-decades, hi]
+  float range_hi = 0; // 0: the largest weight of the bands
+  float tint_strength = 0;
+  bool outlines = true;
+  bool z_order = true;       // 2D models: axes along the Z curve (cells are contiguous)
+  int64_t selected_row = -1; // query row to highlight (axis position)
+  int max_samples_per_axis = 4;
+
+  // Fits the whole matrix into a rectangle of w x h pixels.
+  static MatrixView fit(int64_t tokens, int w, int h);
+  // Zoomed by `factor` (> 1: closer) keeping the cell under pixel (px, py) in place.
+  MatrixView zoomed(double factor, float px, float py) const;
+  // Moved so that the content follows a drag of (dx, dy) pixels.
+  MatrixView panned(float dx, float dy) const;
+  // Zoom limited to [64 pixels a cell, the whole matrix in the smaller side], and the corner
+  // kept so that the matrix does not leave the w x h rectangle.
+  MatrixView clamped(int64_t tokens, int w, int h) const;
+  // Matrix cell (axis positions) under a pixel of the rectangle (may lie outside the matrix).
+  void cell_at(float px, float py, double* t, double* i) const {
+    *t = t0 + px * cells_per_pixel;
+    *i = i0 + py * cells_per_pixel;
+  }
+};
+
+// Colour range the resolve pass uses for `view` over `bands`: lo, hi.
+void matrix_color_range(const MatrixView& view, const BandTextures& bands, float* lo, float* hi);
+
+class MatrixRenderer {
+ public:
+  // Draws `view` of `bands` into `rect` of the bound target (`target_height` pixels tall).
+  // Runs at most `max_new_passes` sampling passes (0: all that remain) and returns true when
+  // the image is complete; call again next frame while it returns false. A view that only
+  // moved by whole pixels reuses what was sampled and coloured, and samples only the strips
+  // that came into view, so panning costs little whatever n.
+  bool draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect, int target_height,
+            int max_new_passes = 0);
+
+  // Tests: writes (level, first slot, i, t) of each pixel's centre cell as RGBA32F into
+  // `out`, which must be rect-sized. Level -1 where no level serves the cell.
+  void draw_locate_debug(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, OffscreenTarget& out);
+
+  int passes_done() const { return passes_done_; }
+  int passes_needed() const { return passes_needed_; }
+  bool reprojected() const { return reprojected_; }  // the last draw shifted the previous picture
+
+  // A rectangle of the accumulation targets in GL pixels (origin at the bottom left).
+  struct Region {
+    int x = 0, y = 0, w = 0, h = 0;
+  };
+
+ private:
+  void sample_pass(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, int pass, OffscreenTarget& dst, bool debug,
+                   const Region* scissor = nullptr);
+  void resolve(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Region* scissor);
+  bool reproject(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, double dx, double dy);
+
+  OffscreenTarget accum_{TargetFormat::rg32f}, accum_spare_{TargetFormat::rg32f};
+  OffscreenTarget colour_, colour_spare_;  // the resolved picture, reused while nothing changes
+  bool colour_valid_ = false;
+  int passes_done_ = 0, passes_needed_ = 1;
+  bool reprojected_ = false;
+  // What the accumulated samples depend on: a change of anything but the corner restarts them.
+  struct Key {
+    double t0 = -1, i0 = -1, cells_per_pixel = -1;
+    uint32_t level_mask = 0;
+    bool z_order = false;
+    int samples = 0, w = 0, h = 0;
+    uint64_t bands_version = 0;
+    bool same_frame(const Key& o) const {
+      return cells_per_pixel == o.cells_per_pixel && level_mask == o.level_mask && z_order == o.z_order && samples == o.samples &&
+             w == o.w && h == o.h && bands_version == o.bands_version;
+    }
+  } key_;
+  // What only the colours depend on.
+  struct ColourKey {
+    int colormap = -1;
+    bool log_scale = false, outlines = false;
+    float lo = 0, hi = 0, tint = 0;
+    int64_t selected_row = -2;
+    bool operator==(const ColourKey& o) const {
+      return colormap == o.colormap && log_scale == o.log_scale && outlines == o.outlines && lo == o.lo && hi == o.hi &&
+             tint == o.tint && selected_row == o.selected_row;
+    }
+  } colour_key_;
+};
+
+}  // namespace fmalens::render

@@ -1,0 +1,107 @@
+#include "render/text_figure.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "render/figure_common.h"
+#include "render/matrix_renderer.h"
+
+namespace fmalens::render {
+
+int64_t TextLayout::line_of(int64_t byte) const {
+  auto it = std::upper_bound(line_start.begin(), line_start.end(), byte);
+  return std::max<int64_t>(0, static_cast<int64_t>(it - line_start.begin()) - 1);
+}
+
+TextLayout layout_text(const std::string& text, int columns) {
+  TextLayout l;
+  l.columns = std::max(1, columns);
+  l.line_start.push_back(0);
+  int col = 0;
+  for (size_t k = 0; k < text.size(); ++k) {
+    ++col;
+    if (text[k] == '\n' || col >= l.columns) {
+      if (k + 1 < text.size()) l.line_start.push_back(static_cast<int64_t>(k + 1));
+      col = 0;
+    }
+  }
+  return l;
+}
+
+std::vector<NextByte> next_bytes(const Snapshot& s, int64_t pos, int count) {
+  std::vector<NextByte> out;
+  if (s.config.kind != ModelKind::text || s.logits.shape.size() != 2 || pos < 0 || pos >= s.logits.dim(0)) return out;
+  const int64_t V = s.logits.dim(1);
+  const float* row = &s.logits.data[static_cast<size_t>(pos * V)];
+  const float mx = *std::max_element(row, row + V);
+  double z = 0;
+  for (int64_t v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v] - mx));
+  for (int64_t v = 0; v < V; ++v)
+    out.push_back({static_cast<unsigned char>(v), static_cast<float>(std::exp(static_cast<double>(row[v] - mx)) / z)});
+  std::partial_sort(out.begin(), out.begin() + std::min<int64_t>(count, V), out.end(),
+                    [](const NextByte& a, const NextByte& b) { return a.probability > b.probability; });
+  out.resize(static_cast<size_t>(std::min<int64_t>(count, V)));
+  return out;
+}
+
+float text_header_height(const TextFigure& fig) { return fig.predictions.empty() ? 0.0f : fig.cell_h * 1.6f; }
+
+int64_t text_hit(const TextFigure& fig, const TextLayout& layout, const PixelRect& rect, float x, float y) {
+  const float top = static_cast<float>(rect.y) + text_header_height(fig);
+  if (x < rect.x || y < top || !fig.text) return -1;
+  const int64_t line = fig.first_line + static_cast<int64_t>((y - top) / fig.cell_h);
+  const int64_t col = static_cast<int64_t>((x - static_cast<float>(rect.x)) / fig.cell_w);
+  if (line < 0 || line >= static_cast<int64_t>(layout.line_start.size()) || col >= layout.columns) return -1;
+  const int64_t start = layout.line_start[static_cast<size_t>(line)];
+  const int64_t end = line + 1 < static_cast<int64_t>(layout.line_start.size()) ? layout.line_start[static_cast<size_t>(line + 1)]
+                                                                                : static_cast<int64_t>(fig.text->size());
+  return start + col < end ? start + col : -1;
+}
+
+void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayout& layout, const PixelRect& rect, int target_w,
+                      int target_h, Canvas* canvas) {
+  if (!fig.text) return;
+  const std::string& text = *fig.text;
+  if (!fig.predictions.empty()) {
+    std::string head = "after byte " + std::to_string(fig.query) + " the model expects:";
+    canvas->label(static_cast<float>(rect.x), static_cast<float>(rect.y), head, kDimTextColor);
+    float x = static_cast<float>(rect.x) + fig.cell_w * static_cast<float>(head.size() + 2);
+    for (const NextByte& p : fig.predictions) {
+      const std::string item = "'" + byte_label(p.byte) + "' " + format_percent(p.probability);
+      canvas->label(x, static_cast<float>(rect.y), item, kTextColor);
+      x += fig.cell_w * static_cast<float>(item.size() + 2);
+    }
+  }
+  const float top = static_cast<float>(rect.y) + text_header_height(fig);
+  const int64_t lines = static_cast<int64_t>(layout.line_start.size());
+  const int64_t visible = static_cast<int64_t>(std::ceil((static_cast<float>(rect.y + rect.h) - top) / fig.cell_h));
+  for (int64_t line = fig.first_line; line < std::min(lines, fig.first_line + visible); ++line) {
+    const int64_t start = layout.line_start[static_cast<size_t>(line)];
+    const int64_t end = line + 1 < lines ? layout.line_start[static_cast<size_t>(line + 1)] : static_cast<int64_t>(text.size());
+    const float y = top + static_cast<float>(line - fig.first_line) * fig.cell_h;
+    for (int64_t b = start; b < end; ++b) {
+      const float x = static_cast<float>(rect.x) + static_cast<float>(b - start) * fig.cell_w;
+      const size_t k = static_cast<size_t>(b);
+      const float v = k < fig.row.size() ? fig.row[k] : 0.0f;
+      const int level = k < fig.row_levels.size() ? fig.row_levels[k] : -1;
+      if (level >= 0) {
+        const Rgb bg = colormap_rgb(fig.colormap, scale_value(v, fig.log_scale, fig.lo, fig.hi));
+        canvas->fill_rect(x, y, fig.cell_w, fig.cell_h - 3, to_color(bg, v > 0 ? 0.85f : 0.25f));
+        canvas->fill_rect(x, y + fig.cell_h - 3, fig.cell_w, 2, to_color(level_tint(level)));
+      }
+      const unsigned char c = static_cast<unsigned char>(text[k]);
+      // Dark glyphs on light backgrounds: the colormaps run from dark to light.
+      const bool light_bg = level >= 0 && v > 0 && scale_value(v, fig.log_scale, fig.lo, fig.hi) > 0.6f;
+      const Color ink = light_bg ? Color{0.05f, 0.05f, 0.05f, 1} : kTextColor;
+      if (c == '\n') canvas->label(x, y, "$", kDimTextColor);
+      else if (c == '\t') {
+        // a tab is one byte: one blank cell
+      } else if (c >= 32 && c < 127) canvas->label(x, y, std::string(1, static_cast<char>(c)), ink);
+      else canvas->label(x, y, ".", kDimTextColor);
+      if (b == fig.query) canvas->stroke_rect(x - 1, y - 1, fig.cell_w + 2, fig.cell_h, {1, 0.25f, 0.25f, 1}, 2);
+    }
+  }
+  ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+}  // namespace fmalens::render

@@ -1,0 +1,52 @@
+// View 5, the text: the input bytes on a monospace grid, each with the selected query's
+// attention to it as its background and the level serving it as an underline; the query
+// framed; the model's predicted next bytes at the query on a header line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fmalens/snapshot.h"
+#include "render/render_context.h"
+
+namespace fmalens::render {
+
+// Where each line of the wrapped text starts (byte index); wraps at `columns` and after '\n'.
+struct TextLayout {
+  std::vector<int64_t> line_start;
+  int columns = 1;
+  int64_t line_of(int64_t byte) const;
+};
+TextLayout layout_text(const std::string& text, int columns);
+
+struct NextByte {
+  unsigned char byte = 0;
+  float probability = 0;
+};
+// Softmax of the logits row at `position`, best first, at most `count`.
+std::vector<NextByte> next_bytes(const Snapshot& snapshot, int64_t position, int count);
+
+struct TextFigure {
+  const std::string* text = nullptr;
+  std::vector<float> row;
+  std::vector<int> row_levels;
+  int64_t query = 0;
+  std::vector<NextByte> predictions;
+  Colormap colormap = Colormap::viridis;
+  bool log_scale = true;
+  float lo = 1e-5f, hi = 1;
+  float cell_w = 7, cell_h = 15;  // glyph cell (the GUI's monospace font)
+  float font_px = 13;
+  int64_t first_line = 0;         // scrolled to
+};
+
+// Height of the header (predictions) above the grid.
+float text_header_height(const TextFigure& figure);
+// Byte under a point of the rectangle, or -1.
+int64_t text_hit(const TextFigure& figure, const TextLayout& layout, const PixelRect& rect, float x, float y);
+
+void draw_text_figure(RenderContext& ctx, const TextFigure& figure, const TextLayout& layout, const PixelRect& rect, int target_w,
+                      int target_h, Canvas* canvas);
+
+}  // namespace fmalens::render

@@ -1,0 +1,275 @@
+// The other views' figures, drawn offscreen from synthetic snapshots, checked at known pixels:
+// level bars as long as the masses, the row strip, the weights heatmap of average pooling,
+// region maps with the query framed and coarse cells uniform, text backgrounds that stop at the
+// query (causal), the compare heatmaps, and the loss curve.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "fmalens/layout.h"
+#include "gl_test_context.h"
+#include "render/band_data.h"
+#include "render/band_textures.h"
+#include "render/compare_figure.h"
+#include "render/figure_common.h"
+#include "render/levels_figure.h"
+#include "render/matrix_renderer.h"
+#include "render/model_figure.h"
+#include "render/region_figure.h"
+#include "render/synthetic_snapshot.h"
+#include "render/text_figure.h"
+#include "render/weights_figure.h"
+
+namespace fmalens::render {
+namespace {
+
+constexpr int W = 480, H = 320;
+
+// A cleared target, read back after the test draws into it.
+struct Picture {
+  OffscreenTarget target;
+  std::vector<uint8_t> px;
+  Picture() {
+    target.resize(W, H);
+    target.bind();
+    glClearColor(kFigureBackground.r, kFigureBackground.g, kFigureBackground.b, 1);
+    glClear(GL_COLOR_BUFFER_BIT);
+  }
+  void read() {
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    px = target.read_rgba8();
+  }
+  const uint8_t* at(float x, float y) const {
+    return &px[(static_cast<size_t>(y) * W + static_cast<size_t>(x)) * 4];
+  }
+  bool background(float x, float y) const {
+    const uint8_t* p = at(x, y);
+    return std::abs(p[0] - 23) <= 1 && std::abs(p[1] - 23) <= 1 && std::abs(p[2] - 26) <= 1;
+  }
+  bool near(float x, float y, Color c, int tolerance = 4) const {
+    const uint8_t* p = at(x, y);
+    return std::abs(p[0] - c.r * 255) <= tolerance && std::abs(p[1] - c.g * 255) <= tolerance && std::abs(p[2] - c.b * 255) <= tolerance;
+  }
+  // Pixels that differ from the background: a blank picture has none.
+  int drawn() const {
+    int count = 0;
+    for (size_t k = 0; k < px.size(); k += 4) count += (px[k] != 23 || px[k + 1] != 23 || px[k + 2] != 26);
+    return count;
+  }
+};
+
+SyntheticSpec spec_1d(Variant v = Variant::causal) {
+  SyntheticSpec s;
+  s.variant = v;
+  s.n = 512;
+  s.m = 16;
+  s.p = 4;
+  s.layers = 1;
+  s.heads = 2;
+  return s;
+}
+
+TEST(LevelsFigure, BarsFollowTheMassAndTheStripTheRow) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = make_synthetic_snapshot(spec_1d());
+  const Layout layout(snap.attention);
+  const BandData data = make_band_data(snap, 0, -1);
+  LevelsFigure fig;
+  fig.query = 400;
+  fig.mass = row_level_mass(snap, 0, -1, fig.query);
+  fig.names = level_names(layout);
+  implied_row(data, layout, fig.query, &fig.row, &fig.row_levels);
+  fig.hi = data.max_value();
+  fig.lo = fig.hi * 1e-4f;
+  double total = 0;
+  for (double m : fig.mass) total += m;
+  EXPECT_NEAR(total, 1.0, 1e-4);  // mask boundary: a row sums to one
+  Picture pic;
+  Canvas canvas;
+  draw_levels_figure(test::GlTestContext::get().render(), fig, {0, 0, W, H}, W, H, &canvas);
+  pic.read();
+  const LevelsFigureLayout lay = levels_figure_layout({0, 0, W, H}, fig.mass.size(), fig.font_px);
+  for (size_t l = 0; l < fig.mass.size(); ++l) {
+    const float y = lay.bars.y + lay.bar_height * (static_cast<float>(l) + 0.5f);
+    const float end = lay.bars.x + lay.bars.w * static_cast<float>(fig.mass[l]);
+    const Color tint = to_color(level_tint(static_cast<int>(l)));
+    if (fig.mass[l] > 0.02) {
+      EXPECT_TRUE(pic.near(lay.bars.x + 1, y, tint)) << "bar of level " << l << " does not start tinted";
+    }
+    if (end + 3 < lay.bars.x + lay.bars.w) {
+      EXPECT_FALSE(pic.near(end + 3, y, tint)) << "bar of level " << l << " too long";
+    }
+  }
+  // The level strip: the key at the strip's left end is served by the top level, the query's
+  // neighbourhood by the fine level; the causal future is empty.
+  const float sy = lay.level_strip.y + 1;
+  const float qx = lay.level_strip.x + (fig.query - 0.5f) / 512.0f * lay.level_strip.w;
+  EXPECT_TRUE(pic.near(qx - 1, sy, to_color(level_tint(0))));
+  EXPECT_TRUE(pic.background(lay.level_strip.x + lay.level_strip.w - 2, sy));
+  EXPECT_FALSE(canvas.labels().empty());
+}
+
+TEST(WeightsFigure, AveragePoolingShowsAsSegments) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = make_synthetic_snapshot(spec_1d());
+  WeightsFigure fig;
+  fig.set(snap.downsampling[0][1], 2);  // level 2: w = 32, p = 4: segments of 8 positions
+  const auto curves = basis_curves(fig.keys());
+  ASSERT_EQ(curves.size(), 4u);
+  EXPECT_FLOAT_EQ(curves[1].mean[8], 1.0f / 8);
+  EXPECT_FLOAT_EQ(curves[1].mean[0], 0.0f);
+  EXPECT_FLOAT_EQ(curves[1].stddev[9], 0.0f);
+  Picture pic;
+  Canvas canvas;
+  fig.draw(test::GlTestContext::get().render(), {0, 0, W, H}, W, H, 13, &canvas);
+  pic.read();
+  const WeightsFigureLayout lay = fig.layout({0, 0, W, H}, 13);
+  // Rows of summary 1 (the second quarter of the heatmap): red over positions 8..15, the
+  // diverging map's neutral grey elsewhere.
+  const PixelRect& hm = lay.heatmap[0];
+  const float y = hm.y + hm.h * 0.375f, inside = hm.x + hm.w * (12.0f / 32), outside = hm.x + hm.w * (24.0f / 32);
+  const Rgb red = colormap_rgb(Colormap::diverging, 1.0f), grey = colormap_rgb(Colormap::diverging, 0.5f);
+  EXPECT_TRUE(pic.near(inside, y, to_color(red), 6));
+  EXPECT_TRUE(pic.near(outside, y, to_color(grey), 6));
+}
+
+TEST(RegionFigure, QueryFramedCoarseCellsUniform) {
+  FMALENS_REQUIRE_GL();
+  SyntheticSpec spec;
+  spec.variant = Variant::grid2d;
+  spec.grid_side = 16;
+  spec.m = 2;
+  spec.p = 1;
+  spec.layers = 1;
+  spec.heads = 1;
+  const Snapshot snap = make_synthetic_snapshot(spec);
+  BandTextures bands;
+  bands.upload(make_band_data(snap, 0, 0));
+  RegionRenderer regions;
+  regions.set_image(snap.image);
+  RegionFigure fig;
+  fig.query = 5 * 16 + 6;  // patch (5, 6)
+  fig.hi = bands.max_value();
+  fig.lo = fig.hi * 1e-4f;
+  fig.opacity = 1;  // colours of the weights only
+  fig.scores = top_classes(snap, 3);
+  ASSERT_EQ(fig.scores.size(), 3u);
+  EXPECT_EQ(fig.scores[0].name, "Sneaker");
+  Picture pic;
+  Canvas canvas;
+  regions.draw(test::GlTestContext::get().render(), bands, fig, {0, 0, W, H}, W, H, &canvas);
+  pic.read();
+  const RegionFigureLayout lay = regions.layout({0, 0, W, H}, bands.levels(), 13);
+  const float patch = lay.map.w / 16.0f;
+  // The query patch's frame is red.
+  EXPECT_TRUE(pic.near(lay.map.x + 6 * patch + 0.5f, lay.map.y + 5.5f * patch, {1, 0.25f, 0.25f, 1}, 8));
+  // Patches (12..15, 12..15) lie in one level-2 cell of side 4 (coarse, far from the query):
+  // one colour inside, away from the outlines.
+  const uint8_t* ref = pic.at(lay.map.x + 12.5f * patch, lay.map.y + 12.5f * patch);
+  for (float py = 12.3f; py < 15.8f; py += 0.5f)
+    for (float px = 12.3f; px < 15.8f; px += 0.5f) {
+      const float x = lay.map.x + px * patch, y = lay.map.y + py * patch;
+      const float fx = std::fmod(px - 12, 4.0f), fy = std::fmod(py - 12, 4.0f);
+      if (std::min({fx, 4 - fx, fy, 4 - fy}) * patch < 2) continue;  // the cell's outline
+      ASSERT_EQ(std::memcmp(pic.at(x, y), ref, 3), 0) << "coarse cell not uniform at patch " << px << ", " << py;
+    }
+  EXPECT_EQ(lay.level_maps.size(), static_cast<size_t>(bands.levels()));
+}
+
+TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = make_synthetic_snapshot(spec_1d());
+  const Layout layout(snap.attention);
+  const BandData data = make_band_data(snap, 0, -1);
+  TextFigure fig;
+  fig.text = &snap.text;
+  fig.query = 100;
+  implied_row(data, layout, fig.query, &fig.row, &fig.row_levels);
+  fig.predictions = next_bytes(snap, fig.query, 3);
+  ASSERT_EQ(fig.predictions.size(), 3u);
+  EXPECT_EQ(fig.predictions[0].byte, static_cast<unsigned char>(snap.text[101]));  // the synthetic logits favour the next byte
+  fig.hi = data.max_value();
+  fig.lo = fig.hi * 1e-4f;
+  const TextLayout text_layout = layout_text(snap.text, 40);
+  Picture pic;
+  Canvas canvas;
+  const PixelRect rect{0, 0, W, H};
+  draw_text_figure(test::GlTestContext::get().render(), fig, text_layout, rect, W, H, &canvas);
+  pic.read();
+  auto cell = [&](int64_t b, float* x, float* y) {
+    const int64_t line = text_layout.line_of(b);
+    *x = (static_cast<float>(b - text_layout.line_start[static_cast<size_t>(line)]) + 0.5f) * fig.cell_w;
+    *y = text_header_height(fig) + static_cast<float>(line) * fig.cell_h + 1;
+  };
+  float x, y;
+  cell(fig.query - 1, &x, &y);  // the byte before the query: fine level, a strong weight
+  EXPECT_FALSE(pic.background(x, y));
+  EXPECT_EQ(text_hit(fig, text_layout, rect, x, y), fig.query - 1);
+  cell(fig.query + 5, &x, &y);  // after the query: the causal future, no background
+  EXPECT_TRUE(pic.background(x, y));
+  cell(0, &x, &y);
+  EXPECT_FALSE(pic.background(x, fig.cell_h * 0 + y + fig.cell_h - 3.5f)) << "no level underline";
+}
+
+TEST(CompareFigure, ExactFmaAndDifference) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = make_synthetic_snapshot(spec_1d());
+  const auto rows = spread_rows(0, 512, 16);
+  ASSERT_EQ(rows.size(), 16u);
+  const CompareData d = compute_compare(snap, 0, -1, rows, 0, 512, 128);
+  EXPECT_EQ(d.columns, 128);
+  EXPECT_GT(d.max_value, 0);
+  for (double tv : d.total_variation) {
+    EXPECT_GE(tv, 0);
+    EXPECT_LE(tv, 1 + 1e-6);
+  }
+  CompareFigure fig;
+  fig.set(d);
+  Picture pic;
+  Canvas canvas;
+  fig.draw(test::GlTestContext::get().render(), Colormap::viridis, true, 4, {0, 0, W, H}, W, H, 13, &canvas);
+  pic.read();
+  PixelRect boxes[3];
+  fig.layout({0, 0, W, H}, 13, boxes);
+  for (const PixelRect& b : boxes) {
+    int drawn = 0;
+    for (int y = b.y + 1; y < b.y + b.h - 1; y += 3)
+      for (int x = b.x + 1; x < b.x + b.w - 1; x += 3) drawn += !pic.background(static_cast<float>(x), static_cast<float>(y));
+    EXPECT_GT(drawn, 20) << "an empty heatmap";
+  }
+}
+
+TEST(ModelFigure, LossCurveIsDrawn) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = make_synthetic_snapshot(spec_1d());
+  const ModelInfo info = make_synthetic_model_info(snap);
+  const LossCurve curve = parse_loss_curve(info.training_json);
+  ASSERT_EQ(curve.step.size(), 21u);
+  EXPECT_EQ(curve.val.size(), 5u);
+  EXPECT_TRUE(parse_loss_curve("not json").empty());
+  EXPECT_TRUE(parse_loss_curve("{\"loss_curve\": 3}").empty());
+  Picture pic;
+  Canvas canvas;
+  draw_loss_curve(test::GlTestContext::get().render(), curve, {0, 0, W, H}, W, H, 13, &canvas);
+  pic.read();
+  int blue = 0;
+  for (size_t k = 0; k < pic.px.size(); k += 4) blue += pic.px[k + 2] > 200 && pic.px[k] < 140;
+  EXPECT_GT(blue, 200) << "no training curve";
+}
+
+TEST(FigureHelpers, TicksNumbersAndPooling) {
+  EXPECT_EQ(nice_ticks(0, 10, 5), (std::vector<double>{0, 2, 4, 6, 8, 10}));
+  EXPECT_EQ(format_number(0.0123), "0.0123");
+  EXPECT_EQ(format_number(16384), "16384");
+  EXPECT_EQ(format_percent(0.1234), "12.3%");
+  EXPECT_EQ(byte_label('\n'), "\\n");
+  EXPECT_EQ(byte_label(0xC3), "\\xC3");
+  EXPECT_EQ(pool_max({1, 5, 2, 0, 0, 7}, 3), (std::vector<float>{5, 2, 7}));
+  const TextLayout l = layout_text("ab\ncdefg", 3);
+  EXPECT_EQ(l.line_start, (std::vector<int64_t>{0, 3, 6}));
+  EXPECT_EQ(l.line_of(4), 1);
+}
+
+}  // namespace
+}  // namespace fmalens::render
