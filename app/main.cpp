@@ -6,10 +6,25 @@
 
 #include "cli/cli.h"
 #include "fmalens/config.h"
+#ifdef FMALENS_WITH_GUI
+#include "gui/gui_main.h"
+#endif
 
 int main(int argc, char** argv) {
   // A full disk or `ulimit -f` must surface as a write error (EFBIG), not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
+
+  // No subcommand (nothing, or options first): the GUI, or its headless screenshot mode.
+  if (argc < 2 || std::strncmp(argv[1], "--", 2) == 0) {
+#ifdef FMALENS_WITH_GUI
+    return fmalens::gui::gui_main(argc, argv);
+#else
+    if (argc < 2 || std::strcmp(argv[1], "--help") != 0) {
+      std::fprintf(stderr, "error: this build has no GUI (configure with -DFMALENS_GUI=ON); run a subcommand, see --help\n");
+      return fmalens::cli::kExitBadInput;
+    }
+#endif
+  }
 
   CLI::App app{"FMA Lens: look inside Fast Multipole Attention models"};
   app.require_subcommand(1);
@@ -18,6 +33,7 @@ int main(int argc, char** argv) {
   fmalens::cli::add_eval(app, action);
   fmalens::cli::add_info(app, action);
   fmalens::cli::add_inspect(app, action);
+  fmalens::cli::add_bench(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

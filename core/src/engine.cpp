@@ -5,6 +5,12 @@
 #include <exception>
 #include <filesystem>
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace fmalens {
 namespace {
 
@@ -40,8 +46,12 @@ Engine::Runner model_runner() {
     RunOptions options;
     options.device = job.device;
     options.progress = progress;
-    if (job.text) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_text(*job.text, options));
-    else if (job.image) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_image(*job.image, options));
+    // A job may carry both inputs (the GUI keeps a text and an image): run the one the model takes.
+    const bool image_model = loaded->model->config().kind == ModelKind::image;
+    if (image_model && job.image) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_image(*job.image, options));
+    else if (!image_model && job.text) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_text(*job.text, options));
+    else if (job.text || job.image)
+      throw Error(image_model ? "this is an image model: open an image to run it" : "this is a text model: type or open text to run it");
     return r;
   };
 }
@@ -113,6 +123,11 @@ bool Engine::keep_going(uint64_t generation) const {
 }
 
 void Engine::work() {
+#ifdef __linux__
+  // Background work: a lower priority for this thread and the compute threads it starts (they
+  // inherit it), so that the UI thread keeps its frames short while a model runs.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 4);
+#endif
   for (;;) {
     EngineJob job;
     uint64_t generation;

@@ -25,8 +25,8 @@ namespace fmalens {
 struct EngineJob {
   std::string checkpoint;
   std::string device = "auto";  // auto | cpu | cuda
-  // One input, matching the model: text for text models, image for image models. Neither:
-  // the job only loads the checkpoint (the result then has a model and no snapshot).
+  // The inputs: the model runs the one it takes (text models the text, image models the
+  // image). Neither: the job only loads the checkpoint (a model and no snapshot come back).
   std::optional<std::string> text;
   std::optional<Image> image;
 };

@@ -1,0 +1,422 @@
+// The app's window, frame loop, engine hand-off, screenshots, and the headless and benchmark
+// modes. The window's contents are in main_window.cpp.
+#include "gui/app.h"
+
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fmalens/checkpoint.h"
+#include "gui/settings.h"
+#include "render/gl.h"
+#include "render/png.h"
+#include "render/synthetic_snapshot.h"
+
+namespace fmalens::gui {
+namespace {
+
+std::string assets_dir() {
+  const char* env = std::getenv("FMALENS_ASSETS");
+  if (env && *env) return env;
+  return FMALENS_ASSETS_DIR;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void glfw_error(int code, const char* message) {
+  // Shown only when the window cannot open (the exception names the cause).
+  (void)code;
+  (void)message;
+}
+
+}  // namespace
+
+std::string screenshot_file_name() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "fmalens-%Y%m%d-%H%M%S.png", std::localtime(&t));
+  return buf;
+}
+
+App::App(const GuiOptions& options) : options_(options) {
+  headless_ = !options.screenshot.empty();
+  bench_ = options.bench_frames > 0;
+  if (!headless_ && !bench_ && !options.no_settings) {
+    const std::string dir = config_dir();
+    if (!dir.empty()) {
+      settings_path_ = (std::filesystem::path(dir) / "settings.json").string();
+      ini_path_ = (std::filesystem::path(dir) / "imgui.ini").string();
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);  // ImGui writes imgui.ini there
+      load_settings(settings_path_, &state_, &ui_scale_);
+      settings_saved_ = settings_to_json(state_, ui_scale_);
+    }
+  }
+  state_.devices = {"auto"};
+  for (const auto& d : Model::devices()) state_.devices.push_back(d);
+  if (options.device != "auto" || std::find(state_.devices.begin(), state_.devices.end(), state_.device) == state_.devices.end())
+    state_.device = options.device;
+  const std::filesystem::path assets(assets_dir());
+  state_.image_model = (assets / "models" / "image_fma.safetensors").string();
+  // Inputs: the samples, unless the command line names one; then only that one, so that a
+  // text given to an image model (or an image to a text model) is an error, not ignored.
+  const bool text_given = !options.text.empty() || !options.text_file.empty(), image_given = !options.image.empty();
+  std::string checkpoint = options.checkpoint;
+  if (checkpoint.empty()) checkpoint = image_given ? state_.image_model : (assets / "models" / "text_fma.safetensors").string();
+  state_.checkpoint = checkpoint;
+  if (!options.text.empty()) state_.text = options.text;
+  else if (!options.text_file.empty()) state_.text = read_text(options.text_file);
+  else if (!image_given) state_.text = read_text((assets / "samples" / "sample.txt").string());
+  state_.text_path = options.text_file;
+  if (!text_given) {
+    const std::string image = image_given ? options.image : (assets / "samples" / "fashion_mnist_sneaker.png").string();
+    try {
+      state_.image = std::make_shared<const Image>(load_image(image));
+      state_.image_path = image;
+    } catch (const std::exception&) {
+      // No sample image: images arrive when the user opens one.
+    }
+  }
+  if (!options.view.empty()) state_.focus = view_from_name(options.view);
+  if (bench_) state_.focus = ViewId::matrix;
+  if (headless_ || bench_) state_.visible.fill(true);
+}
+
+App::~App() {
+  engine_.reset();  // stops a running job before the window goes
+  res_.reset();
+  if (window_) {
+    ImGui_ImplOpenGL3_Shutdown();
+    ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+    glfwDestroyWindow(window_);
+    glfwTerminate();
+  }
+}
+
+void App::open_window() {
+  glfwSetErrorCallback(glfw_error);
+  if (!glfwInit()) throw Error("cannot open a window: no display (set DISPLAY, or run headless under xvfb-run -a with --screenshot)");
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+  glfwWindowHint(GLFW_VISIBLE, headless_ ? GLFW_FALSE : GLFW_TRUE);
+  glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);
+  window_ = glfwCreateWindow(options_.width, options_.height, "FMA Lens", nullptr, nullptr);
+  if (!window_) {
+    glfwTerminate();
+    throw Error("cannot open a window with OpenGL 3.3 core (update the graphics driver, or try LIBGL_ALWAYS_SOFTWARE=1)");
+  }
+  glfwMakeContextCurrent(window_);
+  glfwSwapInterval(headless_ || bench_ ? 0 : 1);
+  glfwSetWindowUserPointer(window_, this);
+  glfwSetDropCallback(window_, [](GLFWwindow* w, int count, const char** paths) {
+    auto* app = static_cast<App*>(glfwGetWindowUserPointer(w));
+    for (int k = 0; k < count; ++k) app->dropped_.emplace_back(paths[k]);
+  });
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = ini_path_.empty() ? nullptr : ini_path_.c_str();
+  ImGui_ImplGlfw_InitForOpenGL(window_, true);
+  ImGui_ImplOpenGL3_Init("#version 330 core");
+  float xs = 1, ys = 1;
+  if (!headless_) glfwGetWindowContentScale(window_, &xs, &ys);
+  content_scale_ = std::max({xs, ys, 1.0f});
+  rebuild_fonts();
+  res_ = std::make_unique<ViewResources>();
+  if (headless_) {
+    headless_target_ = std::make_unique<render::OffscreenTarget>();
+    headless_target_->resize(options_.width, options_.height);
+  }
+  engine_ = std::make_unique<Engine>();
+}
+
+void App::rebuild_fonts() {
+  const float scale = content_scale_ * ui_scale_;
+  if (scale == built_scale_) return;
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  ImFontConfig cfg;
+  cfg.SizePixels = std::round(13.0f * scale);
+  io.Fonts->AddFontDefault(&cfg);
+  if (built_scale_ != 0) {  // the backend builds the first font texture in its first frame
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+  ImGuiStyle& style = ImGui::GetStyle();
+  style = ImGuiStyle();
+  ImGui::StyleColorsDark(&style);
+  style.WindowRounding = 0;
+  style.ScaleAllSizes(scale);
+  built_scale_ = scale;
+}
+
+void App::start() {
+  if (options_.synthetic > 0) {
+    render::SyntheticSpec spec;
+    spec.variant = variant_from_string(options_.synthetic_variant);
+    if (spec.variant == Variant::grid2d) {
+      spec.grid_side = 1;
+      while (spec.grid_side * spec.grid_side < options_.synthetic) spec.grid_side *= 2;
+      spec.m = 1;
+      spec.p = 1;
+    } else {
+      spec.n = 64;
+      while (spec.n < options_.synthetic) spec.n *= 2;
+      spec.tokens = options_.synthetic;
+    }
+    EngineResult r;
+    r.snapshot = std::make_shared<const Snapshot>(render::make_synthetic_snapshot(spec));
+    auto info = render::make_synthetic_model_info(*r.snapshot);
+    info.path = "synthetic " + std::string(to_string(spec.variant)) + " n=" + std::to_string(r.snapshot->tokens);
+    r.model = std::make_shared<const ModelInfo>(info);
+    state_.checkpoint = info.path;
+    commands_.push_back(RunFinished{r});
+    return;
+  }
+  commands_.push_back(RunNow{});
+}
+
+void App::perform(const Effects& e) {
+  if (e.cancel) engine_->cancel();
+  if (e.submit) state_.generation = engine_->submit(*e.submit);
+}
+
+void App::apply_commands() {
+  // Applying a command may not add commands, but a DropFiles may arrive while iterating: swap first.
+  std::vector<Command> pending;
+  pending.swap(commands_);
+  for (const Command& c : pending) perform(apply(state_, c));
+}
+
+bool App::idle() const {
+  return !state_.running && !state_.text_dirty && !(res_ && res_->animating) && dropped_.empty() && commands_.empty();
+}
+
+void App::save_screenshot(const std::string& path, bool headless) {
+  int w = 0, h = 0;
+  if (headless) {
+    w = headless_target_->width();
+    h = headless_target_->height();
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, headless_target_->framebuffer());
+  } else {
+    glfwGetFramebufferSize(window_, &w, &h);
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, 0);
+    glReadBuffer(GL_BACK);
+  }
+  const std::vector<uint8_t> px = render::read_framebuffer_rgba8(w, h);
+  render::write_png(path, px, w, h);
+}
+
+void App::write_view_rects(const std::string& path) const {
+  // {"matrix": [x, y, w, h], ...} in screenshot pixels, for the views drawn in the last frame.
+  const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
+  std::string json = "{";
+  for (int v = 0; v < kViewCount; ++v) {
+    const ViewImage& img = res_->images[static_cast<size_t>(v)];
+    if (img.shown_frame() != ImGui::GetFrameCount()) continue;
+    char item[160];
+    std::snprintf(item, sizeof(item), "%s\"%s\": [%d, %d, %d, %d]", json.size() > 1 ? ", " : "", view_name(static_cast<ViewId>(v)),
+                  static_cast<int>(std::lround(img.shown_at().x * scale)), static_cast<int>(std::lround(img.shown_at().y * scale)),
+                  img.width(), img.height());
+    json += item;
+  }
+  write_file_atomically(path, json + "}\n");
+}
+
+void App::frame() {
+  if (idle() && !headless_ && !bench_) glfwWaitEventsTimeout(0.25);
+  else if (state_.running && !headless_ && !bench_) glfwWaitEventsTimeout(1.0 / 30);  // the progress bar moves
+  else glfwPollEvents();
+  float xs = 1, ys = 1;
+  if (!headless_) glfwGetWindowContentScale(window_, &xs, &ys);
+  content_scale_ = std::max({xs, ys, 1.0f});
+  rebuild_fonts();
+  const double now = glfwGetTime();
+
+  res_->engine_progress = engine_->progress();
+  if (auto r = engine_->poll()) commands_.push_back(RunFinished{std::move(*r)});
+  if (!dropped_.empty()) {
+    commands_.push_back(DropFiles{dropped_});
+    dropped_.clear();
+  }
+  commands_.push_back(Tick{now});
+  const std::string error_before = state_.error;
+  apply_commands();
+  if ((headless_ || bench_) && !state_.error.empty() && state_.error != error_before) {
+    std::fprintf(stderr, "error: %s\n", state_.error.c_str());
+    exit_code_ = 2;
+    glfwSetWindowShouldClose(window_, GLFW_TRUE);
+    return;
+  }
+  if ((headless_ || bench_) && state_.snapshot && !state_.running && !selection_applied_) {
+    // The command line's selection, checked against the model that ran.
+    selection_applied_ = true;
+    const Snapshot& s = *state_.snapshot;
+    std::string bad;
+    if (options_.layer >= static_cast<int>(s.layers.size()))
+      bad = "--layer " + std::to_string(options_.layer) + " out of range (the model has " + std::to_string(s.layers.size()) + " layers)";
+    else if (options_.head >= s.config.n_head)
+      bad = "--head " + std::to_string(options_.head) + " out of range (the model has " + std::to_string(s.config.n_head) + " heads)";
+    else if (options_.query >= s.tokens)
+      bad = "--query " + std::to_string(options_.query) + " out of range (the input has " + std::to_string(s.tokens) + " tokens)";
+    if (!bad.empty()) {
+      std::fprintf(stderr, "error: %s\n", bad.c_str());
+      exit_code_ = 2;
+      glfwSetWindowShouldClose(window_, GLFW_TRUE);
+      return;
+    }
+    if (options_.layer >= 0) perform(apply(state_, SelectLayer{options_.layer}));
+    if (options_.head >= -1) perform(apply(state_, SelectHead{options_.head}));
+    if (options_.query >= 0) perform(apply(state_, SelectQuery{options_.query}));
+  }
+
+  res_->update(state_);
+  res_->animating = false;
+  if (res_->ctx.shaders().reload_if_changed()) {
+    for (auto& img : res_->images) img.invalidate();
+    res_->matrix_complete = false;
+  }
+  if (!res_->ctx.shaders().last_error().empty() && state_.error.empty()) state_.error = res_->ctx.shaders().last_error();
+
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+  handle_shortcuts();
+  try {
+    draw_main_window();
+  } catch (const Error& e) {
+    // A view that cannot draw (a shader that does not compile, a texture too large) reports and the app goes on.
+    state_.error = first_line(e.what());
+  }
+  ImGui::Render();
+  apply_commands();
+
+  int fb_w = 0, fb_h = 0;
+  if (headless_) {
+    headless_target_->bind();
+    fb_w = headless_target_->width();
+    fb_h = headless_target_->height();
+  } else {
+    glfwGetFramebufferSize(window_, &fb_w, &fb_h);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glViewport(0, 0, fb_w, fb_h);
+  }
+  glClearColor(0.06f, 0.06f, 0.07f, 1);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+  if (!state_.screenshot_path.empty()) {
+    const std::string path = state_.screenshot_path;
+    state_.screenshot_path.clear();
+    try {
+      save_screenshot(path, headless_);
+      state_.status = "saved " + path;
+    } catch (const std::exception& e) {
+      state_.error = first_line(e.what());
+    }
+  }
+  if (headless_ && state_.snapshot && selection_applied_ && !state_.running) {
+    if (++frames_after_result_ >= options_.frames) {
+      try {
+        glFinish();
+        save_screenshot(options_.screenshot, true);
+        if (!options_.view_rects.empty()) write_view_rects(options_.view_rects);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+        exit_code_ = 2;
+      }
+      glfwSetWindowShouldClose(window_, GLFW_TRUE);
+    }
+  }
+  if (!headless_) glfwSwapBuffers(window_);
+  if (bench_ && state_.snapshot && selection_applied_) {
+    glFinish();  // count the GPU's work in the frame it belongs to
+    const double t = glfwGetTime();
+    if (last_frame_at_ > 0) frame_ms_.push_back((t - last_frame_at_) * 1000);
+    last_frame_at_ = t;
+    // Frames 1..N: pan a zoomed-in view back and forth, so every frame samples the matrix
+    // anew; frames N+1..2N: hold still (the picture is cached, only ImGui draws).
+    const int k = static_cast<int>(frame_ms_.size());
+    const int N = options_.bench_frames;
+    const render::MatrixView v = res_->last_matrix_view;
+    if (k == 1 || v.cells_per_pixel <= 0) commands_.push_back(SetMatrixView{0, 0, res_->last_fit_cells_per_pixel / 1.5});
+    else if (k <= N)
+      commands_.push_back(SetMatrixView{v.t0 + ((k / 40) % 2 ? -3 : 3) * v.cells_per_pixel, v.i0 + ((k / 40) % 2 ? -2 : 2) * v.cells_per_pixel,
+                                        v.cells_per_pixel});
+    if (k == 2 * N + 20) {
+      auto stats = [](std::vector<double> ms, const char* what) {
+        std::sort(ms.begin(), ms.end());
+        double sum = 0;
+        for (double x : ms) sum += x;
+        const double mean = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
+        std::printf("%s: %zu frames, mean %.1f ms (%.1f fps), median %.1f ms, p95 %.1f ms, max %.1f ms\n", what, ms.size(), mean,
+                    mean > 0 ? 1000 / mean : 0, ms.empty() ? 0 : ms[ms.size() / 2], ms.empty() ? 0 : ms[ms.size() * 95 / 100],
+                    ms.empty() ? 0 : ms.back());
+      };
+      std::printf("matrix view, n=%lld, %dx%d window, %s\n", static_cast<long long>(state_.snapshot->tokens), options_.width,
+                  options_.height, render::gl_description().c_str());
+      stats(std::vector<double>(frame_ms_.begin() + 2, frame_ms_.begin() + N), "panning 3 px a frame");
+      stats(std::vector<double>(frame_ms_.begin() + N + 20, frame_ms_.end()), "holding still");
+      bench_run_from_ = frame_ms_.size();
+      if (options_.synthetic > 0) glfwSetWindowShouldClose(window_, GLFW_TRUE);
+      else commands_.push_back(RunNow{});  // then: frames while the model runs on the worker
+    } else if (k > 2 * N + 20 && !state_.running) {
+      std::vector<double> ms(frame_ms_.begin() + static_cast<std::ptrdiff_t>(bench_run_from_), frame_ms_.end());
+      std::sort(ms.begin(), ms.end());
+      std::printf("while the model ran (%.0f ms): %zu frames, median %.1f ms, max %.1f ms\n", state_.snapshot->run_ms, ms.size(),
+                  ms.empty() ? 0 : ms[ms.size() / 2], ms.empty() ? 0 : ms.back());
+      glfwSetWindowShouldClose(window_, GLFW_TRUE);
+    }
+  }
+}
+
+void App::save_settings_if_changed(double now, bool force) {
+  // Written when they change (checked every two seconds) and at exit, so that a killed app
+  // loses little.
+  if (settings_path_.empty() || (!force && now - settings_checked_at_ < 2)) return;
+  settings_checked_at_ = now;
+  const std::string json = settings_to_json(state_, ui_scale_);
+  if (json == settings_saved_) return;
+  std::string error;
+  if (save_settings(settings_path_, state_, ui_scale_, &error)) settings_saved_ = json;
+}
+
+int App::run() {
+  start();
+  while (!glfwWindowShouldClose(window_) && !state_.quit) {
+    frame();
+    save_settings_if_changed(glfwGetTime(), false);
+  }
+  save_settings_if_changed(glfwGetTime(), true);
+  return exit_code_;
+}
+
+int run_gui(const GuiOptions& options) {
+  try {
+    App app(options);
+    app.open_window();
+    return app.run();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    return 1;
+  }
+}
+
+}  // namespace fmalens::gui

@@ -1,0 +1,80 @@
+// The desktop app: a GLFW window with Dear ImGui, the engine running the model in the
+// background, the state and its commands, the panels. One instance per process.
+#pragma once
+
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fmalens/engine.h"
+#include "gui/app_state.h"
+#include "gui/dialogs.h"
+#include "gui/gui_main.h"
+#include "gui/view_resources.h"
+#include "render/offscreen_target.h"
+
+namespace fmalens::gui {
+
+// "fmalens-20260125-143012.png": screenshots taken from the GUI land in the current folder.
+std::string screenshot_file_name();
+
+class App {
+ public:
+  explicit App(const GuiOptions& options);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Throws fmalens::Error when there is no display or no OpenGL 3.3 core context.
+  void open_window();
+  // The main loop; returns the process exit code.
+  int run();
+
+ private:
+  // --- frame (app.cpp)
+  void frame();
+  void apply_commands();
+  void perform(const Effects& effects);
+  void save_screenshot(const std::string& path, bool headless);
+  void write_view_rects(const std::string& path) const;
+  bool idle() const;
+  void rebuild_fonts();
+  void save_settings_if_changed(double now, bool force);
+  void start();
+  // --- window contents (main_window.cpp)
+  void draw_main_window();
+  void draw_menu_bar();
+  void handle_shortcuts();
+  void zoom_matrix(double factor);
+  void open_file(FileKind kind);
+
+  GuiOptions options_;
+  bool headless_ = false, bench_ = false;
+  GLFWwindow* window_ = nullptr;
+  float content_scale_ = 1, ui_scale_ = 1, built_scale_ = 0;
+  std::string ini_path_, settings_path_;
+  std::string settings_saved_;  // what the settings file holds
+  double settings_checked_at_ = 0;
+  AppState state_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<ViewResources> res_;
+  std::vector<Command> commands_;
+  FileDialog file_dialog_;
+  std::string text_buffer_;
+  uint64_t text_buffer_version_ = ~0ull;
+  std::unique_ptr<render::OffscreenTarget> headless_target_;
+  float menu_height_ = 0;
+  int exit_code_ = 0;
+  // Headless and bench bookkeeping.
+  int frames_after_result_ = 0;
+  bool selection_applied_ = false;
+  std::vector<double> frame_ms_;
+  double last_frame_at_ = 0;
+  size_t bench_run_from_ = 0;
+  std::vector<std::string> dropped_;
+};
+
+}  // namespace fmalens::gui

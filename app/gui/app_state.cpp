@@ -1,0 +1,326 @@
+#include "gui/app_state.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace fmalens::gui {
+namespace {
+
+constexpr const char* kViewNames[kViewCount] = {"matrix", "levels", "weights", "regions", "text", "model", "compare"};
+constexpr const char* kViewTitles[kViewCount] = {"Attention matrix", "Level breakdown", "Downsampling weights", "Region maps",
+                                                 "Text", "Model", "Compare with exact attention"};
+
+std::string lower_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+Effects submit(AppState& s) {
+  Effects e;
+  if (s.checkpoint.empty()) {
+    s.status = "open a checkpoint to run";
+    return e;
+  }
+  e.submit = make_job(s);
+  s.running = true;
+  s.text_dirty = false;
+  s.status = "running";
+  return e;
+}
+
+int64_t default_query(const Snapshot& snap) {
+  if (snap.config.kind == ModelKind::image) {
+    const int64_t g = snap.config.grid_side();
+    return (g / 2) * g + g / 2;  // the centre patch
+  }
+  return std::max<int64_t>(0, snap.tokens - 1);  // the last byte sees the whole text
+}
+
+void finish_run(AppState& s, const EngineResult& r) {
+  s.running = false;
+  if (r.cancelled) {
+    s.status = "run cancelled";
+    s.checkpoint = s.loaded_checkpoint;
+    return;
+  }
+  if (!r.error.empty()) {
+    s.error = r.error;
+    s.status = "run failed";
+    s.checkpoint = s.loaded_checkpoint;  // the previous model and run stay
+    return;
+  }
+  if (r.model) s.model = r.model;
+  if (!r.snapshot) return;
+  // A new model starts over (default query, whole matrix); a new input to the same model keeps
+  // the selection, and a query on the last byte stays on the last byte as the text grows.
+  const bool was_last = s.snapshot && s.query == s.snapshot->tokens - 1;
+  const bool new_model = !s.snapshot || s.snapshot->config.kind != r.snapshot->config.kind || (r.model && s.loaded_checkpoint != r.model->path);
+  s.snapshot = r.snapshot;
+  s.loaded_checkpoint = s.checkpoint = r.model ? r.model->path : s.checkpoint;
+  const ModelConfig& c = s.snapshot->config;
+  s.layer = std::clamp(s.layer, 0, static_cast<int>(std::max<int64_t>(c.n_layer, 1)) - 1);
+  s.head = std::clamp(s.head, -1, static_cast<int>(c.n_head) - 1);
+  if (s.query < 0 || s.query >= s.snapshot->tokens || new_model || (was_last && c.kind == ModelKind::text))
+    s.query = default_query(*s.snapshot);
+  if (new_model) s.nav.fit = true;
+  const int levels = static_cast<int>(s.snapshot->downsampling.empty() ? 0 : s.snapshot->downsampling[0].size());
+  if (s.weights_level < 1 || s.weights_level > levels) s.weights_level = 1;
+  add_recent(s, s.loaded_checkpoint);
+  char line[160];
+  std::snprintf(line, sizeof(line), "ran %lld tokens in %.0f ms on %s", static_cast<long long>(s.snapshot->tokens),
+                s.snapshot->run_ms, s.snapshot->device.c_str());
+  s.status = line;
+}
+
+Effects open_image(AppState& s, const std::string& path) {
+  try {
+    s.image = std::make_shared<const Image>(load_image(path));
+  } catch (const std::exception& e) {
+    s.error = first_line(e.what());
+    return {};
+  }
+  s.image_path = path;
+  add_recent(s, path);
+  if (s.model && !s.is_image_model()) {
+    std::error_code ec;
+    if (s.image_model.empty() || !std::filesystem::exists(s.image_model, ec)) {
+      s.error = "this is a text model: open an image model (.safetensors) to look at " + path;
+      return {};
+    }
+    s.checkpoint = s.image_model;  // switch to the bundled image model
+  }
+  return submit(s);
+}
+
+Effects open_text_file(AppState& s, const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    s.error = "cannot read " + path;
+    return {};
+  }
+  const std::streamoff size = in.tellg();
+  const std::streamoff keep = std::min<std::streamoff>(size, static_cast<std::streamoff>(kMaxTextBytes));
+  std::string text(static_cast<size_t>(keep), '\0');
+  in.seekg(size - keep);
+  in.read(text.data(), keep);
+  if (!in) {
+    s.error = "cannot read " + path;
+    return {};
+  }
+  if (text.empty()) {
+    s.error = path + " is empty: there is nothing to run";
+    return {};
+  }
+  s.text = std::move(text);
+  s.text_path = path;
+  ++s.text_version;
+  add_recent(s, path);
+  if (s.is_image_model()) {
+    s.error = "this is an image model: open a text model to run " + path;
+    return {};
+  }
+  return submit(s);
+}
+
+struct Applier {
+  AppState& s;
+
+  Effects operator()(const OpenCheckpoint& c) {
+    if (c.path.empty()) return {};
+    s.checkpoint = c.path;
+    return submit(s);
+  }
+  Effects operator()(const OpenImage& c) { return open_image(s, c.path); }
+  Effects operator()(const OpenTextFile& c) { return open_text_file(s, c.path); }
+  Effects operator()(const DropFiles& c) {
+    // Inputs first, checkpoints last: the final job runs the new inputs on the new model.
+    Effects out;
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& path : c.paths) {
+        const FileKind kind = file_kind(path);
+        if ((kind == FileKind::checkpoint) != (pass == 1)) continue;
+        Effects e = kind == FileKind::checkpoint ? (*this)(OpenCheckpoint{path})
+                    : kind == FileKind::image    ? open_image(s, path)
+                                                 : open_text_file(s, path);
+        if (e.submit) out.submit = std::move(e.submit);
+      }
+    return out;
+  }
+  Effects operator()(const EditText& c) {
+    if (c.text == s.text) return {};
+    s.text = c.text;
+    s.text_path.clear();
+    ++s.text_version;
+    s.text_dirty = true;
+    s.text_changed_at = c.now;
+    return {};
+  }
+  Effects operator()(const Tick& c) {
+    if (!s.text_dirty || c.now - s.text_changed_at < s.debounce_s) return {};
+    if (s.is_image_model()) {
+      s.text_dirty = false;
+      return {};
+    }
+    if (s.text.empty()) {
+      s.text_dirty = false;
+      s.status = "type some text to run";
+      return {};
+    }
+    return submit(s);
+  }
+  Effects operator()(const RunNow&) { return submit(s); }
+  Effects operator()(const CancelRun&) {
+    Effects e;
+    e.cancel = s.running;
+    return e;
+  }
+  Effects operator()(const RunFinished& c) {
+    finish_run(s, c.result);
+    return {};
+  }
+  Effects operator()(const SetDevice& c) {
+    if (c.device == s.device) return {};
+    s.device = c.device;
+    return s.snapshot ? submit(s) : Effects{};
+  }
+  Effects operator()(const SelectLayer& c) {
+    const int layers = s.snapshot ? static_cast<int>(s.snapshot->layers.size()) : 0;
+    if (layers > 0) s.layer = std::clamp(c.layer, 0, layers - 1);
+    return {};
+  }
+  Effects operator()(const SelectHead& c) {
+    const int heads = s.snapshot ? static_cast<int>(s.snapshot->config.n_head) : 0;
+    if (heads > 0) s.head = std::clamp(c.head, -1, heads - 1);
+    return {};
+  }
+  Effects operator()(const SelectQuery& c) {
+    if (s.tokens() > 0) s.query = std::clamp<int64_t>(c.query, 0, s.tokens() - 1);
+    return {};
+  }
+  Effects operator()(const MoveQuery& c) {
+    const int64_t n = s.tokens();
+    if (n <= 0) return {};
+    int64_t q = std::max<int64_t>(s.query, 0);
+    if (s.snapshot->config.kind == ModelKind::image) {
+      const int64_t g = s.snapshot->config.grid_side();
+      const int64_t y = std::clamp<int64_t>(q / g + c.dy, 0, g - 1), x = std::clamp<int64_t>(q % g + c.dx, 0, g - 1);
+      q = y * g + x;
+    } else {
+      q += c.dx + 64 * c.dy;
+    }
+    s.query = std::clamp<int64_t>(q, 0, n - 1);
+    return {};
+  }
+  Effects operator()(const SetMatrixSettings& c) {
+    s.matrix = c.settings;
+    s.matrix.decades = std::clamp(s.matrix.decades, 1.0f, 12.0f);
+    s.matrix.tint_strength = std::clamp(s.matrix.tint_strength, 0.0f, 1.0f);
+    s.matrix.overlay_opacity = std::clamp(s.matrix.overlay_opacity, 0.0f, 1.0f);
+    return {};
+  }
+  Effects operator()(const ToggleLevel& c) {
+    if (c.level >= 0 && c.level < 32) s.matrix.level_mask ^= 1u << c.level;
+    return {};
+  }
+  Effects operator()(const CycleColormap&) {
+    // The four sequential maps (diverging is for signed values).
+    s.matrix.colormap = static_cast<render::Colormap>((static_cast<int>(s.matrix.colormap) + 1) % 4);
+    return {};
+  }
+  Effects operator()(const ToggleLogScale&) {
+    s.matrix.log_scale = !s.matrix.log_scale;
+    return {};
+  }
+  Effects operator()(const SetMatrixView& c) {
+    if (!(c.cells_per_pixel > 0)) return {};
+    s.nav = {false, c.t0, c.i0, c.cells_per_pixel};
+    return {};
+  }
+  Effects operator()(const FitMatrix&) {
+    s.nav.fit = true;
+    return {};
+  }
+  Effects operator()(const SetWeightsLevel& c) {
+    s.weights_level = std::max(1, c.level);
+    return {};
+  }
+  Effects operator()(const ShowView& c) {
+    s.visible[static_cast<size_t>(c.view)] = c.visible;
+    if (!c.visible && s.focus == c.view) s.focus.reset();
+    return {};
+  }
+  Effects operator()(const FocusView& c) {
+    s.focus = c.view;
+    if (c.view) s.visible[static_cast<size_t>(*c.view)] = true;
+    return {};
+  }
+  Effects operator()(const ResetLayout&) {
+    s.reset_layout = true;
+    s.focus.reset();
+    return {};
+  }
+  Effects operator()(const ShowHelp& c) {
+    s.show_help = c.show;
+    return {};
+  }
+  Effects operator()(const DismissError&) {
+    s.error.clear();
+    return {};
+  }
+  Effects operator()(const TakeScreenshot& c) {
+    s.screenshot_path = c.path;
+    return {};
+  }
+  Effects operator()(const ClearRecent&) {
+    s.recent.clear();
+    return {};
+  }
+  Effects operator()(const Quit&) {
+    s.quit = true;
+    return {};
+  }
+};
+
+}  // namespace
+
+const char* view_name(ViewId view) { return kViewNames[static_cast<int>(view)]; }
+const char* view_title(ViewId view) { return kViewTitles[static_cast<int>(view)]; }
+
+std::optional<ViewId> view_from_name(const std::string& name) {
+  for (int i = 0; i < kViewCount; ++i)
+    if (name == kViewNames[i]) return static_cast<ViewId>(i);
+  return std::nullopt;
+}
+
+EngineJob make_job(const AppState& s) {
+  EngineJob job;
+  job.checkpoint = s.checkpoint;
+  job.device = s.device;
+  if (!s.text.empty()) job.text = s.text;
+  if (s.image) job.image = *s.image;
+  return job;
+}
+
+FileKind file_kind(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  for (const char* e : {".safetensors", ".pt", ".pth", ".ckpt", ".bin"})
+    if (ext == e) return FileKind::checkpoint;
+  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".pgm", ".ppm", ".pnm"})
+    if (ext == e) return FileKind::image;
+  return FileKind::text;
+}
+
+void add_recent(AppState& s, const std::string& path) {
+  if (path.empty()) return;
+  s.recent.erase(std::remove(s.recent.begin(), s.recent.end(), path), s.recent.end());
+  s.recent.insert(s.recent.begin(), path);
+  if (s.recent.size() > kMaxRecent) s.recent.resize(kMaxRecent);
+}
+
+Effects apply(AppState& state, const Command& command) { return std::visit(Applier{state}, command); }
+
+}  // namespace fmalens::gui

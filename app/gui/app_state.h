@@ -1,0 +1,150 @@
+// The GUI's state as a plain struct, and the commands that change it. Widgets never change the
+// state directly: they emit commands, and apply() turns a command into the new state plus the
+// side effects the app must carry out (submit a job to the engine, cancel). apply() touches no
+// window and no GL, so the tests drive the GUI's logic without a display.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fmalens/engine.h"
+#include "render/colormap.h"
+
+namespace fmalens::gui {
+
+enum class ViewId { matrix, levels, weights, regions, text, model, compare };
+constexpr int kViewCount = 7;
+const char* view_name(ViewId view);   // "matrix", "levels", ... (command line, settings)
+const char* view_title(ViewId view);  // "Attention matrix", ... (window titles)
+std::optional<ViewId> view_from_name(const std::string& name);
+
+struct MatrixSettings {
+  render::Colormap colormap = render::Colormap::viridis;
+  bool log_scale = true;
+  float decades = 4;
+  float tint_strength = 0;
+  bool outlines = true;
+  bool z_order = true;               // 2D models: axes along the Z curve
+  uint32_t level_mask = 0xFFFFFFFFu; // bit l: level l shown
+  float overlay_opacity = 0.7f;      // region maps: attention over the image
+};
+
+// Where the matrix panel looks. `fit`: the whole matrix, whatever the panel's size.
+struct MatrixNavigation {
+  bool fit = true;
+  double t0 = 0, i0 = 0, cells_per_pixel = 1;
+};
+
+struct AppState {
+  // --- the model and its last run
+  std::string checkpoint;         // the checkpoint wanted (being loaded, or loaded)
+  std::string loaded_checkpoint;  // the one the snapshot came from
+  std::shared_ptr<const ModelInfo> model;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::string device = "auto";
+  std::vector<std::string> devices{"auto", "cpu"};
+  std::string image_model;        // bundled image model, used when an image is opened on a text model
+
+  // --- inputs (both kept: the model runs the one it takes)
+  std::string text;
+  std::string text_path;          // file the text came from ("" typed)
+  uint64_t text_version = 0;      // changes with the text (the text box resyncs on it)
+  std::shared_ptr<const Image> image;
+  std::string image_path;
+
+  // --- selection
+  int layer = 0;
+  int head = -1;        // -1: the average over heads
+  int64_t query = -1;   // token (row-major patch); -1: choose a default when a run arrives
+
+  // --- views
+  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true};
+  std::optional<ViewId> focus;  // one view fills the main area
+  MatrixSettings matrix;
+  MatrixNavigation nav;
+  int weights_level = 1;
+  bool reset_layout = false;    // place the windows at their default positions next frame
+
+  // --- running
+  uint64_t generation = 0;  // of the job whose result is awaited (0: none)
+  bool running = false;
+  std::string status;
+  bool text_dirty = false;  // edited since the last submit (debounced re-run)
+  double text_changed_at = 0;
+  double debounce_s = 0.35;
+
+  // --- dialogs and files
+  std::string error;  // shown in a modal dialog until dismissed
+  bool show_help = false;
+  std::vector<std::string> recent;  // most recent first
+  std::string screenshot_path;      // requested: saved after this frame is drawn
+  bool quit = false;
+
+  bool is_image_model() const { return model && model->config.kind == ModelKind::image; }
+  int64_t tokens() const { return snapshot ? snapshot->tokens : 0; }
+};
+
+// --- commands ----------------------------------------------------------------------------
+struct OpenCheckpoint { std::string path; };
+struct OpenImage { std::string path; };
+struct OpenTextFile { std::string path; };
+struct DropFiles { std::vector<std::string> paths; };
+struct EditText { std::string text; double now = 0; };
+struct Tick { double now = 0; };  // once per frame: debounced re-runs
+struct RunNow {};
+struct CancelRun {};
+struct RunFinished { EngineResult result; };
+struct SetDevice { std::string device; };
+struct SelectLayer { int layer = 0; };
+struct SelectHead { int head = -1; };
+struct SelectQuery { int64_t query = 0; };
+struct MoveQuery { int64_t dx = 0, dy = 0; };  // dy: grid rows (images) or 64 bytes (text)
+struct SetMatrixSettings { MatrixSettings settings; };
+struct ToggleLevel { int level = 0; };
+struct CycleColormap {};
+struct ToggleLogScale {};
+struct SetMatrixView { double t0 = 0, i0 = 0, cells_per_pixel = 1; };
+struct FitMatrix {};
+struct SetWeightsLevel { int level = 1; };
+struct ShowView { ViewId view; bool visible = true; };
+struct FocusView { std::optional<ViewId> view; };
+struct ResetLayout {};
+struct ShowHelp { bool show = true; };
+struct DismissError {};
+struct TakeScreenshot { std::string path; };
+struct ClearRecent {};
+struct Quit {};
+
+using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, DropFiles, EditText, Tick, RunNow, CancelRun, RunFinished,
+                             SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
+                             CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, ShowView, FocusView,
+                             ResetLayout, ShowHelp, DismissError, TakeScreenshot, ClearRecent, Quit>;
+
+// What the app must do after a command: the state itself is already updated.
+struct Effects {
+  std::optional<EngineJob> submit;  // hand this job to the engine (its generation goes to state.generation)
+  bool cancel = false;              // cancel the engine's current job
+};
+
+// Applies `command` to `state`. Never throws: bad input becomes state.error, and the state
+// that was there stays.
+Effects apply(AppState& state, const Command& command);
+
+// The job that runs the current inputs on the wanted checkpoint.
+EngineJob make_job(const AppState& state);
+
+// Kind of a file by its name: checkpoint (.safetensors, .pt, .pth, .ckpt, .bin), image
+// (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pgm, .ppm, .pnm) or text (anything else).
+enum class FileKind { checkpoint, image, text };
+FileKind file_kind(const std::string& path);
+
+constexpr size_t kMaxRecent = 10;
+constexpr size_t kMaxTextBytes = 1 << 20;  // text files are cut to their last 1 MiB
+void add_recent(AppState& state, const std::string& path);
+
+}  // namespace fmalens::gui

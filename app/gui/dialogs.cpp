@@ -1,0 +1,162 @@
+#include "gui/dialogs.h"
+
+#include <imgui.h>
+#include <imgui_stdlib.h>
+
+#include <algorithm>
+
+namespace fmalens::gui {
+
+const std::vector<Shortcut>& shortcuts() {
+  static const std::vector<Shortcut> list = {
+      {"Ctrl+O", "open a checkpoint (.safetensors, reference .pt)"},
+      {"Ctrl+T", "open a text file"},
+      {"Ctrl+I", "open an image"},
+      {"drop files", "checkpoints, images or text files onto the window"},
+      {"Ctrl+R", "run again (reloads a checkpoint changed on disk)"},
+      {"Escape", "cancel the run"},
+      {"Left / Right", "previous / next query"},
+      {"Up / Down", "query one row up / down (images), 64 bytes (text)"},
+      {"Page Up / Down", "query 1024 bytes back / on (text)"},
+      {"Home / End", "first / last query"},
+      {"[ / ]", "previous / next layer"},
+      {", / .", "previous / next head"},
+      {"A", "average of heads"},
+      {"L", "linear / log colour scale"},
+      {"C", "next colormap"},
+      {"+ / -", "zoom the matrix in / out (or the mouse wheel)"},
+      {"0 or double click", "fit the matrix"},
+      {"drag", "pan the matrix"},
+      {"click", "select the query (matrix row, text byte, image patch)"},
+      {"Ctrl+1 .. Ctrl+7", "show one view alone"},
+      {"Ctrl+0", "show all views"},
+      {"F12 or Ctrl+P", "save a screenshot of the window (PNG)"},
+      {"F1", "this help"},
+      {"Ctrl+Q", "quit"},
+  };
+  return list;
+}
+
+void draw_error_dialog(const AppState& s, std::vector<Command>& commands) {
+  if (s.error.empty()) return;
+  if (!ImGui::IsPopupOpen("Error")) ImGui::OpenPopup("Error");
+  ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 34, 0), ImGuiCond_Appearing);
+  if (ImGui::BeginPopupModal("Error", nullptr, ImGuiWindowFlags_NoSavedSettings)) {
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted(s.error.c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::Spacing();
+    ImGui::TextDisabled("The previous model and run are unchanged.");
+    if (ImGui::Button("OK", ImVec2(ImGui::GetFontSize() * 6, 0)) || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) ||
+        ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
+      commands.push_back(DismissError{});
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+  }
+}
+
+void draw_help_window(const AppState& s, std::vector<Command>& commands) {
+  if (!s.show_help) return;
+  bool open = true;
+  ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 36, ImGui::GetFontSize() * 30), ImGuiCond_FirstUseEver);
+  if (ImGui::Begin("Help", &open)) {
+    ImGui::TextWrapped("FMA Lens shows what a Fast Multipole Attention model attends to: the fine band of nearby keys and, "
+                       "for farther keys, learned summaries of ever larger blocks (one coarse level per doubling).");
+    ImGui::Spacing();
+    if (ImGui::BeginTable("shortcuts", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit)) {
+      for (const Shortcut& k : shortcuts()) {
+        ImGui::TableNextRow();
+        ImGui::TableSetColumnIndex(0);
+        ImGui::TextUnformatted(k.keys);
+        ImGui::TableSetColumnIndex(1);
+        ImGui::TextUnformatted(k.action);
+      }
+      ImGui::EndTable();
+    }
+  }
+  ImGui::End();
+  if (!open) commands.push_back(ShowHelp{false});
+}
+
+void FileDialog::open(FileKind kind, const std::string& start) {
+  kind_ = kind;
+  std::error_code ec;
+  std::filesystem::path p = start.empty() ? std::filesystem::current_path(ec) : std::filesystem::path(start);
+  if (!std::filesystem::is_directory(p, ec)) p = p.parent_path();
+  if (p.empty() || !std::filesystem::is_directory(p, ec)) p = std::filesystem::current_path(ec);
+  list(p);
+  name_.clear();
+  open_ = just_opened_ = true;
+}
+
+void FileDialog::list(const std::filesystem::path& dir) {
+  entries_.clear();
+  error_.clear();
+  std::error_code ec;
+  dir_ = std::filesystem::absolute(dir, ec);
+  for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code e2;
+    const bool is_dir = it->is_directory(e2);
+    if (!is_dir && kind_ != FileKind::text && file_kind(name) != kind_) continue;  // text: any file
+    entries_.push_back({name, is_dir});
+  }
+  if (ec) error_ = "cannot list " + dir_.string() + ": " + ec.message();
+  std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    return a.directory != b.directory ? a.directory : a.name < b.name;
+  });
+}
+
+std::optional<std::string> FileDialog::draw() {
+  if (!open_) return std::nullopt;
+  const char* title = kind_ == FileKind::checkpoint ? "Open checkpoint" : kind_ == FileKind::image ? "Open image" : "Open text file";
+  if (just_opened_) {
+    ImGui::OpenPopup(title);
+    just_opened_ = false;
+  }
+  std::optional<std::string> chosen;
+  ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 40, ImGui::GetFontSize() * 28), ImGuiCond_Appearing);
+  bool keep = true;
+  if (ImGui::BeginPopupModal(title, &keep)) {
+    ImGui::TextUnformatted(dir_.string().c_str());
+    if (ImGui::Button("Up")) list(dir_.parent_path());
+    if (!error_.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", error_.c_str());
+    ImGui::BeginChild("##entries", ImVec2(0, -ImGui::GetFrameHeightWithSpacing() * 2), true);
+    std::optional<std::filesystem::path> enter;
+    for (const Entry& e : entries_) {
+      const std::string label = e.directory ? e.name + "/" : e.name;
+      if (ImGui::Selectable(label.c_str(), name_ == e.name, ImGuiSelectableFlags_AllowDoubleClick)) {
+        if (e.directory) enter = dir_ / e.name;
+        else {
+          name_ = e.name;
+          if (ImGui::IsMouseDoubleClicked(0)) chosen = (dir_ / e.name).string();
+        }
+      }
+    }
+    ImGui::EndChild();
+    if (enter) list(*enter);
+    ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 9);
+    const bool entered = ImGui::InputText("##name", &name_, ImGuiInputTextFlags_EnterReturnsTrue);
+    ImGui::SameLine();
+    if ((ImGui::Button("Open") || entered) && !name_.empty()) {
+      const std::filesystem::path p = std::filesystem::path(name_).is_absolute() ? std::filesystem::path(name_) : dir_ / name_;
+      std::error_code ec;
+      if (std::filesystem::is_directory(p, ec)) {
+        list(p);
+        name_.clear();
+      } else {
+        chosen = p.string();
+      }
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel")) keep = false;
+    if (chosen || !keep) ImGui::CloseCurrentPopup();
+    ImGui::EndPopup();
+  }
+  if (chosen || !keep) open_ = false;
+  return chosen;
+}
+
+}  // namespace fmalens::gui

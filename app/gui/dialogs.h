@@ -1,0 +1,47 @@
+// Dialogs: the error modal (the previous state stays behind it), the Help window with the
+// keyboard shortcuts, and a small file browser (Dear ImGui has none).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gui/app_state.h"
+
+namespace fmalens::gui {
+
+struct Shortcut {
+  const char* keys;
+  const char* action;
+};
+const std::vector<Shortcut>& shortcuts();
+
+// Emits DismissError when closed.
+void draw_error_dialog(const AppState& state, std::vector<Command>& commands);
+void draw_help_window(const AppState& state, std::vector<Command>& commands);
+
+class FileDialog {
+ public:
+  void open(FileKind kind, const std::string& start);
+  bool is_open() const { return open_; }
+  FileKind kind() const { return kind_; }
+  // Draws the dialog while open; returns the chosen file once.
+  std::optional<std::string> draw();
+
+ private:
+  void list(const std::filesystem::path& dir);
+
+  bool open_ = false, just_opened_ = false;
+  FileKind kind_ = FileKind::text;
+  std::filesystem::path dir_;
+  std::string name_;
+  std::string error_;
+  struct Entry {
+    std::string name;
+    bool directory = false;
+  };
+  std::vector<Entry> entries_;
+};
+
+}  // namespace fmalens::gui

@@ -1,0 +1,37 @@
+// The GUI's entry point: `fmalens` without a subcommand opens the window (or, with
+// --screenshot, renders headless and saves a PNG). app/main.cpp dispatches here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fmalens::gui {
+
+struct GuiOptions {
+  std::string checkpoint;  // default: the bundled text model
+  std::string text, text_file, image;
+  std::string device = "auto";
+  std::string view;        // show this view alone
+  int layer = -1, head = -2;
+  int64_t query = -1;
+  std::string screenshot;  // headless: render, save the window as PNG, exit
+  std::string view_rects;  // with --screenshot: where each view's picture is, as JSON (tests)
+  int frames = 3;
+  int width = 1280, height = 800;
+  int64_t synthetic = 0;   // development: a synthetic snapshot of this many tokens instead of a model
+  std::string synthetic_variant = "causal";
+  int bench_frames = 0;    // development: measure the matrix view's frame rate while panning
+  bool no_settings = false;
+};
+
+// True when argv asks for the GUI: no arguments, or the first one is an option ("--...").
+bool wants_gui(int argc, char** argv);
+
+// Parses the GUI options and runs. Exit codes: 0 success, 2 bad input (one line on stderr,
+// no file written), 1 an internal failure (no display, no OpenGL 3.3).
+int gui_main(int argc, char** argv);
+
+// Runs the GUI with parsed options.
+int run_gui(const GuiOptions& options);
+
+}  // namespace fmalens::gui

@@ -1,0 +1,219 @@
+// The window's contents: menu bar, the sidebar, the views' windows in their default layout (or
+// one view alone), the dialogs, and the keyboard shortcuts.
+#include "gui/app.h"  // first: GLFW without its own GL header
+
+#include <imgui.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "gui/panels.h"
+
+namespace fmalens::gui {
+namespace {
+
+constexpr ImGuiWindowFlags kPanelFlags = ImGuiWindowFlags_NoCollapse;
+
+bool key(int glfw_key) { return ImGui::IsKeyPressed(glfw_key, true); }
+
+}  // namespace
+
+void App::open_file(FileKind kind) {
+  const std::string& hint = kind == FileKind::checkpoint ? state_.checkpoint : kind == FileKind::image ? state_.image_path : state_.text_path;
+  file_dialog_.open(kind, hint);
+}
+
+void App::zoom_matrix(double factor) {
+  const render::MatrixView v = res_->last_matrix_view;
+  if (v.cells_per_pixel <= 0 || !state_.snapshot) return;
+  const render::MatrixView z = v.zoomed(factor, static_cast<float>(res_->last_matrix_w) * 0.5f, static_cast<float>(res_->last_matrix_h) * 0.5f)
+                                   .clamped(state_.snapshot->tokens, res_->last_matrix_w, res_->last_matrix_h);
+  commands_.push_back(SetMatrixView{z.t0, z.i0, z.cells_per_pixel});
+}
+
+void App::handle_shortcuts() {
+  const ImGuiIO& io = ImGui::GetIO();
+  if (io.WantTextInput || file_dialog_.is_open() || !state_.error.empty()) return;
+  auto& c = commands_;
+  if (io.KeyCtrl) {
+    if (key(GLFW_KEY_O)) open_file(FileKind::checkpoint);
+    if (key(GLFW_KEY_T)) open_file(FileKind::text);
+    if (key(GLFW_KEY_I)) open_file(FileKind::image);
+    if (key(GLFW_KEY_R)) c.push_back(RunNow{});
+    if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_file_name()});
+    if (key(GLFW_KEY_Q)) c.push_back(Quit{});
+    if (key(GLFW_KEY_0)) c.push_back(FocusView{std::nullopt});
+    for (int v = 0; v < kViewCount; ++v)
+      if (key(GLFW_KEY_1 + v)) c.push_back(FocusView{static_cast<ViewId>(v)});
+    return;
+  }
+  if (key(GLFW_KEY_F1)) c.push_back(ShowHelp{!state_.show_help});
+  if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_file_name()});
+  if (key(GLFW_KEY_ESCAPE)) c.push_back(CancelRun{});
+  if (io.WantCaptureKeyboard && ImGui::IsAnyItemActive()) return;  // a slider or field has the keys
+  if (key(GLFW_KEY_LEFT)) c.push_back(MoveQuery{-1, 0});
+  if (key(GLFW_KEY_RIGHT)) c.push_back(MoveQuery{1, 0});
+  if (key(GLFW_KEY_UP)) c.push_back(MoveQuery{0, -1});
+  if (key(GLFW_KEY_DOWN)) c.push_back(MoveQuery{0, 1});
+  if (key(GLFW_KEY_PAGE_UP)) c.push_back(MoveQuery{0, -16});
+  if (key(GLFW_KEY_PAGE_DOWN)) c.push_back(MoveQuery{0, 16});
+  if (key(GLFW_KEY_HOME)) c.push_back(SelectQuery{0});
+  if (key(GLFW_KEY_END)) c.push_back(SelectQuery{state_.tokens() - 1});
+  if (key(GLFW_KEY_LEFT_BRACKET)) c.push_back(SelectLayer{state_.layer - 1});
+  if (key(GLFW_KEY_RIGHT_BRACKET)) c.push_back(SelectLayer{state_.layer + 1});
+  if (key(GLFW_KEY_COMMA)) c.push_back(SelectHead{state_.head - 1});
+  if (key(GLFW_KEY_PERIOD)) c.push_back(SelectHead{state_.head + 1});
+  if (key(GLFW_KEY_A)) c.push_back(SelectHead{-1});
+  if (key(GLFW_KEY_L)) c.push_back(ToggleLogScale{});
+  if (key(GLFW_KEY_C)) c.push_back(CycleColormap{});
+  if (key(GLFW_KEY_EQUAL) || key(GLFW_KEY_KP_ADD)) zoom_matrix(1.5);
+  if (key(GLFW_KEY_MINUS) || key(GLFW_KEY_KP_SUBTRACT)) zoom_matrix(1 / 1.5);
+  if (key(GLFW_KEY_0) || key(GLFW_KEY_KP_0)) c.push_back(FitMatrix{});
+}
+
+void App::draw_menu_bar() {
+  auto& c = commands_;
+  if (!ImGui::BeginMainMenuBar()) return;
+  menu_height_ = ImGui::GetWindowSize().y;
+  if (ImGui::BeginMenu("File")) {
+    if (ImGui::MenuItem("Open checkpoint...", "Ctrl+O")) open_file(FileKind::checkpoint);
+    if (ImGui::MenuItem("Open text file...", "Ctrl+T")) open_file(FileKind::text);
+    if (ImGui::MenuItem("Open image...", "Ctrl+I")) open_file(FileKind::image);
+    if (ImGui::BeginMenu("Recent", !state_.recent.empty())) {
+      for (const auto& path : state_.recent)
+        if (ImGui::MenuItem(path.c_str())) c.push_back(DropFiles{{path}});
+      ImGui::Separator();
+      if (ImGui::MenuItem("Clear")) c.push_back(ClearRecent{});
+      ImGui::EndMenu();
+    }
+    ImGui::Separator();
+    if (ImGui::MenuItem("Save screenshot", "F12")) c.push_back(TakeScreenshot{screenshot_file_name()});
+    ImGui::Separator();
+    if (ImGui::MenuItem("Quit", "Ctrl+Q")) c.push_back(Quit{});
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Run")) {
+    if (ImGui::MenuItem("Run again", "Ctrl+R")) c.push_back(RunNow{});
+    if (ImGui::MenuItem("Cancel", "Esc", false, state_.running)) c.push_back(CancelRun{});
+    if (ImGui::BeginMenu("Device")) {
+      for (const auto& d : state_.devices)
+        if (ImGui::MenuItem(d.c_str(), nullptr, d == state_.device)) c.push_back(SetDevice{d});
+      ImGui::EndMenu();
+    }
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("View")) {
+    for (int v = 0; v < kViewCount; ++v) {
+      const auto view = static_cast<ViewId>(v);
+      if (ImGui::MenuItem(view_title(view), nullptr, state_.visible[static_cast<size_t>(v)]))
+        c.push_back(ShowView{view, !state_.visible[static_cast<size_t>(v)]});
+    }
+    ImGui::Separator();
+    if (ImGui::BeginMenu("Alone")) {
+      for (int v = 0; v < kViewCount; ++v) {
+        const std::string shortcut = "Ctrl+" + std::to_string(v + 1);
+        if (ImGui::MenuItem(view_title(static_cast<ViewId>(v)), shortcut.c_str(), state_.focus == static_cast<ViewId>(v)))
+          c.push_back(FocusView{static_cast<ViewId>(v)});
+      }
+      if (ImGui::MenuItem("All views", "Ctrl+0", !state_.focus)) c.push_back(FocusView{std::nullopt});
+      ImGui::EndMenu();
+    }
+    if (ImGui::MenuItem("Reset layout")) c.push_back(ResetLayout{});
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Help")) {
+    if (ImGui::MenuItem("Keyboard shortcuts", "F1")) c.push_back(ShowHelp{true});
+    ImGui::EndMenu();
+  }
+  if (state_.running) {
+    ImGui::SameLine(ImGui::GetWindowWidth() - ImGui::GetFontSize() * 16);
+    ImGui::ProgressBar(static_cast<float>(res_->engine_progress), ImVec2(ImGui::GetFontSize() * 10, 0), "running");
+  }
+  ImGui::EndMainMenuBar();
+}
+
+void App::draw_main_window() {
+  draw_menu_bar();
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
+  const float sidebar = std::round(ImGui::GetFontSize() * 24);
+  const float fb_scale = ImGui::GetIO().DisplayFramebufferScale.x;
+  PanelContext p{state_, *res_, commands_, glfwGetTime(), fb_scale > 0 ? fb_scale : 1.0f, headless_, &text_buffer_, &text_buffer_version_};
+
+  // The sidebar stays put; the views share the rest.
+  ImGui::SetNextWindowPos(ImVec2(0, menu_height_), ImGuiCond_Always);
+  ImGui::SetNextWindowSize(ImVec2(sidebar, display.y - menu_height_), ImGuiCond_Always);
+  if (ImGui::Begin("Controls", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse)) {
+    if (auto kind = draw_controls_panel(p)) open_file(*kind);
+  }
+  ImGui::End();
+
+  const ImVec2 origin(sidebar, menu_height_);
+  const ImVec2 area(display.x - sidebar, display.y - menu_height_);
+  const ImGuiCond cond = state_.reset_layout ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+  state_.reset_layout = false;
+  auto place = [&](float x, float y, float w, float h, ImGuiCond when) {
+    ImGui::SetNextWindowPos(ImVec2(origin.x + x * area.x, origin.y + y * area.y), when);
+    ImGui::SetNextWindowSize(ImVec2(w * area.x, h * area.y), when);
+  };
+  auto window = [&](ViewId view) {
+    bool open = true;
+    if (ImGui::Begin(view_title(view), &open, kPanelFlags)) draw_view_panel(view, p);
+    ImGui::End();
+    if (!open) commands_.push_back(ShowView{view, false});
+  };
+
+  if (state_.focus) {
+    place(0, 0, 1, 1, ImGuiCond_Always);
+    bool open = true;
+    const std::string title = std::string(view_title(*state_.focus)) + "###focus";
+    if (ImGui::Begin(title.c_str(), &open, kPanelFlags | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize))
+      draw_view_panel(*state_.focus, p);
+    ImGui::End();
+    if (!open) commands_.push_back(FocusView{std::nullopt});
+  } else {
+    const bool image = state_.is_image_model();
+    const ViewId below = image ? ViewId::regions : ViewId::text;
+    if (state_.visible[static_cast<size_t>(ViewId::matrix)]) {
+      place(0, 0, 0.58f, 0.62f, cond);
+      window(ViewId::matrix);
+    }
+    if (state_.visible[static_cast<size_t>(below)]) {
+      place(0, 0.62f, 0.58f, 0.38f, cond);
+      window(below);
+    }
+    if (state_.visible[static_cast<size_t>(ViewId::levels)]) {
+      place(0.58f, 0, 0.42f, 0.36f, cond);
+      window(ViewId::levels);
+    }
+    // Weights, compare and model share one window as tabs.
+    const ViewId tabs[3] = {ViewId::weights, ViewId::compare, ViewId::model};
+    bool any = false;
+    for (ViewId v : tabs) any = any || state_.visible[static_cast<size_t>(v)];
+    if (any) {
+      place(0.58f, 0.36f, 0.42f, 0.64f, cond);
+      if (ImGui::Begin("Details", nullptr, kPanelFlags) && ImGui::BeginTabBar("##details")) {
+        for (ViewId v : tabs) {
+          if (!state_.visible[static_cast<size_t>(v)]) continue;
+          bool open = true;
+          if (ImGui::BeginTabItem(view_title(v), &open)) {
+            draw_view_panel(v, p);
+            ImGui::EndTabItem();
+          }
+          if (!open) commands_.push_back(ShowView{v, false});
+        }
+        ImGui::EndTabBar();
+      }
+      ImGui::End();
+    }
+  }
+  draw_error_dialog(state_, commands_);
+  draw_help_window(state_, commands_);
+  if (auto path = file_dialog_.draw()) {
+    const FileKind kind = file_dialog_.kind();  // what the user asked to open, whatever the name
+    if (kind == FileKind::checkpoint) commands_.push_back(OpenCheckpoint{*path});
+    else if (kind == FileKind::image) commands_.push_back(OpenImage{*path});
+    else commands_.push_back(OpenTextFile{*path});
+  }
+}
+
+}  // namespace fmalens::gui

@@ -1,0 +1,47 @@
+// Widgets and helpers shared by the panels, and the dispatch from a view to its panel.
+#include <imgui.h>
+
+#include <cstdio>
+
+#include "gui/panels.h"
+#include "render/figure_common.h"
+
+namespace fmalens::gui {
+
+float PanelContext::font_px() const { return ImGui::GetFontSize() * framebuffer_scale; }
+
+void help_marker(const char* text) {
+  ImGui::TextDisabled("(?)");
+  if (ImGui::IsItemHovered()) {
+    ImGui::BeginTooltip();
+    ImGui::PushTextWrapPos(ImGui::GetFontSize() * 30);
+    ImGui::TextUnformatted(text);
+    ImGui::PopTextWrapPos();
+    ImGui::EndTooltip();
+  }
+}
+
+std::string token_label(const Snapshot& s, int64_t t) {
+  if (s.config.kind == ModelKind::image) {
+    const int64_t g = s.config.grid_side();
+    return "patch " + std::to_string(t / std::max<int64_t>(g, 1)) + "," + std::to_string(t % std::max<int64_t>(g, 1)) + " (" +
+           std::to_string(t) + ")";
+  }
+  if (t >= 0 && t < static_cast<int64_t>(s.text.size()))
+    return "'" + render::byte_label(static_cast<unsigned char>(s.text[static_cast<size_t>(t)])) + "' (byte " + std::to_string(t) + ")";
+  return "token " + std::to_string(t);
+}
+
+void draw_view_panel(ViewId view, PanelContext& p) {
+  switch (view) {
+    case ViewId::matrix: draw_matrix_panel(p); break;
+    case ViewId::levels: draw_levels_panel(p); break;
+    case ViewId::weights: draw_weights_panel(p); break;
+    case ViewId::regions: draw_regions_panel(p); break;
+    case ViewId::text: draw_text_panel(p); break;
+    case ViewId::model: draw_model_panel(p); break;
+    case ViewId::compare: draw_compare_panel(p); break;
+  }
+}
+
+}  // namespace fmalens::gui

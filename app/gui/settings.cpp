@@ -1,0 +1,93 @@
+#include "gui/settings.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fmalens/checkpoint.h"
+
+namespace fmalens::gui {
+
+std::string config_dir() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  if (xdg && *xdg) return (std::filesystem::path(xdg) / "fmalens").string();
+  const char* home = std::getenv("HOME");
+  if (home && *home) return (std::filesystem::path(home) / ".config" / "fmalens").string();
+  return "";
+}
+
+std::string settings_to_json(const AppState& s, float ui_scale) {
+  nlohmann::json j;
+  j["device"] = s.device;
+  j["recent"] = s.recent;
+  nlohmann::json views = nlohmann::json::object();
+  for (int v = 0; v < kViewCount; ++v) views[view_name(static_cast<ViewId>(v))] = s.visible[static_cast<size_t>(v)];
+  j["views"] = views;
+  j["matrix"] = {{"colormap", render::colormap_name(s.matrix.colormap)},
+                 {"log_scale", s.matrix.log_scale},
+                 {"decades", s.matrix.decades},
+                 {"tint_strength", s.matrix.tint_strength},
+                 {"outlines", s.matrix.outlines},
+                 {"z_order", s.matrix.z_order}};
+  j["ui_scale"] = ui_scale;
+  return j.dump(2) + "\n";
+}
+
+void settings_from_json(const std::string& text, AppState* s, float* ui_scale) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return;
+  // Each value on its own: one bad entry must not cost the others.
+  auto read = [&](const char* key, auto&& use) {
+    try {
+      if (j.contains(key)) use(j.at(key));
+    } catch (const std::exception&) {
+    }
+  };
+  read("device", [&](const nlohmann::json& v) { s->device = v.get<std::string>(); });
+  read("recent", [&](const nlohmann::json& v) {
+    s->recent.clear();
+    for (const auto& p : v)
+      if (p.is_string() && s->recent.size() < kMaxRecent) s->recent.push_back(p.get<std::string>());
+  });
+  read("views", [&](const nlohmann::json& v) {
+    for (int k = 0; k < kViewCount; ++k) {
+      const char* name = view_name(static_cast<ViewId>(k));
+      if (v.contains(name) && v[name].is_boolean()) s->visible[static_cast<size_t>(k)] = v[name].get<bool>();
+    }
+  });
+  read("matrix", [&](const nlohmann::json& m) {
+    MatrixSettings& ms = s->matrix;
+    if (m.contains("colormap")) ms.colormap = render::colormap_from_name(m["colormap"].get<std::string>());
+    if (m.contains("log_scale")) ms.log_scale = m["log_scale"].get<bool>();
+    if (m.contains("decades")) ms.decades = std::clamp(m["decades"].get<float>(), 1.0f, 12.0f);
+    if (m.contains("tint_strength")) ms.tint_strength = std::clamp(m["tint_strength"].get<float>(), 0.0f, 1.0f);
+    if (m.contains("outlines")) ms.outlines = m["outlines"].get<bool>();
+    if (m.contains("z_order")) ms.z_order = m["z_order"].get<bool>();
+  });
+  read("ui_scale", [&](const nlohmann::json& v) { *ui_scale = std::clamp(v.get<float>(), 0.5f, 4.0f); });
+}
+
+bool load_settings(const std::string& path, AppState* state, float* ui_scale) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  settings_from_json(text.str(), state, ui_scale);
+  return true;
+}
+
+bool save_settings(const std::string& path, const AppState& state, float ui_scale, std::string* error) {
+  try {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    write_file_atomically(path, settings_to_json(state, ui_scale));
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
+
+}  // namespace fmalens::gui

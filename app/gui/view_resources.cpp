@@ -1,0 +1,59 @@
+#include "gui/view_resources.h"
+
+#include "render/band_data.h"
+
+namespace fmalens::gui {
+
+void ViewResources::update(const AppState& s) {
+  const Snapshot* snap = s.snapshot.get();
+  const bool new_snapshot = snap != snapshot_;
+  if (new_snapshot) {
+    snapshot_ = snap;
+    layer_ = -1;
+    weights_layer_ = -1;
+    query_ = -1;
+    compare_key = 0;
+    layout_.reset();
+    if (snap && snap->config.kind == ModelKind::image && !snap->image.empty()) regions.set_image(snap->image);
+    if (snap && !snap->layers.empty() && !snap->layers[0].bands.empty()) layout_ = std::make_unique<Layout>(snap->attention);
+  }
+  if (!snap) {
+    bands_ = {};
+    band_textures.clear();
+    return;
+  }
+  if (s.layer != layer_ || s.head != head_) {
+    layer_ = s.layer;
+    head_ = s.head;
+    query_ = -1;
+    try {
+      bands_ = render::make_band_data(*snap, s.layer, s.head);
+      band_textures.upload(bands_);
+      bands_error_.clear();
+    } catch (const std::exception& e) {
+      bands_ = {};
+      band_textures.clear();
+      bands_error_ = e.what();
+    }
+  }
+  if (s.query != query_) {
+    query_ = s.query;
+    ++row_version;
+    row.clear();
+    row_levels.clear();
+    mass.clear();
+    if (!bands_.empty() && layout_ && s.query >= 0 && s.query < snap->tokens) {
+      render::implied_row(bands_, *layout_, s.query, &row, &row_levels);
+      mass = render::row_level_mass(*snap, s.layer, s.head, s.query);
+    }
+  }
+  if ((s.weights_level != weights_level_ || s.layer != weights_layer_) && static_cast<size_t>(s.layer) < snap->downsampling.size()) {
+    weights_level_ = s.weights_level;
+    weights_layer_ = s.layer;
+    const auto& levels = snap->downsampling[static_cast<size_t>(s.layer)];
+    if (s.weights_level >= 1 && static_cast<size_t>(s.weights_level) <= levels.size())
+      weights.set(levels[static_cast<size_t>(s.weights_level - 1)], s.weights_level);
+  }
+}
+
+}  // namespace fmalens::gui

@@ -1,0 +1,72 @@
+// What the panels draw from, kept on the main thread: the GL objects (band textures, the
+// matrix's accumulation, images, weights) and the data derived from the snapshot for the
+// current selection (bands of the layer and head, the query's row and level masses). update()
+// rebuilds only what the last state change made stale.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fmalens/layout.h"
+#include "gui/app_state.h"
+#include "gui/view_image.h"
+#include "render/band_textures.h"
+#include "render/compare_figure.h"
+#include "render/matrix_renderer.h"
+#include "render/region_figure.h"
+#include "render/render_context.h"
+#include "render/weights_figure.h"
+
+namespace fmalens::gui {
+
+class ViewResources {
+ public:
+  ViewResources() = default;  // needs a current GL context (RenderContext compiles shaders lazily)
+
+  void update(const AppState& state);
+
+  render::RenderContext ctx;
+  render::BandTextures band_textures;
+  render::MatrixRenderer matrix;
+  bool matrix_complete = true;  // the matrix picture finished its sampling passes
+  render::RegionRenderer regions;
+  render::WeightsFigure weights;
+  render::CompareFigure compare;
+  uint64_t compare_key = 0;          // of the data the compare figure holds
+  uint64_t compare_pending_key = 0;  // wanted since compare_pending_at: computed once it holds still
+  double compare_pending_at = 0;
+  std::string compare_error;
+  // The matrix view last drawn and the zoom that fits it (keyboard zoom, benchmark).
+  render::MatrixView last_matrix_view;
+  double last_fit_cells_per_pixel = 1;
+  int last_matrix_w = 1, last_matrix_h = 1;
+  // Rows and columns of the matrix on screen, set by the matrix panel each frame it draws.
+  int64_t visible_r0 = 0, visible_r1 = -1, visible_c0 = 0, visible_c1 = -1;
+  std::array<ViewImage, kViewCount> images;
+
+  // Derived from the snapshot for the selection (empty when there is no FMA snapshot).
+  const render::BandData* bands() const { return bands_.empty() ? nullptr : &bands_; }
+  const Layout* layout() const { return layout_.get(); }
+  const std::string& bands_error() const { return bands_error_; }
+  std::vector<float> row;         // implied row of the query
+  std::vector<int> row_levels;    // level serving each key of the row
+  std::vector<double> mass;       // mass per level of the row
+  uint64_t row_version = 0;       // changes with the row (pictures key on it)
+
+  // Set by panels while a picture is still refining (the matrix's passes): the app then keeps
+  // drawing frames instead of waiting for events.
+  bool animating = false;
+  double engine_progress = 0;  // of the running job, for the progress bar
+
+ private:
+  render::BandData bands_;
+  std::unique_ptr<Layout> layout_;
+  std::string bands_error_;
+  const Snapshot* snapshot_ = nullptr;  // what the derived data was built from
+  int layer_ = -1, head_ = -2, weights_level_ = -1, weights_layer_ = -1;
+  int64_t query_ = -1;
+};
+
+}  // namespace fmalens::gui

@@ -1,0 +1,308 @@
+// The GUI's logic without a window: commands applied to AppState, the jobs they hand to the
+// engine, the settings file, and the matrix navigation arithmetic.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gui/app_state.h"
+#include "gui/settings.h"
+#include "render/matrix_renderer.h"
+#include "render/synthetic_snapshot.h"
+
+namespace fmalens::gui {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A finished run of a synthetic model, as the engine would return it.
+EngineResult result_of(render::SyntheticSpec spec, const std::string& path = "model.safetensors") {
+  EngineResult r;
+  r.snapshot = std::make_shared<const Snapshot>(render::make_synthetic_snapshot(spec));
+  auto info = render::make_synthetic_model_info(*r.snapshot);
+  info.path = path;
+  r.model = std::make_shared<const ModelInfo>(info);
+  return r;
+}
+
+render::SyntheticSpec text_spec(int64_t tokens = 100) {
+  render::SyntheticSpec s;
+  s.n = 128;
+  s.tokens = tokens;
+  s.m = 16;
+  s.p = 2;
+  s.layers = 2;
+  s.heads = 2;
+  return s;
+}
+
+render::SyntheticSpec image_spec() {
+  render::SyntheticSpec s;
+  s.variant = Variant::grid2d;
+  s.grid_side = 8;
+  s.m = 1;
+  s.p = 1;
+  s.layers = 1;
+  s.heads = 2;
+  return s;
+}
+
+AppState loaded_text_state() {
+  AppState s;
+  s.checkpoint = "model.safetensors";
+  s.text = "hello";
+  apply(s, RunNow{});
+  apply(s, RunFinished{result_of(text_spec())});
+  return s;
+}
+
+TEST(AppState, ARunArrivesWithDefaults) {
+  AppState s;
+  s.checkpoint = "model.safetensors";
+  s.text = "some text";
+  const Effects e = apply(s, RunNow{});
+  ASSERT_TRUE(e.submit.has_value());
+  EXPECT_EQ(e.submit->checkpoint, "model.safetensors");
+  EXPECT_EQ(*e.submit->text, "some text");
+  EXPECT_TRUE(s.running);
+  apply(s, RunFinished{result_of(text_spec())});
+  EXPECT_FALSE(s.running);
+  ASSERT_TRUE(s.snapshot);
+  EXPECT_EQ(s.query, 99);  // the last byte sees the whole text
+  EXPECT_EQ(s.loaded_checkpoint, "model.safetensors");
+  EXPECT_EQ(s.recent.front(), "model.safetensors");
+  EXPECT_NE(s.status.find("ran 100 tokens"), std::string::npos);
+}
+
+TEST(AppState, ImageModelsStartAtTheCentrePatch) {
+  AppState s;
+  s.checkpoint = "image.safetensors";
+  apply(s, RunFinished{result_of(image_spec(), "image.safetensors")});
+  EXPECT_EQ(s.query, 4 * 8 + 4);
+  EXPECT_TRUE(s.is_image_model());
+  apply(s, MoveQuery{1, 0});
+  EXPECT_EQ(s.query, 4 * 8 + 5);
+  apply(s, MoveQuery{0, -1});
+  EXPECT_EQ(s.query, 3 * 8 + 5);
+  apply(s, MoveQuery{10, 10});  // clamped at the grid's edge
+  EXPECT_EQ(s.query, 7 * 8 + 7);
+}
+
+TEST(AppState, ErrorsAndCancelsKeepThePreviousRun) {
+  AppState s = loaded_text_state();
+  const auto before = s.snapshot;
+  apply(s, OpenCheckpoint{"broken.safetensors"});
+  EXPECT_EQ(s.checkpoint, "broken.safetensors");
+  EngineResult failed;
+  failed.error = "broken.safetensors: header is not JSON";
+  apply(s, RunFinished{failed});
+  EXPECT_EQ(s.error, "broken.safetensors: header is not JSON");
+  EXPECT_EQ(s.snapshot, before);
+  EXPECT_EQ(s.checkpoint, "model.safetensors");
+  apply(s, DismissError{});
+  EXPECT_TRUE(s.error.empty());
+  apply(s, RunNow{});
+  EXPECT_FALSE(apply(s, CancelRun{}).submit);
+  EngineResult cancelled;
+  cancelled.cancelled = true;
+  apply(s, RunFinished{cancelled});
+  EXPECT_EQ(s.snapshot, before);
+  EXPECT_TRUE(s.error.empty());
+  EXPECT_EQ(s.status, "run cancelled");
+}
+
+TEST(AppState, CancelOnlyWhileRunning) {
+  AppState s = loaded_text_state();
+  EXPECT_FALSE(apply(s, CancelRun{}).cancel);
+  apply(s, RunNow{});
+  EXPECT_TRUE(apply(s, CancelRun{}).cancel);
+}
+
+TEST(AppState, TypingReRunsAfterAPause) {
+  AppState s = loaded_text_state();
+  apply(s, EditText{"hello w", 10.0});
+  EXPECT_FALSE(apply(s, Tick{10.1}).submit);  // still typing
+  apply(s, EditText{"hello wo", 10.2});
+  EXPECT_FALSE(apply(s, Tick{10.4}).submit);
+  const Effects e = apply(s, Tick{10.6});
+  ASSERT_TRUE(e.submit.has_value());
+  EXPECT_EQ(*e.submit->text, "hello wo");
+  EXPECT_FALSE(apply(s, Tick{11.0}).submit);  // once
+  apply(s, EditText{"", 12.0});
+  EXPECT_FALSE(apply(s, Tick{13.0}).submit);  // nothing to run
+  EXPECT_EQ(s.status, "type some text to run");
+}
+
+TEST(AppState, TheQueryFollowsTheEndOfAGrowingText) {
+  AppState s = loaded_text_state();
+  EXPECT_EQ(s.query, 99);
+  apply(s, RunFinished{result_of(text_spec(110))});
+  EXPECT_EQ(s.query, 109);
+  apply(s, SelectQuery{20});
+  apply(s, RunFinished{result_of(text_spec(111))});
+  EXPECT_EQ(s.query, 20);
+}
+
+TEST(AppState, SelectionIsClamped) {
+  AppState s = loaded_text_state();
+  apply(s, SelectLayer{5});
+  EXPECT_EQ(s.layer, 1);
+  apply(s, SelectHead{-7});
+  EXPECT_EQ(s.head, -1);
+  apply(s, SelectHead{1});
+  EXPECT_EQ(s.head, 1);
+  apply(s, SelectQuery{1000});
+  EXPECT_EQ(s.query, 99);
+  apply(s, MoveQuery{-1, 0});
+  EXPECT_EQ(s.query, 98);
+  apply(s, MoveQuery{0, -1});
+  EXPECT_EQ(s.query, 34);
+}
+
+TEST(AppState, ViewsLevelsAndColours) {
+  AppState s;
+  apply(s, ToggleLevel{2});
+  EXPECT_EQ(s.matrix.level_mask & 4u, 0u);
+  apply(s, ToggleLevel{2});
+  EXPECT_EQ(s.matrix.level_mask & 4u, 4u);
+  apply(s, CycleColormap{});
+  EXPECT_EQ(s.matrix.colormap, render::Colormap::magma);
+  for (int k = 0; k < 3; ++k) apply(s, CycleColormap{});
+  EXPECT_EQ(s.matrix.colormap, render::Colormap::viridis);  // the four sequential maps
+  apply(s, ToggleLogScale{});
+  EXPECT_FALSE(s.matrix.log_scale);
+  apply(s, FocusView{ViewId::weights});
+  EXPECT_EQ(s.focus, ViewId::weights);
+  apply(s, ShowView{ViewId::weights, false});
+  EXPECT_FALSE(s.focus.has_value());
+  apply(s, SetMatrixView{10, 20, 0.5});
+  EXPECT_FALSE(s.nav.fit);
+  apply(s, FitMatrix{});
+  EXPECT_TRUE(s.nav.fit);
+  MatrixSettings m;
+  m.decades = 40;
+  apply(s, SetMatrixSettings{m});
+  EXPECT_EQ(s.matrix.decades, 12.0f);
+}
+
+TEST(AppState, FilesByKindAndRecentList) {
+  EXPECT_EQ(file_kind("a/b/model.SafeTensors"), FileKind::checkpoint);
+  EXPECT_EQ(file_kind("ckpt.pt"), FileKind::checkpoint);
+  EXPECT_EQ(file_kind("shoe.PNG"), FileKind::image);
+  EXPECT_EQ(file_kind("notes.txt"), FileKind::text);
+  AppState s;
+  for (int k = 0; k < 15; ++k) add_recent(s, "f" + std::to_string(k));
+  add_recent(s, "f12");
+  EXPECT_EQ(s.recent.size(), kMaxRecent);
+  EXPECT_EQ(s.recent.front(), "f12");
+  EXPECT_EQ(std::count(s.recent.begin(), s.recent.end(), "f12"), 1);
+}
+
+TEST(AppState, OpeningFiles) {
+  const fs::path dir = fs::temp_directory_path() / ("fmalens_state_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  AppState s = loaded_text_state();
+  // A broken image: an error, the state as it was.
+  const std::string bad = (dir / "bad.png").string();
+  std::ofstream(bad) << "not an image";
+  EXPECT_FALSE(apply(s, OpenImage{bad}).submit);
+  EXPECT_NE(s.error.find("bad.png"), std::string::npos);
+  EXPECT_FALSE(s.image);
+  s.error.clear();
+  // A good image on a text model with no bundled image model: an error.
+  const std::string good = std::string(FMALENS_ASSETS_DIR) + "/samples/fashion_mnist_sneaker.png";
+  s.image_model = (dir / "missing.safetensors").string();
+  EXPECT_FALSE(apply(s, OpenImage{good}).submit);
+  EXPECT_NE(s.error.find("text model"), std::string::npos);
+  s.error.clear();
+  // With one: the app switches to it and runs the image there.
+  s.image_model = (dir / "image.safetensors").string();
+  std::ofstream(s.image_model) << "x";
+  const Effects e = apply(s, OpenImage{good});
+  ASSERT_TRUE(e.submit.has_value());
+  EXPECT_EQ(e.submit->checkpoint, s.image_model);
+  EXPECT_EQ(e.submit->image->width, 28);
+  // A text file: its text runs.
+  const std::string text = (dir / "notes.txt").string();
+  std::ofstream(text) << "from a file";
+  s.checkpoint = "model.safetensors";
+  const Effects t = apply(s, OpenTextFile{text});
+  ASSERT_TRUE(t.submit.has_value());
+  EXPECT_EQ(*t.submit->text, "from a file");
+  EXPECT_EQ(s.text_path, text);
+  // Dropped together: inputs first, then the checkpoint, so one job runs the new input on the new model.
+  const Effects d = apply(s, DropFiles{{"other.safetensors", text}});
+  ASSERT_TRUE(d.submit.has_value());
+  EXPECT_EQ(d.submit->checkpoint, "other.safetensors");
+  EXPECT_EQ(*d.submit->text, "from a file");
+  fs::remove_all(dir);
+}
+
+TEST(Settings, RoundTripAndBadValues) {
+  AppState s;
+  s.device = "cpu";
+  s.recent = {"a.safetensors", "b.png"};
+  s.visible[static_cast<size_t>(ViewId::compare)] = false;
+  s.matrix.colormap = render::Colormap::cividis;
+  s.matrix.decades = 6;
+  const std::string json = settings_to_json(s, 1.5f);
+  AppState t;
+  float scale = 1;
+  settings_from_json(json, &t, &scale);
+  EXPECT_EQ(t.device, "cpu");
+  EXPECT_EQ(t.recent, s.recent);
+  EXPECT_FALSE(t.visible[static_cast<size_t>(ViewId::compare)]);
+  EXPECT_EQ(t.matrix.colormap, render::Colormap::cividis);
+  EXPECT_EQ(t.matrix.decades, 6.0f);
+  EXPECT_EQ(scale, 1.5f);
+  // One bad value costs only itself; garbage changes nothing.
+  AppState u;
+  settings_from_json(R"({"device": 3, "recent": ["x"], "matrix": {"colormap": "rainbow"}})", &u, &scale);
+  EXPECT_EQ(u.device, "auto");
+  EXPECT_EQ(u.recent, std::vector<std::string>{"x"});
+  EXPECT_EQ(u.matrix.colormap, render::Colormap::viridis);
+  settings_from_json("{not json", &u, &scale);
+  EXPECT_EQ(u.recent, std::vector<std::string>{"x"});
+}
+
+TEST(Settings, FileInTheConfigFolder) {
+  const fs::path dir = fs::temp_directory_path() / ("fmalens_settings_test_" + std::to_string(::getpid()));
+  setenv("XDG_CONFIG_HOME", dir.c_str(), 1);
+  EXPECT_EQ(config_dir(), (dir / "fmalens").string());
+  const std::string path = (dir / "fmalens" / "settings.json").string();
+  AppState s;
+  s.recent = {"z.safetensors"};
+  std::string error;
+  ASSERT_TRUE(save_settings(path, s, 1, &error)) << error;
+  AppState t;
+  float scale = 1;
+  ASSERT_TRUE(load_settings(path, &t, &scale));
+  EXPECT_EQ(t.recent, s.recent);
+  EXPECT_FALSE(load_settings((dir / "missing.json").string(), &t, &scale));
+  fs::remove_all(dir);
+}
+
+TEST(MatrixNavigation, ZoomKeepsTheCellUnderTheMouse) {
+  render::MatrixView v = render::MatrixView::fit(4096, 512, 512);
+  EXPECT_DOUBLE_EQ(v.cells_per_pixel, 8.0);
+  double t, i;
+  v.cell_at(100, 300, &t, &i);
+  const render::MatrixView z = v.zoomed(4, 100, 300);
+  EXPECT_DOUBLE_EQ(z.cells_per_pixel, 2.0);
+  double t2, i2;
+  z.cell_at(100, 300, &t2, &i2);
+  EXPECT_DOUBLE_EQ(t, t2);
+  EXPECT_DOUBLE_EQ(i, i2);
+  const render::MatrixView p = z.panned(10, -20);
+  EXPECT_DOUBLE_EQ(p.t0, z.t0 - 20);
+  EXPECT_DOUBLE_EQ(p.i0, z.i0 + 40);
+  // Clamped: never past a cell of 64 pixels, never zoomed out past the fit, never off the matrix.
+  EXPECT_DOUBLE_EQ(z.zoomed(1000, 0, 0).clamped(4096, 512, 512).cells_per_pixel, 1.0 / 64);
+  EXPECT_DOUBLE_EQ(z.zoomed(0.001, 0, 0).clamped(4096, 512, 512).cells_per_pixel, 8.0);
+  const render::MatrixView far = p.panned(-1e6, -1e6).clamped(4096, 512, 512);
+  EXPECT_DOUBLE_EQ(far.t0, 4096 - 512 * 2.0);
+  EXPECT_DOUBLE_EQ(far.i0, 4096 - 512 * 2.0);
+}
+
+}  // namespace
+}  // namespace fmalens::gui
