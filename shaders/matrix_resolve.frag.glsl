@@ -10,63 +10,57 @@ uniform vec2 u_size;            // rectangle size in pixels
 uniform vec4 u_view;            // t0, i0, cells per pixel x, y (as in the sampling pass)
 uniform int u_colormap;
 uniform int u_log_scale;
-uniform vec2 u_range;           // lo, hi
+uniform vec2 u_range;           // linear: (0, 1 / hi); log: (log lo, 1 / (log hi - log lo))
 uniform vec3 u_tints[16];
 uniform float u_tint_strength;
 uniform vec3 u_background;      // no cell attended (e.g. the causal future)
 uniform vec3 u_hidden;          // attended by a level that is switched off
 uniform int u_outlines;
 uniform vec4 u_outline_color;
-uniform int u_tile[16];         // block side per level, in axis cells (0: no block outlines)
+uniform float u_inv_block[16];  // 1 / block side per level in axis cells; 0: no block outlines
+                                // (blocks under 6 pixels, or not contiguous on the axes)
 uniform float u_selected_row;   // -1: none
 uniform int u_tokens;           // matrix side: the highlight stops at the last column
 uniform vec3 u_highlight;
 out vec4 o_color;
 
-vec4 accum_at(ivec2 p) {
-  ivec2 size = ivec2(u_size);
-  if (p.x < 0 || p.y < 0 || p.x >= size.x || p.y >= size.y) return vec4(-1.0, 0.0, 0.0, 0.0);
-  return texelFetch(u_accum, p, 0);
-}
-
-// Block (tile) index of a pixel's centre cell at `level`, along both axes.
-ivec2 tile_of(ivec2 p, int level) {
-  float px = float(p.x) + 0.5, py = u_size.y - float(p.y) - 0.5;
-  vec2 cell = floor(vec2(u_view.x + px * u_view.z, u_view.y + py * u_view.w));
-  return ivec2(floor(cell / float(max(u_tile[level], 1))));  // float: cells may be negative
+// The per-frame constants of the scale come from the CPU: only one log per pixel.
+float scale_position(float v) {
+  if (!(v > 0.0)) return 0.0;
+  return u_log_scale == 0 ? clamp(v * u_range.y, 0.0, 1.0) : clamp((log(v) - u_range.x) * u_range.y, 0.0, 1.0);
 }
 
 void main() {
   ivec2 p = ivec2(gl_FragCoord.xy - u_origin);
-  vec4 a = accum_at(p);
+  ivec2 last = ivec2(u_size) - 1;
+  vec2 a = texelFetch(u_accum, p, 0).rg;
   vec3 color;
   if (a.r < -0.75) {
     color = u_background;
   } else if (a.r < 0.0) {
     color = u_hidden;
   } else {
-    color = colormap(u_colormap, scale_value(a.r, u_log_scale, u_range.x, u_range.y));
-    int level = int(floatBitsToUint(a.r) & 15u);  // carried in the weight's lowest bits
-    if (level >= 0) color = mix(color, u_tints[level], u_tint_strength);
+    color = colormap(u_colormap, scale_position(a.r));
+    if (u_tint_strength > 0.0) color = mix(color, u_tints[int(floatBitsToUint(a.r) & 15u)], u_tint_strength);  // level in the low bits
   }
+  // Centre cell of this pixel (column t, row i; rows grow downwards, GL rows upwards).
+  float t = u_view.x + (float(p.x) + 0.5) * u_view.z;
+  float i = u_view.y + (u_size.y - float(p.y) - 0.5) * u_view.w;
   if (u_outlines == 1) {
+    // Outline where the level at the pixel centre changes towards the right or lower neighbour
+    // (no outline at the rectangle's edge), and between blocks of one level when they are large.
     int here = int(a.g + 0.5);
-    ivec2 right = p + ivec2(1, 0), below = p - ivec2(0, 1);
-    int lr = int(accum_at(right).g + 0.5), lb = int(accum_at(below).g + 0.5);
-    bool edge = (here != lr && (here > 0 || lr > 0) && right.x < int(u_size.x)) ||
-                (here != lb && (here > 0 || lb > 0) && below.y >= 0);
+    int lr = p.x < last.x ? int(texelFetch(u_accum, p + ivec2(1, 0), 0).g + 0.5) : here;
+    int lb = p.y > 0 ? int(texelFetch(u_accum, p - ivec2(0, 1), 0).g + 0.5) : here;
+    bool edge = here != lr || here != lb;
     if (!edge && here > 0) {
-      int level = here - 1;
-      float block_pixels = float(u_tile[level]) / max(u_view.z, 1e-6);
-      if (u_tile[level] > 0 && block_pixels >= 6.0) {
-        ivec2 th = tile_of(p, level);
-        edge = (lr == here && tile_of(right, level).x != th.x) || (lb == here && tile_of(below, level).y != th.y);
-      }
+      float inv = u_inv_block[here - 1];
+      edge = inv > 0.0 && ((p.x < last.x && floor(t * inv) != floor((t + u_view.z) * inv)) ||
+                           (p.y > 0 && floor(i * inv) != floor((i + u_view.w) * inv)));
     }
     if (edge) color = mix(color, u_outline_color.rgb, u_outline_color.a);
   }
-  float column = u_view.x + (float(p.x) + 0.5) * u_view.z;
-  if (u_selected_row >= 0.0 && column < float(u_tokens)) {
+  if (u_selected_row >= 0.0 && t < float(u_tokens)) {
     // Pixel rows cover [top, bottom) in query rows; thin rows are filled, tall ones framed.
     float py = u_size.y - float(p.y) - 1.0;
     float top = (u_selected_row - u_view.y) / u_view.w, bottom = (u_selected_row + 1.0 - u_view.y) / u_view.w;

@@ -8,11 +8,8 @@
 // Output (RG32F): r = weight of the sample with its level in the lowest 4 mantissa bits (so the
 // max carries the level along), -1: no cell attended, -0.5: attended by a hidden level;
 // g = 1 + level at the pixel centre (pass 0 only; later passes write r alone), for outlines.
-#include "locate.glsl"
+#include "bands.glsl"
 
-uniform sampler2DArray u_bands;  // one layer per level (render/band_textures.h)
-uniform int u_band_stride;       // texture columns per tile of rows
-uniform int u_rows_per_tile;     // rows wrap into tiles side by side past GL_MAX_TEXTURE_SIZE
 uniform vec2 u_jitter;           // sample position inside the pixel, [0, 1)^2
 uniform vec4 u_view;             // t0, i0 (cells at the top-left corner), cells per pixel x, y
 uniform vec2 u_size;             // target size in pixels
@@ -21,11 +18,6 @@ uniform int u_z_order;           // 2D: axes in Z order
 uniform int u_level_mask;        // bit l: level l shown
 uniform int u_debug_locate;      // tests: write (level, first slot, i, t) instead
 out vec4 o_color;
-
-float band_value(int level, int row, int column) {
-  int tile = row < u_rows_per_tile ? 0 : idiv(row, u_rows_per_tile);  // one tile up to GL_MAX_TEXTURE_SIZE rows
-  return texelFetch(u_bands, ivec3(tile * u_band_stride + column, row - tile * u_rows_per_tile, level), 0).r;
-}
 
 // The weight with the level in its lowest mantissa bits: ordered like the weight to 2^-19.
 float with_level(float value, int level) {

@@ -3,12 +3,9 @@
 // patch's attention over it. Each image pixel belongs to a patch (token t); the pixel takes
 // the weight of the cell that serves t for the query, i.e. a coarse cell's mass spread evenly
 // over its pixels (FMA.md), and each level's cells are outlined in the level's tint.
-#include "locate.glsl"
+#include "bands.glsl"
 #include "colormap.glsl"
 
-uniform sampler2DArray u_bands;
-uniform int u_band_stride;
-uniform int u_rows_per_tile;
 uniform sampler2D u_image;      // S x S, grey in r (or RGB)
 uniform int u_image_size;       // S
 uniform int u_query;            // row-major patch
@@ -22,11 +19,6 @@ uniform vec2 u_size;            // rectangle in pixels
 uniform vec3 u_tints[16];
 in vec2 v_uv;
 out vec4 o_color;
-
-float band_value(int level, int row, int column) {
-  int tile = row < u_rows_per_tile ? 0 : idiv(row, u_rows_per_tile);  // one tile up to GL_MAX_TEXTURE_SIZE rows
-  return texelFetch(u_bands, ivec3(tile * u_band_stride + column, row - tile * u_rows_per_tile, level), 0).r;
-}
 
 void main() {
   int G = u_grid;

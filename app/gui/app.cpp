@@ -169,16 +169,17 @@ void App::rebuild_fonts() {
 
 void App::start() {
   if (options_.synthetic > 0) {
+    // The smallest layout that holds the tokens asked for (a power-of-two grid or length).
+    const Variant variant = variant_from_string(options_.synthetic_variant);
     render::SyntheticSpec spec;
-    spec.variant = variant_from_string(options_.synthetic_variant);
-    if (spec.variant == Variant::grid2d) {
-      spec.grid_side = 1;
-      while (spec.grid_side * spec.grid_side < options_.synthetic) spec.grid_side *= 2;
-      spec.m = 1;
-      spec.p = 1;
+    if (variant == Variant::grid2d) {
+      int64_t side = 1;
+      while (side * side < options_.synthetic) side *= 2;
+      spec = render::SyntheticSpec::grid(side, 1, 1, 2, 2);
     } else {
-      spec.n = 64;
-      while (spec.n < options_.synthetic) spec.n *= 2;
+      int64_t n = 64;
+      while (n < options_.synthetic) n *= 2;
+      spec = render::SyntheticSpec::sequence(variant, n, 32, 4, 2, 2);
       spec.tokens = options_.synthetic;
     }
     EngineResult r;
@@ -187,6 +188,8 @@ void App::start() {
     info.path = "synthetic " + std::string(to_string(spec.variant)) + " n=" + std::to_string(r.snapshot->tokens);
     r.model = std::make_shared<const ModelInfo>(info);
     state_.checkpoint = info.path;
+    state_.text = r.snapshot->text;  // the text box shows what the synthetic run "read"
+    ++state_.text_version;
     commands_.push_back(RunFinished{r});
     return;
   }
@@ -346,45 +349,7 @@ void App::frame() {
     }
   }
   if (!headless_) glfwSwapBuffers(window_);
-  if (bench_ && state_.snapshot && selection_applied_) {
-    glFinish();  // count the GPU's work in the frame it belongs to
-    const double t = glfwGetTime();
-    if (last_frame_at_ > 0) frame_ms_.push_back((t - last_frame_at_) * 1000);
-    last_frame_at_ = t;
-    // Frames 1..N: pan a zoomed-in view back and forth, so every frame samples the matrix
-    // anew; frames N+1..2N: hold still (the picture is cached, only ImGui draws).
-    const int k = static_cast<int>(frame_ms_.size());
-    const int N = options_.bench_frames;
-    const render::MatrixView v = res_->last_matrix_view;
-    if (k == 1 || v.cells_per_pixel <= 0) commands_.push_back(SetMatrixView{0, 0, res_->last_fit_cells_per_pixel / 1.5});
-    else if (k <= N)
-      commands_.push_back(SetMatrixView{v.t0 + ((k / 40) % 2 ? -3 : 3) * v.cells_per_pixel, v.i0 + ((k / 40) % 2 ? -2 : 2) * v.cells_per_pixel,
-                                        v.cells_per_pixel});
-    if (k == 2 * N + 20) {
-      auto stats = [](std::vector<double> ms, const char* what) {
-        std::sort(ms.begin(), ms.end());
-        double sum = 0;
-        for (double x : ms) sum += x;
-        const double mean = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
-        std::printf("%s: %zu frames, mean %.1f ms (%.1f fps), median %.1f ms, p95 %.1f ms, max %.1f ms\n", what, ms.size(), mean,
-                    mean > 0 ? 1000 / mean : 0, ms.empty() ? 0 : ms[ms.size() / 2], ms.empty() ? 0 : ms[ms.size() * 95 / 100],
-                    ms.empty() ? 0 : ms.back());
-      };
-      std::printf("matrix view, n=%lld, %dx%d window, %s\n", static_cast<long long>(state_.snapshot->tokens), options_.width,
-                  options_.height, render::gl_description().c_str());
-      stats(std::vector<double>(frame_ms_.begin() + 2, frame_ms_.begin() + N), "panning 3 px a frame");
-      stats(std::vector<double>(frame_ms_.begin() + N + 20, frame_ms_.end()), "holding still");
-      bench_run_from_ = frame_ms_.size();
-      if (options_.synthetic > 0) glfwSetWindowShouldClose(window_, GLFW_TRUE);
-      else commands_.push_back(RunNow{});  // then: frames while the model runs on the worker
-    } else if (k > 2 * N + 20 && !state_.running) {
-      std::vector<double> ms(frame_ms_.begin() + static_cast<std::ptrdiff_t>(bench_run_from_), frame_ms_.end());
-      std::sort(ms.begin(), ms.end());
-      std::printf("while the model ran (%.0f ms): %zu frames, median %.1f ms, max %.1f ms\n", state_.snapshot->run_ms, ms.size(),
-                  ms.empty() ? 0 : ms[ms.size() / 2], ms.empty() ? 0 : ms.back());
-      glfwSetWindowShouldClose(window_, GLFW_TRUE);
-    }
-  }
+  if (bench_ && state_.snapshot && selection_applied_) bench_step();
 }
 
 void App::save_settings_if_changed(double now, bool force) {

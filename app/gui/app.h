@@ -43,6 +43,7 @@ class App {
   bool idle() const;
   void rebuild_fonts();
   void save_settings_if_changed(double now, bool force);
+  void bench_step();  // app_bench.cpp
   void start();
   // --- window contents (main_window.cpp)
   void draw_main_window();

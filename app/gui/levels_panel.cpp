@@ -7,7 +7,6 @@
 
 #include "gui/panels.h"
 #include "render/levels_figure.h"
-#include "render/matrix_renderer.h"
 
 namespace fmalens::gui {
 
@@ -27,17 +26,12 @@ void draw_levels_panel(PanelContext& p) {
   fig.row_levels = p.res.row_levels;
   fig.query = s.query;
   fig.level_mask = s.matrix.level_mask;
-  fig.colormap = s.matrix.colormap;
-  fig.log_scale = s.matrix.log_scale;
-  render::MatrixView colours;
-  colours.decades = s.matrix.decades;
-  render::matrix_color_range(colours, p.res.band_textures, &fig.lo, &fig.hi);
+  fig.colours = colour_scale(p);
   fig.font_px = p.font_px();
 
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::levels)];
   KeyHasher key;
-  key.add(p.res.row_version).add(p.res.band_textures.version()).add(fig.level_mask).add(fig.colormap).add(fig.log_scale);
-  key.add(fig.lo).add(fig.font_px);
+  key.add(p.res.row_version).add(p.res.band_textures.version()).add(fig.level_mask).add(fig.colours).add(fig.font_px);
   if (img.begin(ImGui::GetContentRegionAvail(), p.framebuffer_scale, key.get())) {
     render::draw_levels_figure(p.res.ctx, fig, img.rect(), img.width(), img.height(), &img.canvas());
     img.finish();

@@ -170,8 +170,10 @@ void draw_matrix_panel(PanelContext& p) {
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::matrix)];
   bool& complete = p.res.matrix_complete;
   if (img.begin(avail, p.framebuffer_scale, key.get(), !complete)) {
+    // Wheel zooms in quick succession show the last picture scaled; it resamples once they stop.
+    const bool zooming = !p.headless && p.now - p.res.zoomed_at < 0.2;
     complete = render::draw_matrix_figure(p.res.ctx, p.res.matrix, p.res.band_textures, fig, img.rect(), img.width(), img.height(),
-                                          p.headless ? 0 : (img.active() ? 1 : 2), &img.canvas());
+                                          p.headless ? 0 : (img.active() ? 1 : 2), &img.canvas(), zooming);
     img.finish();
   }
   if (!complete) p.res.animating = true;
@@ -198,6 +200,7 @@ void draw_matrix_panel(PanelContext& p) {
   if (over_matrix && io.MouseWheel != 0) {
     const render::MatrixView z = v.zoomed(std::pow(1.25, io.MouseWheel), mx, my).clamped(snap.tokens, lay.matrix.w, lay.matrix.h);
     p.emit(SetMatrixView{z.t0, z.i0, z.cells_per_pixel});
+    p.res.zoomed_at = p.now;
   }
   if (img.active() && ImGui::IsMouseDragging(ImGuiMouseButton_Left) && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0)) {
     const render::MatrixView d =

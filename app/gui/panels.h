@@ -7,6 +7,7 @@
 
 #include "gui/app_state.h"
 #include "gui/view_resources.h"
+#include "render/figure_common.h"
 
 namespace fmalens::gui {
 
@@ -40,6 +41,9 @@ void draw_view_panel(ViewId view, PanelContext& p);
 
 // The matrix view the panel shows for a picture of w x h pixels (fit or navigated).
 render::MatrixView current_matrix_view(const AppState& state, int64_t tokens, int w, int h, float font_px);
+
+// The matrix's colours (colormap, scale, range over the bands shown), for the other views.
+render::ColourScale colour_scale(const PanelContext& p);
 
 // Small shared widgets.
 void level_toggles(PanelContext& p, int levels);  // one checkbox per level, in its tint

@@ -5,10 +5,23 @@
 
 #include "gui/panels.h"
 #include "render/figure_common.h"
+#include "render/matrix_renderer.h"
 
 namespace fmalens::gui {
 
 float PanelContext::font_px() const { return ImGui::GetFontSize() * framebuffer_scale; }
+
+render::ColourScale colour_scale(const PanelContext& p) {
+  render::ColourScale c;
+  c.colormap = p.state.matrix.colormap;
+  c.log_scale = p.state.matrix.log_scale;
+  if (p.res.band_textures.valid()) {
+    render::MatrixView view;
+    view.decades = p.state.matrix.decades;
+    render::matrix_color_range(view, p.res.band_textures, &c.lo, &c.hi);
+  }
+  return c;
+}
 
 void help_marker(const char* text) {
   ImGui::TextDisabled("(?)");

@@ -6,7 +6,6 @@
 
 #include "gui/panels.h"
 #include "render/band_data.h"
-#include "render/matrix_renderer.h"
 #include "render/region_figure.h"
 
 namespace fmalens::gui {
@@ -31,17 +30,13 @@ void draw_regions_panel(PanelContext& p) {
   render::RegionFigure fig;
   fig.query = s.query;
   fig.level_mask = s.matrix.level_mask;
-  fig.colormap = s.matrix.colormap;
-  fig.log_scale = s.matrix.log_scale;
-  render::MatrixView colours;
-  colours.decades = s.matrix.decades;
-  render::matrix_color_range(colours, p.res.band_textures, &fig.lo, &fig.hi);
+  fig.colours = colour_scale(p);
   fig.opacity = s.matrix.overlay_opacity;
   fig.scores = render::top_classes(snap, 5);
   fig.font_px = p.font_px();
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::regions)];
   KeyHasher key;
-  key.add(fig.query).add(fig.level_mask).add(fig.colormap).add(fig.log_scale).add(fig.lo).add(fig.opacity).add(fig.font_px);
+  key.add(fig.query).add(fig.level_mask).add(fig.colours).add(fig.opacity).add(fig.font_px);
   key.add(p.res.band_textures.version());
   if (img.begin(ImGui::GetContentRegionAvail(), p.framebuffer_scale, key.get())) {
     p.res.regions.draw(p.res.ctx, p.res.band_textures, fig, img.rect(), img.width(), img.height(), &img.canvas());

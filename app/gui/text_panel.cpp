@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "gui/panels.h"
-#include "render/matrix_renderer.h"
 #include "render/text_figure.h"
 
 namespace fmalens::gui {
@@ -28,11 +27,7 @@ void draw_text_panel(PanelContext& p) {
   fig.row_levels = p.res.row_levels;
   fig.query = s.query;
   fig.predictions = render::next_bytes(snap, s.query, 5);
-  fig.colormap = s.matrix.colormap;
-  fig.log_scale = s.matrix.log_scale;
-  render::MatrixView colours;
-  colours.decades = s.matrix.decades;
-  if (p.res.band_textures.valid()) render::matrix_color_range(colours, p.res.band_textures, &fig.lo, &fig.hi);
+  fig.colours = colour_scale(p);
   fig.cell_w = ImGui::CalcTextSize("M").x * p.framebuffer_scale;
   fig.cell_h = ImGui::GetTextLineHeightWithSpacing() * p.framebuffer_scale + 3;
   fig.font_px = p.font_px();
@@ -57,7 +52,7 @@ void draw_text_panel(PanelContext& p) {
   ImGui::SetCursorPosY(top + scroll);
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::text)];
   KeyHasher key;
-  key.add(p.res.row_version).add(fig.first_line).add(columns).add(fig.colormap).add(fig.log_scale).add(fig.lo).add(fig.cell_h);
+  key.add(p.res.row_version).add(fig.first_line).add(columns).add(fig.colours).add(fig.cell_h);
   key.add(reinterpret_cast<uintptr_t>(&snap));
   const ImVec2 size(ImGui::GetContentRegionAvail().x, view_h);
   if (img.begin(size, p.framebuffer_scale, key.get())) {

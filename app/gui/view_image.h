@@ -10,6 +10,7 @@
 #include <string>
 
 #include "render/canvas.h"
+#include "render/figure_common.h"
 #include "render/offscreen_target.h"
 #include "render/render_context.h"
 
@@ -26,6 +27,8 @@ class KeyHasher {
     for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 1099511628211ull;
     return *this;
   }
+  // Member by member: a struct's padding bytes are not values.
+  KeyHasher& add(const render::ColourScale& c) { return add(c.colormap).add(c.log_scale).add(c.lo).add(c.hi); }
   KeyHasher& add_string(const std::string& s) {
     for (unsigned char b : s) hash_ = (hash_ ^ b) * 1099511628211ull;
     return add(s.size());

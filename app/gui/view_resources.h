@@ -31,6 +31,7 @@ class ViewResources {
   render::BandTextures band_textures;
   render::MatrixRenderer matrix;
   bool matrix_complete = true;  // the matrix picture finished its sampling passes
+  double zoomed_at = -1;        // last wheel zoom: while it goes on, the matrix shows a scaled preview
   render::RegionRenderer regions;
   render::WeightsFigure weights;
   render::CompareFigure compare;

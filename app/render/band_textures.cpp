@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "fmalens/config.h"
+#include "render/render_context.h"
 #include "render/shader_library.h"
 
 namespace fmalens::render {
@@ -29,41 +30,39 @@ void BandTextures::upload(const BandData& data, int max_rows_per_tile) {
     clear();
     return;
   }
-  GLint max_size = 0, max_layers = 0;
+  constexpr int kMaxLevels = 16;  // shaders/bands.glsl's offsets
+  if (data.levels.size() > kMaxLevels)
+    throw Error("the bands have " + std::to_string(data.levels.size()) + " levels; the viewer shows at most " +
+                std::to_string(kMaxLevels));
+  GLint max_size = 0;
   glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
-  glGetIntegerv(GL_MAX_ARRAY_TEXTURE_LAYERS, &max_layers);
+  int offsets[kMaxLevels] = {};
   int64_t stride = 0;
-  for (const auto& l : data.levels) stride = std::max(stride, l.columns);
+  for (size_t l = 0; l < data.levels.size(); ++l) {
+    offsets[l] = static_cast<int>(stride);
+    stride += data.levels[l].columns;
+  }
   int64_t rows_per_tile = std::min<int64_t>(data.rows, max_size);
   if (max_rows_per_tile > 0) rows_per_tile = std::min<int64_t>(rows_per_tile, max_rows_per_tile);
   const int64_t tiles = (data.rows + rows_per_tile - 1) / rows_per_tile;
-  if (stride * tiles > max_size || static_cast<int64_t>(data.levels.size()) > max_layers)
+  if (stride * tiles > max_size)
     throw Error("the bands (" + std::to_string(data.rows) + " rows, " + std::to_string(stride) +
                 " columns) do not fit this GL's textures of " + std::to_string(max_size) + " texels a side");
   const int width = static_cast<int>(stride * tiles), height = static_cast<int>(rows_per_tile);
-  const int layers = static_cast<int>(data.levels.size());
-  Texture texture = make_texture();
-  glBindTexture(GL_TEXTURE_2D_ARRAY, texture.get());
-  set_nearest_clamp(GL_TEXTURE_2D_ARRAY);
-  glTexImage3D(GL_TEXTURE_2D_ARRAY, 0, GL_R32F, width, height, layers, 0, GL_RED, GL_FLOAT, nullptr);
-  std::vector<float> layer(static_cast<size_t>(width) * height);
-  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-  for (int l = 0; l < layers; ++l) {
-    const BandLevel& level = data.levels[static_cast<size_t>(l)];
-    std::fill(layer.begin(), layer.end(), 0.0f);
+  std::vector<float> texels(static_cast<size_t>(width) * height, 0.0f);
+  for (size_t l = 0; l < data.levels.size(); ++l) {
+    const BandLevel& level = data.levels[l];
     for (int64_t i = 0; i < data.rows; ++i) {
       const int64_t tile = i / rows_per_tile, y = i - tile * rows_per_tile;
       std::copy_n(&level.values[static_cast<size_t>(i * level.columns)], level.columns,
-                  &layer[static_cast<size_t>(y * width + tile * stride)]);
+                  &texels[static_cast<size_t>(y * width + tile * stride + offsets[l])]);
     }
-    glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, l, width, height, 1, GL_RED, GL_FLOAT, layer.data());
   }
-  glBindTexture(GL_TEXTURE_2D_ARRAY, 0);
-  check_gl("BandTextures::upload");
-  texture_ = std::move(texture);
+  texture_ = make_float_texture(texels.data(), width, height);
+  std::copy(std::begin(offsets), std::end(offsets), offsets_);
   attention_ = data.attention;
   tokens_ = data.tokens;
-  levels_ = layers;
+  levels_ = static_cast<int>(data.levels.size());
   stride_ = static_cast<int>(stride);
   rows_per_tile_ = static_cast<int>(rows_per_tile);
   tiles_ = static_cast<int>(tiles);
@@ -74,10 +73,11 @@ void BandTextures::upload(const BandData& data, int max_rows_per_tile) {
 
 void BandTextures::bind(GLuint program, int unit) const {
   glActiveTexture(GL_TEXTURE0 + static_cast<GLenum>(unit));
-  glBindTexture(GL_TEXTURE_2D_ARRAY, texture_.get());
+  glBindTexture(GL_TEXTURE_2D, texture_.get());
   set_uniform(program, "u_bands", unit);
   set_uniform(program, "u_band_stride", stride_);
   set_uniform(program, "u_rows_per_tile", rows_per_tile_);
+  set_uniform_array(program, "u_band_offset", offsets_, 16);
   set_layout_uniforms(program, attention_, levels_);
   glActiveTexture(GL_TEXTURE0);
 }

@@ -18,6 +18,16 @@ constexpr Color kDimTextColor{0.55f, 0.55f, 0.58f, 1};
 
 Color to_color(Rgb c, float alpha = 1);
 
+// How weights become colours in the views that follow the matrix's colours (levels, text,
+// region maps): its colormap, scale and range.
+struct ColourScale {
+  Colormap colormap = Colormap::viridis;
+  bool log_scale = true;
+  float lo = 1e-5f, hi = 1;
+  float position(float value) const { return scale_value(value, log_scale, lo, hi); }
+  Rgb colour(float value) const { return colormap_rgb(colormap, position(value)); }
+};
+
 // "Nice" tick values (1, 2, 5 x 10^k steps) covering [lo, hi] with about `count` ticks.
 std::vector<double> nice_ticks(double lo, double hi, int count);
 // Compact number: 0.0123 -> "0.012", 12345 -> "12345", 1e-5 -> "1e-05".

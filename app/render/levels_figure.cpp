@@ -73,7 +73,7 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
   const std::vector<float> pooled = pool_max(fig.row, lay.strip.w);
   for (int c = 0; c < lay.strip.w; ++c) {
     const float v = pooled[static_cast<size_t>(c)];
-    const Rgb col = v > 0 ? colormap_rgb(fig.colormap, scale_value(v, fig.log_scale, fig.lo, fig.hi)) : Rgb{0.13f, 0.13f, 0.14f};
+    const Rgb col = v > 0 ? fig.colours.colour(v) : Rgb{0.13f, 0.13f, 0.14f};
     canvas->fill_rect(static_cast<float>(lay.strip.x + c), static_cast<float>(lay.strip.y), 1, static_cast<float>(lay.strip.h),
                       to_color(col));
   }

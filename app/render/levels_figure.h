@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fmalens/layout.h"
+#include "render/figure_common.h"
 #include "render/render_context.h"
 
 namespace fmalens::render {
@@ -19,9 +20,7 @@ struct LevelsFigure {
   std::vector<int> row_levels;    // level serving each token (-1 none)
   int64_t query = 0;
   uint32_t level_mask = 0xFFFFFFFFu;
-  Colormap colormap = Colormap::viridis;
-  bool log_scale = true;
-  float lo = 1e-5f, hi = 1;
+  ColourScale colours;
   float font_px = 13;
 };
 

@@ -29,9 +29,9 @@ std::string axis_token_label(const MatrixFigure& fig, const AttentionConfig& a, 
 }
 
 bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const BandTextures& bands, const MatrixFigure& fig,
-                        const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas) {
+                        const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas, bool preview) {
   const MatrixFigureLayout lay = matrix_figure_layout(rect, fig.font_px);
-  const bool done = renderer.draw(ctx, bands, fig.view, lay.matrix, target_h, max_new_passes);
+  const bool done = renderer.draw(ctx, bands, fig.view, lay.matrix, target_h, max_new_passes, preview);
   ctx.draw_colorbar(fig.view.colormap, lay.colorbar, target_h);
 
   const MatrixView& v = fig.view;

@@ -25,8 +25,9 @@ struct MatrixFigure {
 
 // Draws into the bound target (`target_w` x `target_h`); shapes are drawn, labels appended to
 // `canvas` for the caller. Returns true once the matrix's sampling passes are complete.
+// `preview`: see MatrixRenderer::draw.
 bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const BandTextures& bands, const MatrixFigure& figure,
-                        const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas);
+                        const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas, bool preview = false);
 
 // Label of token `t` on an axis position `a` (2D: Z order when `z_order`).
 std::string axis_token_label(const MatrixFigure& figure, const AttentionConfig& attention, int64_t a);

@@ -124,9 +124,9 @@ void MatrixRenderer::resolve(RenderContext& ctx, const BandTextures& bands, cons
   set_uniform(program, "u_log_scale", view.log_scale ? 1 : 0);
   float lo, hi;
   matrix_color_range(view, bands, &lo, &hi);
-  set_uniform(program, "u_range", lo, hi);
-  float tints[16 * 3];
-  int tiles[16];
+  if (view.log_scale) set_uniform(program, "u_range", std::log(lo), 1.0f / (std::log(hi) - std::log(lo)));
+  else set_uniform(program, "u_range", 0.0f, 1.0f / hi);
+  float tints[16 * 3], inv_block[16];
   const AttentionConfig& a = bands.attention();
   const bool grid = a.variant == Variant::grid2d;
   for (int l = 0; l < 16; ++l) {
@@ -136,12 +136,14 @@ void MatrixRenderer::resolve(RenderContext& ctx, const BandTextures& bands, cons
     tints[3 * l + 2] = c.b;
     // Block side in axis cells: 1D blocks are w_l tokens; 2D cells of side s are s^2
     // consecutive tokens along the Z curve (and no contiguous range in row-major order).
+    // Outlined only when at least 6 pixels wide: finer, the lines would cover everything.
     const int64_t side = l == 0 ? a.m : a.m << (l - 1);
-    tiles[l] = grid ? (view.z_order ? static_cast<int>(side * side) : 0) : static_cast<int>(side);
+    const double block = grid ? (view.z_order ? static_cast<double>(side * side) : 0.0) : static_cast<double>(side);
+    inv_block[l] = block > 0 && block / view.cells_per_pixel >= 6 ? static_cast<float>(1.0 / block) : 0.0f;
   }
   set_uniform_vec3_array(program, "u_tints", tints, 16);
   set_uniform(program, "u_tint_strength", view.tint_strength);
-  set_uniform_array(program, "u_tile", tiles, 16);
+  set_uniform_array(program, "u_inv_block", inv_block, 16);
   set_uniform(program, "u_background", 0.09f, 0.09f, 0.10f);
   set_uniform(program, "u_hidden", 0.22f, 0.22f, 0.24f);
   set_uniform(program, "u_outlines", view.outlines ? 1 : 0);
@@ -204,24 +206,32 @@ bool MatrixRenderer::reproject(RenderContext& ctx, const BandTextures& bands, co
   return true;
 }
 
-bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect,
-                          int target_height, int max_new_passes) {
-  if (!bands.valid() || rect.w <= 0 || rect.h <= 0) return true;
-  FramebufferScope restore;  // the caller's framebuffer, viewport and blending, restored on return
-  GLint caller_framebuffer = 0;
-  glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &caller_framebuffer);
-  const int k = samples_per_axis(view);
-  const Key key{view.t0, view.i0, view.cells_per_pixel, view.level_mask, view.z_order, k, rect.w, rect.h, bands.version()};
-  bool resized = accum_.resize(rect.w, rect.h);
-  resized |= accum_spare_.resize(rect.w, rect.h);
-  resized |= colour_.resize(rect.w, rect.h);
-  resized |= colour_spare_.resize(rect.w, rect.h);
-  const bool same_frame = !resized && key.same_frame(key_);
-  const bool moved = same_frame && (key.t0 != key_.t0 || key.i0 != key_.i0);
+void MatrixRenderer::scaled_preview(const MatrixView& view) {
+  // Where the old picture's corners land in the new view, in new pixels (rows downwards).
+  const int w = colour_.width(), h = colour_.height();
+  const double x0 = (colour_t0_ - view.t0) / view.cells_per_pixel, y0 = (colour_i0_ - view.i0) / view.cells_per_pixel;
+  const double scale = colour_cpp_ / view.cells_per_pixel;
+  const int gx0 = static_cast<int>(std::lround(x0)), gx1 = static_cast<int>(std::lround(x0 + w * scale));
+  const int gy0 = h - static_cast<int>(std::lround(y0 + h * scale)), gy1 = h - static_cast<int>(std::lround(y0));
+  colour_spare_.bind();
+  glClearColor(0.09f, 0.09f, 0.10f, 1);
+  glClear(GL_COLOR_BUFFER_BIT);
+  glBindFramebuffer(GL_READ_FRAMEBUFFER, colour_.framebuffer());
+  glBlitFramebuffer(0, 0, w, h, gx0, gy0, gx1, gy1, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+  std::swap(colour_, colour_spare_);
+  colour_t0_ = view.t0;
+  colour_i0_ = view.i0;
+  colour_cpp_ = view.cells_per_pixel;
+}
+
+void MatrixRenderer::update(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Key& key,
+                            int max_new_passes) {
+  const bool same_frame = key.same_frame(key_);
+  const bool moved = same_frame && !(key == key_);
   reprojected_ = moved && reproject(ctx, bands, view, (key_.t0 - key.t0) / view.cells_per_pixel, (key_.i0 - key.i0) / view.cells_per_pixel);
   if (!same_frame || (moved && !reprojected_)) {
     passes_done_ = 0;
-    passes_needed_ = k <= 1 ? 1 : 1 + k * k;
+    passes_needed_ = key.samples <= 1 ? 1 : 1 + key.samples * key.samples;
     colour_valid_ = false;
   }
   key_ = key;
@@ -244,12 +254,45 @@ bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const M
     colour_valid_ = true;
     colour_key_ = ck;
   }
+  colour_t0_ = view.t0;
+  colour_i0_ = view.i0;
+  colour_cpp_ = view.cells_per_pixel;
+}
+
+bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect,
+                          int target_height, int max_new_passes, bool preview) {
+  if (!bands.valid() || rect.w <= 0 || rect.h <= 0) return true;
+  FramebufferScope restore;  // the caller's framebuffer, viewport and blending, restored on return
+  GLint caller_framebuffer = 0;
+  glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &caller_framebuffer);
+  const int k = samples_per_axis(view);
+  const Key key{view.t0, view.i0, view.cells_per_pixel, view.level_mask, view.z_order, k, rect.w, rect.h, bands.version()};
+  bool resized = accum_.resize(rect.w, rect.h);
+  resized |= accum_spare_.resize(rect.w, rect.h);
+  resized |= colour_.resize(rect.w, rect.h);
+  resized |= colour_spare_.resize(rect.w, rect.h);
+  if (resized) {
+    key_ = Key{};
+    colour_valid_ = false;
+  }
+  // A continuous zoom: the last picture, scaled, stands in until the zoom stops.
+  const bool only_zoomed = key.level_mask == key_.level_mask && key.z_order == key_.z_order && key.w == key_.w && key.h == key_.h &&
+                           key.bands_version == key_.bands_version;
+  previewed_ = preview && colour_valid_ && only_zoomed && !(key == key_) && (key.cells_per_pixel != key_.cells_per_pixel || previewed_);
+  if (previewed_) {
+    scaled_preview(view);
+    key_ = key;
+    passes_done_ = 0;  // nothing of the new view is sampled yet
+    passes_needed_ = k <= 1 ? 1 : 1 + k * k;
+  } else {
+    update(ctx, bands, view, key, max_new_passes);
+  }
   glBindFramebuffer(GL_READ_FRAMEBUFFER, colour_.framebuffer());
   glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(caller_framebuffer));
   const int y = target_height - rect.y - rect.h;
   glBlitFramebuffer(0, 0, rect.w, rect.h, rect.x, y, rect.x + rect.w, y + rect.h, GL_COLOR_BUFFER_BIT, GL_NEAREST);
   glBindFramebuffer(GL_FRAMEBUFFER, static_cast<GLuint>(caller_framebuffer));
-  return passes_done_ >= passes_needed_;
+  return !previewed_ && passes_done_ >= passes_needed_;
 }
 
 void MatrixRenderer::draw_locate_debug(RenderContext& ctx, const BandTextures& bands, const MatrixView& view,

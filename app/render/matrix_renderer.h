@@ -63,9 +63,11 @@ class MatrixRenderer {
   // Runs at most `max_new_passes` sampling passes (0: all that remain) and returns true when
   // the image is complete; call again next frame while it returns false. A view that only
   // moved by whole pixels reuses what was sampled and coloured, and samples only the strips
-  // that came into view, so panning costs little whatever n.
+  // that came into view, so panning costs little whatever n. `preview`: the view is changing
+  // continuously (a wheel zoom): show the last picture scaled to the new view instead of
+  // sampling, until a call without it.
   bool draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect, int target_height,
-            int max_new_passes = 0);
+            int max_new_passes = 0, bool preview = false);
 
   // Tests: writes (level, first slot, i, t) of each pixel's centre cell as RGBA32F into
   // `out`, which must be rect-sized. Level -1 where no level serves the cell.
@@ -74,6 +76,7 @@ class MatrixRenderer {
   int passes_done() const { return passes_done_; }
   int passes_needed() const { return passes_needed_; }
   bool reprojected() const { return reprojected_; }  // the last draw shifted the previous picture
+  bool previewed() const { return previewed_; }      // the last draw scaled the previous picture
 
   // A rectangle of the accumulation targets in GL pixels (origin at the bottom left).
   struct Region {
@@ -85,12 +88,14 @@ class MatrixRenderer {
                    const Region* scissor = nullptr);
   void resolve(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Region* scissor);
   bool reproject(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, double dx, double dy);
+  void scaled_preview(const MatrixView& view);
 
   OffscreenTarget accum_{TargetFormat::rg32f}, accum_spare_{TargetFormat::rg32f};
   OffscreenTarget colour_, colour_spare_;  // the resolved picture, reused while nothing changes
   bool colour_valid_ = false;
   int passes_done_ = 0, passes_needed_ = 1;
-  bool reprojected_ = false;
+  bool reprojected_ = false, previewed_ = false;
+  double colour_t0_ = 0, colour_i0_ = 0, colour_cpp_ = 1;  // the view colour_ shows
   // What the accumulated samples depend on: a change of anything but the corner restarts them.
   struct Key {
     double t0 = -1, i0 = -1, cells_per_pixel = -1;
@@ -98,6 +103,7 @@ class MatrixRenderer {
     bool z_order = false;
     int samples = 0, w = 0, h = 0;
     uint64_t bands_version = 0;
+    bool operator==(const Key& o) const { return same_frame(o) && t0 == o.t0 && i0 == o.i0; }
     bool same_frame(const Key& o) const {
       return cells_per_pixel == o.cells_per_pixel && level_mask == o.level_mask && z_order == o.z_order && samples == o.samples &&
              w == o.w && h == o.h && bands_version == o.bands_version;
@@ -114,6 +120,9 @@ class MatrixRenderer {
              tint == o.tint && selected_row == o.selected_row;
     }
   } colour_key_;
+
+  // Samples and colours what `key` needs (reusing a shifted picture when it can).
+  void update(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Key& key, int max_new_passes);
 };
 
 }  // namespace fmalens::render

@@ -68,9 +68,9 @@ void RegionRenderer::draw_map(RenderContext& ctx, const BandTextures& bands, con
   set_uniform(program, "u_query", static_cast<int>(fig.query));
   set_uniform(program, "u_level_mask", static_cast<int>(fig.level_mask & 0x7FFFFFFFu));
   set_uniform(program, "u_only_level", only_level);
-  set_uniform(program, "u_colormap", static_cast<int>(fig.colormap));
-  set_uniform(program, "u_log_scale", fig.log_scale ? 1 : 0);
-  set_uniform(program, "u_range", fig.lo, fig.hi);
+  set_uniform(program, "u_colormap", static_cast<int>(fig.colours.colormap));
+  set_uniform(program, "u_log_scale", fig.colours.log_scale ? 1 : 0);
+  set_uniform(program, "u_range", fig.colours.lo, fig.colours.hi);
   set_uniform(program, "u_opacity", fig.opacity);
   set_uniform(program, "u_size", static_cast<float>(rect.w), static_cast<float>(rect.h));
   float tints[16 * 3];

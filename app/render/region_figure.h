@@ -8,6 +8,7 @@
 
 #include "fmalens/snapshot.h"
 #include "render/band_textures.h"
+#include "render/figure_common.h"
 #include "render/render_context.h"
 
 namespace fmalens::render {
@@ -28,9 +29,7 @@ std::vector<ClassScore> top_classes(const Snapshot& snapshot, int count);
 struct RegionFigure {
   int64_t query = 0;
   uint32_t level_mask = 0xFFFFFFFFu;
-  Colormap colormap = Colormap::viridis;
-  bool log_scale = true;
-  float lo = 1e-4f, hi = 1;
+  ColourScale colours;
   float opacity = 0.7f;
   std::vector<ClassScore> scores;
   float font_px = 13;

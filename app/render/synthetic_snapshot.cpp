@@ -14,6 +14,23 @@ const int64_t kPangramLength = static_cast<int64_t>(std::char_traits<char>::leng
 
 }  // namespace
 
+SyntheticSpec SyntheticSpec::sequence(Variant variant, int64_t n, int64_t m, int64_t p, int layers, int heads) {
+  SyntheticSpec s;
+  s.variant = variant;
+  s.n = n;
+  s.m = m;
+  s.p = p;
+  s.layers = layers;
+  s.heads = heads;
+  return s;
+}
+
+SyntheticSpec SyntheticSpec::grid(int64_t side, int64_t r, int64_t p, int layers, int heads) {
+  SyntheticSpec s = sequence(Variant::grid2d, side * side, r, p, layers, heads);
+  s.grid_side = side;
+  return s;
+}
+
 Snapshot make_synthetic_snapshot(const SyntheticSpec& spec) {
   AttentionConfig a;
   a.variant = spec.variant;

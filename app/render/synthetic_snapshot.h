@@ -23,6 +23,10 @@ struct SyntheticSpec {
   int64_t head_dim = 8;
   Boundary boundary = Boundary::mask;
   uint64_t seed = 1;
+
+  // A 1D layout of n tokens (causal or bidirectional) and a 2D grid of side x side patches.
+  static SyntheticSpec sequence(Variant variant, int64_t n, int64_t m, int64_t p, int layers = 1, int heads = 1);
+  static SyntheticSpec grid(int64_t side, int64_t r, int64_t p, int layers = 1, int heads = 1);
 };
 
 // Throws ConfigError when the spec is not a valid FMA configuration.

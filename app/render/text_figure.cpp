@@ -85,13 +85,13 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
       const float v = k < fig.row.size() ? fig.row[k] : 0.0f;
       const int level = k < fig.row_levels.size() ? fig.row_levels[k] : -1;
       if (level >= 0) {
-        const Rgb bg = colormap_rgb(fig.colormap, scale_value(v, fig.log_scale, fig.lo, fig.hi));
+        const Rgb bg = fig.colours.colour(v);
         canvas->fill_rect(x, y, fig.cell_w, fig.cell_h - 3, to_color(bg, v > 0 ? 0.85f : 0.25f));
         canvas->fill_rect(x, y + fig.cell_h - 3, fig.cell_w, 2, to_color(level_tint(level)));
       }
       const unsigned char c = static_cast<unsigned char>(text[k]);
       // Dark glyphs on light backgrounds: the colormaps run from dark to light.
-      const bool light_bg = level >= 0 && v > 0 && scale_value(v, fig.log_scale, fig.lo, fig.hi) > 0.6f;
+      const bool light_bg = level >= 0 && v > 0 && fig.colours.position(v) > 0.6f;
       const Color ink = light_bg ? Color{0.05f, 0.05f, 0.05f, 1} : kTextColor;
       if (c == '\n') canvas->label(x, y, "$", kDimTextColor);
       else if (c == '\t') {

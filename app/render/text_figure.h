@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fmalens/snapshot.h"
+#include "render/figure_common.h"
 #include "render/render_context.h"
 
 namespace fmalens::render {
@@ -33,9 +34,7 @@ struct TextFigure {
   std::vector<int> row_levels;
   int64_t query = 0;
   std::vector<NextByte> predictions;
-  Colormap colormap = Colormap::viridis;
-  bool log_scale = true;
-  float lo = 1e-5f, hi = 1;
+  ColourScale colours;
   float cell_w = 7, cell_h = 15;  // glyph cell (the GUI's monospace font)
   float font_px = 13;
   int64_t first_line = 0;         // scrolled to

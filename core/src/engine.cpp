@@ -126,7 +126,7 @@ void Engine::work() {
 #ifdef __linux__
   // Background work: a lower priority for this thread and the compute threads it starts (they
   // inherit it), so that the UI thread keeps its frames short while a model runs.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 4);
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 #endif
   for (;;) {
     EngineJob job;

@@ -26,26 +26,12 @@ EngineResult result_of(render::SyntheticSpec spec, const std::string& path = "mo
 }
 
 render::SyntheticSpec text_spec(int64_t tokens = 100) {
-  render::SyntheticSpec s;
-  s.n = 128;
+  render::SyntheticSpec s = render::SyntheticSpec::sequence(Variant::causal, 128, 16, 2, 2, 2);
   s.tokens = tokens;
-  s.m = 16;
-  s.p = 2;
-  s.layers = 2;
-  s.heads = 2;
   return s;
 }
 
-render::SyntheticSpec image_spec() {
-  render::SyntheticSpec s;
-  s.variant = Variant::grid2d;
-  s.grid_side = 8;
-  s.m = 1;
-  s.p = 1;
-  s.layers = 1;
-  s.heads = 2;
-  return s;
-}
+render::SyntheticSpec image_spec() { return render::SyntheticSpec::grid(8, 1, 1, 1, 2); }
 
 AppState loaded_text_state() {
   AppState s;

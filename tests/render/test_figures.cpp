@@ -59,16 +59,7 @@ struct Picture {
   }
 };
 
-SyntheticSpec spec_1d(Variant v = Variant::causal) {
-  SyntheticSpec s;
-  s.variant = v;
-  s.n = 512;
-  s.m = 16;
-  s.p = 4;
-  s.layers = 1;
-  s.heads = 2;
-  return s;
-}
+SyntheticSpec spec_1d() { return SyntheticSpec::sequence(Variant::causal, 512, 16, 4, 1, 2); }
 
 TEST(LevelsFigure, BarsFollowTheMassAndTheStripTheRow) {
   FMALENS_REQUIRE_GL();
@@ -80,8 +71,8 @@ TEST(LevelsFigure, BarsFollowTheMassAndTheStripTheRow) {
   fig.mass = row_level_mass(snap, 0, -1, fig.query);
   fig.names = level_names(layout);
   implied_row(data, layout, fig.query, &fig.row, &fig.row_levels);
-  fig.hi = data.max_value();
-  fig.lo = fig.hi * 1e-4f;
+  fig.colours.hi = data.max_value();
+  fig.colours.lo = fig.colours.hi * 1e-4f;
   double total = 0;
   for (double m : fig.mass) total += m;
   EXPECT_NEAR(total, 1.0, 1e-4);  // mask boundary: a row sums to one
@@ -136,22 +127,15 @@ TEST(WeightsFigure, AveragePoolingShowsAsSegments) {
 
 TEST(RegionFigure, QueryFramedCoarseCellsUniform) {
   FMALENS_REQUIRE_GL();
-  SyntheticSpec spec;
-  spec.variant = Variant::grid2d;
-  spec.grid_side = 16;
-  spec.m = 2;
-  spec.p = 1;
-  spec.layers = 1;
-  spec.heads = 1;
-  const Snapshot snap = make_synthetic_snapshot(spec);
+  const Snapshot snap = make_synthetic_snapshot(SyntheticSpec::grid(16, 2, 1));
   BandTextures bands;
   bands.upload(make_band_data(snap, 0, 0));
   RegionRenderer regions;
   regions.set_image(snap.image);
   RegionFigure fig;
   fig.query = 5 * 16 + 6;  // patch (5, 6)
-  fig.hi = bands.max_value();
-  fig.lo = fig.hi * 1e-4f;
+  fig.colours.hi = bands.max_value();
+  fig.colours.lo = fig.colours.hi * 1e-4f;
   fig.opacity = 1;  // colours of the weights only
   fig.scores = top_classes(snap, 3);
   ASSERT_EQ(fig.scores.size(), 3u);
@@ -189,8 +173,8 @@ TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
   fig.predictions = next_bytes(snap, fig.query, 3);
   ASSERT_EQ(fig.predictions.size(), 3u);
   EXPECT_EQ(fig.predictions[0].byte, static_cast<unsigned char>(snap.text[101]));  // the synthetic logits favour the next byte
-  fig.hi = data.max_value();
-  fig.lo = fig.hi * 1e-4f;
+  fig.colours.hi = data.max_value();
+  fig.colours.lo = fig.colours.hi * 1e-4f;
   const TextLayout text_layout = layout_text(snap.text, 40);
   Picture pic;
   Canvas canvas;

@@ -17,29 +17,13 @@ struct LocateCase {
 };
 
 SyntheticSpec spec_1d(Variant v, int64_t n, int64_t m, int64_t p, Boundary b = Boundary::mask) {
-  SyntheticSpec s;
-  s.variant = v;
-  s.n = n;
-  s.m = m;
-  s.p = p;
+  SyntheticSpec s = SyntheticSpec::sequence(v, n, m, p);
   s.boundary = b;
-  s.layers = 1;
-  s.heads = 1;
   s.head_dim = 4;
   return s;
 }
 
-SyntheticSpec spec_2d(int64_t side, int64_t r, int64_t p) {
-  SyntheticSpec s;
-  s.variant = Variant::grid2d;
-  s.grid_side = side;
-  s.m = r;
-  s.p = p;
-  s.layers = 1;
-  s.heads = 1;
-  s.head_dim = 4;
-  return s;
-}
+SyntheticSpec spec_2d(int64_t side, int64_t r, int64_t p) { return SyntheticSpec::grid(side, r, p); }
 
 void PrintTo(const LocateCase& c, std::ostream* os) { *os << c.name; }
 

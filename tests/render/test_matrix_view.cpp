@@ -29,16 +29,7 @@ struct Rendered {
   const uint8_t* at(int x, int y) const { return &px[(static_cast<size_t>(y) * w + x) * 4]; }
 };
 
-SyntheticSpec causal_spec(int64_t n, int64_t m, int64_t p) {
-  SyntheticSpec s;
-  s.n = n;
-  s.m = m;
-  s.p = p;
-  s.layers = 1;
-  s.heads = 2;
-  s.head_dim = 8;
-  return s;
-}
+SyntheticSpec causal_spec(int64_t n, int64_t m, int64_t p) { return SyntheticSpec::sequence(Variant::causal, n, m, p, 1, 2); }
 
 void render(Rendered* r, const SyntheticSpec& spec, const MatrixView& view, int w, int h, int head = -1) {
   r->snap = make_synthetic_snapshot(spec);
@@ -209,17 +200,40 @@ TEST(MatrixView, PanningByWholePixelsDrawsWhatAFreshRenderDraws) {
   EXPECT_EQ(differ, 0);
 }
 
+// A wheel zoom shows the last picture scaled (cheap), and the first draw without `preview`
+// samples the new view: the same picture as a fresh render.
+TEST(MatrixView, ZoomPreviewThenTheRealPicture) {
+  FMALENS_REQUIRE_GL();
+  auto& ctx = test::GlTestContext::get().render();
+  const Snapshot snap = make_synthetic_snapshot(causal_spec(1024, 16, 4));
+  BandTextures bands;
+  bands.upload(make_band_data(snap, 0, -1));
+  MatrixView view = MatrixView::fit(1024, 128, 128);
+  OffscreenTarget a, b;
+  a.resize(128, 128);
+  b.resize(128, 128);
+  MatrixRenderer zooming, fresh;
+  a.bind();
+  EXPECT_TRUE(zooming.draw(ctx, bands, view, {0, 0, 128, 128}, 128, 0, true));  // nothing to scale yet: a real picture
+  EXPECT_FALSE(zooming.previewed());
+  for (double factor : {1.25, 1.25, 0.8}) {
+    view = view.zoomed(factor, 40, 70);
+    EXPECT_FALSE(zooming.draw(ctx, bands, view, {0, 0, 128, 128}, 128, 0, true));
+    EXPECT_TRUE(zooming.previewed());
+  }
+  EXPECT_TRUE(zooming.draw(ctx, bands, view, {0, 0, 128, 128}, 128, 0, false));
+  EXPECT_FALSE(zooming.previewed());
+  b.bind();
+  fresh.draw(ctx, bands, view, {0, 0, 128, 128}, 128, 0);
+  glBindFramebuffer(GL_FRAMEBUFFER, 0);
+  EXPECT_EQ(a.read_rgba8(), b.read_rgba8());
+}
+
 // The two-dimensional layout (Z order and row-major axes) against the CPU, cell by cell.
 TEST(MatrixView, GridLayoutsMatchTheCpu) {
   FMALENS_REQUIRE_GL();
   for (bool z : {true, false}) {
-    SyntheticSpec spec;
-    spec.variant = Variant::grid2d;
-    spec.grid_side = 16;
-    spec.m = 1;
-    spec.p = 1;
-    spec.layers = 1;
-    spec.heads = 1;
+    const SyntheticSpec spec = SyntheticSpec::grid(16, 1, 1);
     Rendered r;
     MatrixView view = plain_view(256, 256);
     view.z_order = z;
