@@ -48,6 +48,8 @@ void add_train(CLI::App& app, Action& action) {
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)");
   cmd->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_flag("--resume", o->resume, "Continue from OUT.state when it exists");
+  cmd->add_option("--init", o->init, "Warm start from this checkpoint's weights with a new schedule");
+  cmd->add_flag("--position-offsets", o->position_offsets, "Text: train short windows at random positions of the context");
   cmd->add_flag("--no-augment", [o](int64_t) { o->augment = false; }, "Images: no random shifts and flips");
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
@@ -73,12 +75,13 @@ void add_train(CLI::App& app, Action& action) {
         // At most twice a second (and the last step): the bar is for people, logs stay small.
         if (q || (p.elapsed_s - last_print < 0.5 && p.step < p.total_steps)) return true;
         last_print = p.elapsed_s;
-        const double frac = p.total_steps ? static_cast<double>(p.step) / static_cast<double>(p.total_steps) : 0;
+        const double frac = p.fraction;
+        const std::string length = p.seq_len ? " len " + std::to_string(p.seq_len) : "";
         char line[256];
-        std::snprintf(line, sizeof(line), "\r%s step %lld/%lld loss %.4f val %s %.0f %s/s len %lld ETA %s   ",
+        std::snprintf(line, sizeof(line), "\r%s step %lld/%lld loss %.4f val %s %.0f %s/s%s ETA %s   ",
                       progress_bar(frac).c_str(), static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
                       p.val_loss < 0 ? "-" : std::to_string(p.val_loss).substr(0, 6).c_str(), p.items_per_s,
-                      p.seq_len ? "tok" : "img", static_cast<long long>(p.seq_len), format_duration(p.eta_s).c_str());
+                      p.seq_len ? "tok" : "img", length.c_str(), format_duration(p.eta_s).c_str());
         std::fputs(line, stderr);
         std::fflush(stderr);
         return true;

@@ -66,6 +66,7 @@ App::App(const GuiOptions& options) : options_(options) {
       settings_saved_ = settings_to_json(state_, ui_scale_);
     }
   }
+  if (options.ui_scale > 0) ui_scale_ = options.ui_scale;
   state_.devices = {"auto"};
   for (const auto& d : Model::devices()) state_.devices.push_back(d);
   if (options.device != "auto" || std::find(state_.devices.begin(), state_.devices.end(), state_.device) == state_.devices.end())

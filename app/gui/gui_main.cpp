@@ -40,6 +40,8 @@ int gui_main(int argc, char** argv) {
       ->check(CLI::IsMember({"causal", "bidirectional", "grid2d"}));
   cli.add_option("--bench-frames", o.bench_frames, "Development: pan the matrix for N frames and print the frame rate")
       ->check(CLI::Range(1, 100000));
+  cli.add_option("--ui-scale", o.ui_scale, "Interface scale on top of the monitor's content scale (HiDPI), e.g. 1.5")
+      ->check(CLI::Range(0.5, 4.0));
   cli.add_flag("--no-settings", o.no_settings, "Neither read nor write the settings and window layout");
   try {
     cli.parse(argc, argv);

@@ -22,6 +22,7 @@ struct GuiOptions {
   std::string synthetic_variant = "causal";
   int bench_frames = 0;    // development: measure the matrix view's frame rate while panning
   bool no_settings = false;
+  float ui_scale = 0;      // > 0: scale of the interface on top of the monitor's (saved in the settings)
 };
 
 // True when argv asks for the GUI: no arguments, or the first one is an option ("--...").

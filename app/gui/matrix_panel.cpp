@@ -170,10 +170,11 @@ void draw_matrix_panel(PanelContext& p) {
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::matrix)];
   bool& complete = p.res.matrix_complete;
   if (img.begin(avail, p.framebuffer_scale, key.get(), !complete)) {
-    // Wheel zooms in quick succession show the last picture scaled; it resamples once they stop.
-    const bool zooming = !p.headless && p.now - p.res.zoomed_at < 0.2;
+    // Wheel zooms in quick succession show the last picture scaled, and so does the frame new
+    // bands arrive in (it uploads them); the matrix resamples in the frames after.
+    const bool preview = !p.headless && (p.now - p.res.zoomed_at < 0.2 || p.res.bands_fresh);
     complete = render::draw_matrix_figure(p.res.ctx, p.res.matrix, p.res.band_textures, fig, img.rect(), img.width(), img.height(),
-                                          p.headless ? 0 : (img.active() ? 1 : 2), &img.canvas(), zooming);
+                                          p.headless ? 0 : (img.active() ? 1 : 2), &img.canvas(), preview);
     img.finish();
   }
   if (!complete) p.res.animating = true;

@@ -5,6 +5,7 @@
 namespace fmalens::gui {
 
 void ViewResources::update(const AppState& s) {
+  bands_fresh = false;
   const Snapshot* snap = s.snapshot.get();
   const bool new_snapshot = snap != snapshot_;
   if (new_snapshot) {
@@ -30,6 +31,7 @@ void ViewResources::update(const AppState& s) {
       bands_ = render::make_band_data(*snap, s.layer, s.head);
       band_textures.upload(bands_);
       bands_error_.clear();
+      bands_fresh = true;
     } catch (const std::exception& e) {
       bands_ = {};
       band_textures.clear();

@@ -32,6 +32,8 @@ class ViewResources {
   render::MatrixRenderer matrix;
   bool matrix_complete = true;  // the matrix picture finished its sampling passes
   double zoomed_at = -1;        // last wheel zoom: while it goes on, the matrix shows a scaled preview
+  bool bands_fresh = false;     // new band textures this frame: the matrix resamples next frame,
+                                // so that the frame a run arrives in stays short
   render::RegionRenderer regions;
   render::WeightsFigure weights;
   render::CompareFigure compare;

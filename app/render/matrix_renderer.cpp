@@ -275,10 +275,8 @@ bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const M
     key_ = Key{};
     colour_valid_ = false;
   }
-  // A continuous zoom: the last picture, scaled, stands in until the zoom stops.
-  const bool only_zoomed = key.level_mask == key_.level_mask && key.z_order == key_.z_order && key.w == key_.w && key.h == key_.h &&
-                           key.bands_version == key_.bands_version;
-  previewed_ = preview && colour_valid_ && only_zoomed && !(key == key_) && (key.cells_per_pixel != key_.cells_per_pixel || previewed_);
+  // The last picture, scaled to the new view, stands in while the caller asks for a preview.
+  previewed_ = preview && colour_valid_ && key.w == key_.w && key.h == key_.h && !(key == key_);
   if (previewed_) {
     scaled_preview(view);
     key_ = key;

@@ -63,9 +63,9 @@ class MatrixRenderer {
   // Runs at most `max_new_passes` sampling passes (0: all that remain) and returns true when
   // the image is complete; call again next frame while it returns false. A view that only
   // moved by whole pixels reuses what was sampled and coloured, and samples only the strips
-  // that came into view, so panning costs little whatever n. `preview`: the view is changing
-  // continuously (a wheel zoom): show the last picture scaled to the new view instead of
-  // sampling, until a call without it.
+  // that came into view, so panning costs little whatever n. `preview`: show the last picture,
+  // scaled to the new view, instead of sampling (a wheel zoom under way, new bands this frame),
+  // until a call without it.
   bool draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect, int target_height,
             int max_new_passes = 0, bool preview = false);
 

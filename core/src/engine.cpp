@@ -2,8 +2,10 @@
 #include "fmalens/engine.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <set>
 
 #ifdef __linux__
 #include <sys/resource.h>
@@ -122,11 +124,38 @@ bool Engine::keep_going(uint64_t generation) const {
   return !stop_ && generation == latest_ && generation > cancelled_upto_;
 }
 
+#ifdef __linux__
+namespace {
+
+std::set<long> thread_ids() {
+  std::set<long> ids;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/task", ec), end; !ec && it != end; it.increment(ec))
+    ids.insert(std::atol(it->path().filename().c_str()));
+  return ids;
+}
+
+}  // namespace
+#endif
+
+// Runs after every job. The first job (the model the window opens on) runs at normal priority,
+// so that attention shows up fast; afterwards this thread and the compute threads it started
+// (LibTorch's pool, created during the first run) take a lower priority, so that the UI thread
+// keeps its frames short while a model re-runs on a busy machine. Raising the nice value needs
+// no privilege; threads started later inherit it.
+void Engine::lower_priority_once() {
+#ifdef __linux__
+  if (lowered_) return;
+  lowered_ = true;
+  for (long id : thread_ids())
+    if (!threads_before_.count(id)) setpriority(PRIO_PROCESS, static_cast<id_t>(id), kBackgroundNice);
+#endif
+}
+
 void Engine::work() {
 #ifdef __linux__
-  // Background work: a lower priority for this thread and the compute threads it starts (they
-  // inherit it), so that the UI thread keeps its frames short while a model runs.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  threads_before_ = thread_ids();
+  threads_before_.erase(static_cast<long>(syscall(SYS_gettid)));
 #endif
   for (;;) {
     EngineJob job;
@@ -164,6 +193,7 @@ void Engine::work() {
     }
     r.generation = generation;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    lower_priority_once();
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = 0;
     // Superseded: a newer job is queued or was cancelled-and-replaced; drop this result.

@@ -68,6 +68,7 @@ std::vector<AttentionConfig> agreement_cases() {
   out.push_back(cfg_1d(Variant::causal, 16, 8, 2, 8));                 // n/m = 2: fine only
   out.push_back(cfg_1d(Variant::causal, 32, 8, 1, 8));                 // n/m = 4, p = 1
   out.push_back(cfg_1d(Variant::causal, 64, 8, 8, 8));                 // p = m
+  out.push_back(cfg_1d(Variant::causal, 64, 2, 2, 8, Downsampling::groupedconv, Boundary::zero_pad));  // m = 2: merged tiles
   out.push_back(cfg_1d(Variant::causal, 128, 8, 4, 16, Downsampling::groupedconv, Boundary::zero_pad));
   out.push_back(cfg_1d(Variant::causal, 64, 4, 2, 8, Downsampling::conv, Boundary::zero_pad));
   out.push_back(cfg_1d(Variant::causal, 64, 8, 2, 8, Downsampling::avgpool));
@@ -77,6 +78,8 @@ std::vector<AttentionConfig> agreement_cases() {
   out.push_back(cfg_1d(Variant::bidirectional, 128, 8, 4, 8, Downsampling::groupedconv, Boundary::mask, true));
   out.push_back(cfg_1d(Variant::bidirectional, 64, 4, 2, 8, Downsampling::avgpool, Boundary::mask, true));
   out.push_back(cfg_2d(8, 2, 1, 8));
+  out.push_back(cfg_2d(8, 1, 1, 8));   // r = 1: one query per fine cell (kernel tiles merge levels)
+  out.push_back(cfg_2d(16, 1, 1, 8, Downsampling::groupedconv, true));
   out.push_back(cfg_2d(16, 2, 4, 8));
   out.push_back(cfg_2d(16, 4, 2, 8, Downsampling::conv));
   out.push_back(cfg_2d(16, 2, 4, 8, Downsampling::avgpool));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -70,6 +71,9 @@ class Engine {
  private:
   void work();
   bool keep_going(uint64_t generation) const;  // called under no lock, from the worker
+  void lower_priority_once();                  // worker only
+
+  static constexpr int kBackgroundNice = 5;
 
   Runner runner_;
   mutable std::mutex mutex_;
@@ -81,6 +85,8 @@ class Engine {
   double progress_ = 0;
   bool stop_ = false;
   std::optional<EngineResult> result_;
+  std::set<long> threads_before_;  // worker only: the process's threads before it ran a job
+  bool lowered_ = false;
   std::thread worker_;            // last member: starts after everything above exists
 };
 

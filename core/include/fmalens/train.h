@@ -30,6 +30,8 @@ struct TrainOptions {
   int threads = 0;              // 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
   bool resume = false;          // continue from out + ".state" when it exists
+  std::string init;             // warm start: weights (and history) of this checkpoint, a new schedule
+  bool position_offsets = false;  // text: place short windows at random positions of the context
   bool augment = true;          // images: random shifts and flips
 };
 
@@ -39,6 +41,7 @@ struct TrainProgress {
   double val_loss = -1;       // latest evaluation, -1 before the first
   double items_per_s = 0;     // tokens/s (text) or images/s
   double elapsed_s = 0, eta_s = 0;
+  double fraction = 0;        // of the schedule done (steps or time, whichever is further)
   int64_t seq_len = 0;
 };
 

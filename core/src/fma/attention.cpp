@@ -102,6 +102,103 @@ int64_t FmaAttentionImpl::run_length(int64_t T) const {
   return len;
 }
 
+namespace {
+
+// Runs of consecutive rows (or of distinct zero rows, encoded < 0) -> kernel segments.
+void append_segments(const std::vector<int64_t>& rows, std::vector<kernel::Segment>& out) {
+  kernel::Segment cur;
+  bool open = false;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const int64_t r = rows[k] < 0 ? -1 : rows[k];
+    if (open && ((r < 0 && cur.row_begin < 0) || (r >= 0 && cur.row_begin >= 0 && cur.row_begin + cur.count == r))) {
+      ++cur.count;
+      continue;
+    }
+    if (open) out.push_back(cur);
+    cur.slot_begin = static_cast<int32_t>(k);
+    cur.count = 1;
+    cur.row_begin = r;
+    open = true;
+  }
+  if (open) out.push_back(cur);
+}
+
+}  // namespace
+
+// Fills plan.kernel_tile and plan.kernel_levels (see KernelLevel).
+void build_kernel_levels(Plan& plan) {
+  const Layout& layout = *plan.layout;
+  const int64_t n = layout.tokens();
+  // Tiles of at least 8 queries: tiny groups are merged up to the first level whose groups
+  // are large enough (per-tile work has a fixed cost; one query per tile would be all cost).
+  plan.kernel_tile = layout.level(0).group_queries;
+  for (int l = 1; plan.kernel_tile < 8 && l < layout.num_levels(); ++l) plan.kernel_tile = layout.level(l).group_queries;
+  const int64_t tile = plan.kernel_tile;
+  for (int l = 0; l < layout.num_levels(); ++l) {
+    const LevelGeometry& g = layout.level(l);
+    KernelLevel kl;
+    kl.seg_offsets.push_back(0);
+    if (g.group_queries >= tile) {
+      kl.group_queries = g.group_queries;
+      kl.slots = g.slots;
+      kl.valid.resize(static_cast<size_t>(n * g.slots));
+      for (int64_t grp = 0, idx = 0; grp < g.groups; ++grp)
+        for (int64_t q = 0; q < g.group_queries; ++q)
+          for (int64_t k = 0; k < g.slots; ++k) kl.valid[static_cast<size_t>(idx++)] = layout.slot_valid(l, grp, q, k);
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        std::vector<int64_t> rows(static_cast<size_t>(g.slots));
+        for (int64_t k = 0; k < g.slots; ++k) rows[static_cast<size_t>(k)] = layout.key_row(l, grp, k);
+        append_segments(rows, kl.segments);
+        kl.seg_offsets.push_back(static_cast<int64_t>(kl.segments.size()));
+      }
+    } else {
+      // Union of the key lists of the tile's sub-groups, in order of first appearance; zero
+      // rows stay distinct (each phantom slot carries its own weight).
+      const int64_t subs = tile / g.group_queries, tiles = n / tile;
+      std::vector<std::vector<int64_t>> rows(static_cast<size_t>(tiles));
+      std::vector<std::vector<int32_t>> pos(static_cast<size_t>(tiles));  // (sub-group, slot) -> union index
+      int64_t width = 0;
+      for (int64_t t = 0; t < tiles; ++t) {
+        std::map<int64_t, int32_t> seen;
+        auto& R = rows[static_cast<size_t>(t)];
+        auto& P = pos[static_cast<size_t>(t)];
+        for (int64_t sg = 0; sg < subs; ++sg)
+          for (int64_t k = 0; k < g.slots; ++k) {
+            const int64_t grp = t * subs + sg, row = layout.key_row(l, grp, k);
+            const int64_t id = row >= 0 ? row : -1 - (grp * g.slots + k);
+            auto it = seen.find(id);
+            if (it == seen.end()) {
+              it = seen.emplace(id, static_cast<int32_t>(R.size())).first;
+              R.push_back(id);
+            }
+            P.push_back(it->second);
+          }
+        width = std::max<int64_t>(width, static_cast<int64_t>(R.size()));
+      }
+      kl.group_queries = tile;
+      kl.slots = width;
+      kl.valid.assign(static_cast<size_t>(n * width), 0);
+      kl.capture_slot.assign(static_cast<size_t>(n * width), -1);
+      for (int64_t t = 0; t < tiles; ++t) {
+        auto& R = rows[static_cast<size_t>(t)];
+        R.resize(static_cast<size_t>(width), -1);  // padding: masked zero rows
+        append_segments(R, kl.segments);
+        kl.seg_offsets.push_back(static_cast<int64_t>(kl.segments.size()));
+        for (int64_t q = 0; q < tile; ++q) {
+          const int64_t sg = q / g.group_queries, qi = q % g.group_queries, grp = t * subs + sg;
+          for (int64_t k = 0; k < g.slots; ++k) {
+            if (!layout.slot_valid(l, grp, qi, k)) continue;
+            const int32_t u = pos[static_cast<size_t>(t)][static_cast<size_t>(sg * g.slots + k)];
+            kl.valid[static_cast<size_t>((t * tile + q) * width + u)] = 1;
+            kl.capture_slot[static_cast<size_t>((t * tile + q) * width + u)] = static_cast<int32_t>(k);
+          }
+        }
+      }
+    }
+    plan.kernel_levels.push_back(std::move(kl));
+  }
+}
+
 const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
   const int64_t n = run_length(T);
   std::lock_guard<std::mutex> lock(plan_mutex_);
@@ -135,27 +232,6 @@ const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
       lp.block_valid = valid.view({g.groups, children, g.block_tokens, g.slots}).select(2, 0).contiguous().to(device);
       lp.block_masked = lp.block_valid.logical_not();
     }
-    // Runs of consecutive rows (or of zero rows) per group, for the CPU kernel.
-    lp.seg_offsets.push_back(0);
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      kernel::Segment cur;
-      bool open = false;
-      for (int64_t k = 0; k < g.slots; ++k) {
-        const int64_t row = index[static_cast<size_t>(grp * g.slots + k)];
-        const int64_t r = row == lp.rows ? -1 : row;
-        if (open && ((r < 0 && cur.row_begin < 0) || (r >= 0 && cur.row_begin >= 0 && cur.row_begin + cur.count == r))) {
-          ++cur.count;
-          continue;
-        }
-        if (open) lp.segments.push_back(cur);
-        cur.slot_begin = static_cast<int32_t>(k);
-        cur.count = 1;
-        cur.row_begin = r;
-        open = true;
-      }
-      if (open) lp.segments.push_back(cur);
-      lp.seg_offsets.push_back(static_cast<int64_t>(lp.segments.size()));
-    }
     lp.key_index = torch::tensor(index, torch::kLong).to(device);
     lp.valid = valid.to(device);
     lp.masked = valid.logical_not().to(device);
@@ -170,6 +246,7 @@ const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
     plan->token_of_internal = torch::tensor(t_of_i, torch::kLong).to(device);
     plan->internal_of_token = torch::tensor(i_of_t, torch::kLong).to(device);
   }
+  build_kernel_levels(*plan);
   auto& slot = plans_[key];
   slot = plan;
   return *slot;

@@ -36,16 +36,30 @@ struct LevelPlan {
   torch::Tensor block_valid;  // coarse, query downsampling: (G, children, K) bool
   torch::Tensor block_masked;
   int64_t rows = 0;           // rows of the level's key table (the zero row is appended)
-  // For the CPU kernel: runs of consecutive key rows per group.
-  std::vector<kernel::Segment> segments;
-  std::vector<int64_t> seg_offsets;  // (G + 1)
 };
+// The CPU kernel's view of one level. A kernel tile of `kernel_tile` queries shares one key
+// list per level; a level whose own groups are smaller than the tile (the fine level when m or
+// r*r is tiny) gets the union of its groups' lists, with per-query validity, so that tiny
+// groups do not cost a tile each.
+struct KernelLevel {
+  int64_t group_queries = 0;
+  int64_t slots = 0;
+  std::vector<uint8_t> valid;        // (groups, group_queries, slots)
+  std::vector<kernel::Segment> segments;
+  std::vector<int64_t> seg_offsets;  // (groups + 1)
+  std::vector<int32_t> capture_slot; // union levels: (n, slots) -> the query's own slot, or -1
+};
+
 struct Plan {
   std::shared_ptr<const Layout> layout;
   std::vector<LevelPlan> levels;
+  int64_t kernel_tile = 0;
+  std::vector<KernelLevel> kernel_levels;
   torch::Tensor token_of_internal;  // 2D: (n) internal (Z) index -> token index
   torch::Tensor internal_of_token;  // 2D: (n) token index -> internal index
 };
+
+void build_kernel_levels(Plan& plan);
 
 // Learned downsampling weights of one level, named like the reference's Conv1d
 // (`conv_k.{l-1}.weight`, `.bias`): groupedconv (p*d, 1, w) or (p*d, 1, s, s) in 2D;

@@ -26,23 +26,25 @@ kernel::Problem make_problem(const Plan& plan, const BandTensors& t, double mask
   p.B = t.qs.size(0);
   p.n = t.qs.size(1);
   p.d = t.qs.size(2);
-  p.tile_queries = layout.level(0).group_queries;
+  p.tile_queries = plan.kernel_tile;
   p.num_levels = layout.num_levels();
   p.masked_score = static_cast<float>(masked_score);
   p.q = t.qs.data_ptr<float>();
   for (int l = 0; l < p.num_levels; ++l) {
     const LevelGeometry& g = layout.level(l);
-    const LevelPlan& lp = plan.levels[static_cast<size_t>(l)];
+    const KernelLevel& kl = plan.kernel_levels[static_cast<size_t>(l)];
     kernel::Level& L = p.level[l];
     L.keys = t.keys[static_cast<size_t>(l)].data_ptr<float>();
     L.values = t.values[static_cast<size_t>(l)].data_ptr<float>();
-    L.rows = lp.rows;
+    L.rows = plan.levels[static_cast<size_t>(l)].rows;
     L.alpha = static_cast<float>(g.alpha);
-    L.slots = static_cast<int32_t>(g.slots);
-    L.group_queries = g.group_queries;
-    L.valid = reinterpret_cast<const uint8_t*>(lp.valid.data_ptr<bool>());
-    L.seg_offsets = lp.seg_offsets.data();
-    L.segments = lp.segments.data();
+    L.slots = static_cast<int32_t>(kl.slots);
+    L.group_queries = kl.group_queries;
+    L.valid = kl.valid.data();
+    L.seg_offsets = kl.seg_offsets.data();
+    L.segments = kl.segments.data();
+    L.capture_slot = kl.capture_slot.empty() ? nullptr : kl.capture_slot.data();
+    L.capture_slots = static_cast<int32_t>(g.slots);
   }
   return p;
 }
@@ -74,7 +76,7 @@ BandOutputs band_forward(const Plan& plan, const BandTensors& t, double masked_s
   if (capture) {
     capture->clear();
     for (int l = 0; l < p.num_levels; ++l) {
-      capture->push_back(torch::empty({p.B, p.n, p.level[l].slots}));
+      capture->push_back(torch::empty({p.B, p.n, p.level[l].capture_slots}));
       p.level[l].capture = capture->back().data_ptr<float>();
     }
   }

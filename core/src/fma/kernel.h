@@ -35,8 +35,12 @@ struct Level {
   // Backward outputs: gradients of keys and values (B, rows, d), accumulated.
   float* grad_keys = nullptr;
   float* grad_values = nullptr;
-  // Capture output (optional): (B, n, K_l) coefficients, internal query order.
+  // Capture output (optional): (B, n, capture_slots) coefficients, internal query order. When
+  // `capture_slot` is set (a union level), kernel slot k of query row r goes to public slot
+  // capture_slot[r * slots + k] (-1: not the query's), and unmapped public slots are 0.
   float* capture = nullptr;
+  const int32_t* capture_slot = nullptr;
+  int32_t capture_slots = 0;
 };
 
 constexpr int kMaxLevels = 24;

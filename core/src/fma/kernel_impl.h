@@ -249,9 +249,16 @@ void forward_range(const Problem& p, int64_t begin, int64_t end) {
       for (int l = 0; l < p.num_levels; ++l) {
         const Level& L = p.level[l];
         if (L.capture) {
-          float* c = L.capture + row * L.slots;
+          float* c = L.capture + row * L.capture_slots;
           const float* s = &ws.s[static_cast<size_t>(r * D.Kp + off)];
-          for (int32_t k = 0; k < L.slots; ++k) c[k] = s[k] * inv;
+          if (L.capture_slot) {
+            const int32_t* map = L.capture_slot + (q0 + r) * L.slots;
+            std::fill(c, c + L.capture_slots, 0.0f);
+            for (int32_t k = 0; k < L.slots; ++k)
+              if (map[k] >= 0) c[map[k]] = s[k] * inv;
+          } else {
+            for (int32_t k = 0; k < L.slots; ++k) c[k] = s[k] * inv;
+          }
         }
         off += L.slots;
       }

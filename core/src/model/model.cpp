@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "model/model_io.h"
+#include "threads.h"
 #include "train/datasets.h"
 
 namespace fmalens {
@@ -57,7 +58,7 @@ struct Model::Impl {
 
   void ensure_threads() {
     static std::once_flag once;
-    std::call_once(once, [] { torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))); });
+    std::call_once(once, [] { configure_threads(0); });
   }
 
   Snapshot run(const torch::Tensor& input, const RunOptions& options, Snapshot snap) {

@@ -18,11 +18,13 @@ GPTImpl::GPTImpl(const ModelConfig& config) {
   init_transformer_weights(*this, config.n_layer);
 }
 
-torch::Tensor GPTImpl::forward(const torch::Tensor& idx, std::vector<LayerCapture>* capture, const LayerHook& hook) {
+torch::Tensor GPTImpl::forward(const torch::Tensor& idx, std::vector<LayerCapture>* capture, const LayerHook& hook,
+                               int64_t position_offset) {
   const int64_t T = idx.size(1);
-  TORCH_CHECK(T <= transformer->wpe->weight.size(0), "sequence of ", T, " tokens is longer than block_size ",
-              transformer->wpe->weight.size(0));
-  auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
+  TORCH_CHECK(position_offset >= 0 && position_offset + T <= transformer->wpe->weight.size(0), "sequence of ", T,
+              " tokens at position ", position_offset, " exceeds block_size ", transformer->wpe->weight.size(0));
+  auto pos = torch::arange(position_offset, position_offset + T,
+                           torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
   auto x = transformer->wte->forward(idx) + transformer->wpe->forward(pos);  // (b, T, C)
   if (capture) capture->assign(transformer->blocks.size(), LayerCapture{});
   for (size_t i = 0; i < transformer->blocks.size(); ++i) {
@@ -75,8 +77,9 @@ std::shared_ptr<torch::nn::Module> Network::module_ptr() {
   return gpt_ ? std::static_pointer_cast<torch::nn::Module>(gpt_.ptr()) : std::static_pointer_cast<torch::nn::Module>(vit_.ptr());
 }
 
-torch::Tensor Network::forward(const torch::Tensor& input, std::vector<LayerCapture>* capture, const LayerHook& hook) {
-  return gpt_ ? gpt_->forward(input, capture, hook) : vit_->forward(input, capture, hook);
+torch::Tensor Network::forward(const torch::Tensor& input, std::vector<LayerCapture>* capture, const LayerHook& hook,
+                               int64_t position_offset) {
+  return gpt_ ? gpt_->forward(input, capture, hook, position_offset) : vit_->forward(input, capture, hook);
 }
 
 FmaAttentionImpl* Network::attention(int64_t layer) {

@@ -25,9 +25,10 @@ using LayerHook = std::function<void(size_t layer)>;
 // Byte-level GPT, tied embedding and output (no separate lm_head parameter).
 struct GPTImpl : torch::nn::Module {
   explicit GPTImpl(const ModelConfig& config);
-  // idx: (b, T) int64 bytes, T <= block_size -> logits (b, T, vocab)
+  // idx: (b, T) int64 bytes, T <= block_size -> logits (b, T, vocab). `position_offset`:
+  // the first token's position (training short windows at every position of the context).
   torch::Tensor forward(const torch::Tensor& idx, std::vector<LayerCapture>* capture = nullptr,
-                        const LayerHook& hook = nullptr);
+                        const LayerHook& hook = nullptr, int64_t position_offset = 0);
   Transformer transformer{nullptr};
 };
 TORCH_MODULE(GPT);
@@ -57,7 +58,7 @@ class Network {
   torch::nn::Module& module();
   std::shared_ptr<torch::nn::Module> module_ptr();
   torch::Tensor forward(const torch::Tensor& input, std::vector<LayerCapture>* capture = nullptr,
-                        const LayerHook& hook = nullptr);
+                        const LayerHook& hook = nullptr, int64_t position_offset = 0);
   // The FMA module of layer `layer` (null for dense models).
   FmaAttentionImpl* attention(int64_t layer);
   void to(const torch::Device& device);

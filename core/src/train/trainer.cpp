@@ -8,6 +8,7 @@
 
 #include "fmalens/train.h"
 #include "model/model_io.h"
+#include "threads.h"
 #include "train/datasets.h"
 
 namespace fmalens {
@@ -26,10 +27,7 @@ torch::Device pick_device(const std::string& name) {
   return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-void set_threads(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(n);
-}
+void set_threads(int threads) { configure_threads(threads); }
 
 // AdamW with decoupled weight decay; its state is plain tensors so it can be saved.
 class AdamW {
@@ -195,6 +193,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"weight_decay", o.weight_decay}, {"grad_clip", o.grad_clip}, {"beta1", o.beta1},
           {"beta2", o.beta2},        {"warmup", o.warmup},             {"eval_interval", o.eval_interval},
           {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"augment", o.augment},
+          {"init", o.init},          {"position_offsets", o.position_offsets},
           {"data", o.data}};
 }
 
@@ -219,6 +218,18 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     start_step = history.value("steps_done", int64_t{0});
     prior_wall = history.value("wall_s", 0.0);
     resume_state = read_safetensors(state_path).tensors;
+  } else if (!options.init.empty()) {
+    // Warm start: the weights (and the history) of an earlier run, a fresh schedule.
+    LoadedNetwork loaded = load_network(options.init);
+    net = std::move(loaded.network);
+    auto it = loaded.metadata.find("training");
+    history = it != loaded.metadata.end() ? nlohmann::json::parse(it->second) : nlohmann::json::object();
+    if (!history.contains("loss_curve")) history["loss_curve"] = nlohmann::json::array();
+    prior_wall = history.value("wall_s", 0.0);
+    start_step = history.value("steps_done", int64_t{0});
+    history["previous_sittings"].push_back(history.value("options", nlohmann::json::object()));
+    history["sitting_step0"] = start_step;
+    history["sitting_time0"] = prior_wall;
   } else {
     validate(options.model);
     torch::manual_seed(options.seed);
@@ -229,6 +240,9 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   o.model = net->config();
   const ModelConfig& config = net->config();
   history["options"] = options_json(o);
+  // This sitting's schedule starts here (a warm start continues the step count and clock).
+  const int64_t sitting_step0 = history.value("sitting_step0", int64_t{0});
+  const double sitting_time0 = history.value("sitting_time0", 0.0);
 
   Data data = load_data(config, o.data, true);
   history["data"] = data.description;
@@ -262,20 +276,28 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   };
 
   bool stop = false;
-  while (!stop && step < o.steps) {
-    const double elapsed = prior_wall + seconds_since(t0);
-    double progress = static_cast<double>(step) / static_cast<double>(o.steps);
+  while (!stop && step - sitting_step0 < o.steps) {
+    const double elapsed = prior_wall + seconds_since(t0) - sitting_time0;
+    const int64_t sitting_step = step - sitting_step0;
+    double progress = static_cast<double>(sitting_step) / static_cast<double>(o.steps);
     if (o.time_limit_s > 0) progress = std::max(progress, elapsed / o.time_limit_s);
     if (progress >= 1.0) break;
     const Phase& ph = phase_at(phases, progress);
-    const double lr = learning_rate(o, step, progress);
+    const double lr = learning_rate(o, sitting_step, progress);
     const auto ts = Clock::now();
 
     torch::Tensor loss;
     int64_t items;
     if (config.kind == ModelKind::text) {
       auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng).to(device);
-      auto logits = net->forward(w.narrow(1, 0, ph.seq_len));
+      // Short windows placed at random positions of the context (multiples of their length,
+      // so the FMA blocks keep their alignment): every position embedding gets trained.
+      int64_t offset = 0;
+      if (o.position_offsets && ph.seq_len < config.block_size) {
+        std::uniform_int_distribution<int64_t> slot(0, config.block_size / ph.seq_len - 1);
+        offset = slot(rng) * ph.seq_len;
+      }
+      auto logits = net->forward(w.narrow(1, 0, ph.seq_len), nullptr, nullptr, offset);
       loss = torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, ph.seq_len).reshape({-1}));
       items = ph.batch * ph.seq_len;
     } else {
@@ -300,7 +322,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     const double dt = seconds_since(ts);
     items_per_s = items_per_s == 0 ? items / dt : 0.9 * items_per_s + 0.1 * items / dt;
 
-    const bool eval_now = step % o.eval_interval == 0 || step == o.steps;
+    const bool eval_now = step % o.eval_interval == 0 || step - sitting_step0 == o.steps;
     if (eval_now) {
       const int64_t vlen = config.kind == ModelKind::text ? ph.seq_len : 0;
       last_val = validation_loss(*net, data, vlen, config.kind == ModelKind::text ? ph.batch : 256, o.eval_batches, device);
@@ -315,14 +337,15 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     if (eval_now) save(false);
 
     TrainProgress pr;
-    pr.step = step;
+    pr.step = step - sitting_step0;
     pr.total_steps = o.steps;
     pr.loss = smooth;
     pr.val_loss = last_val;
     pr.items_per_s = items_per_s;
-    pr.elapsed_s = prior_wall + seconds_since(t0);
-    const double frac = o.time_limit_s > 0 ? std::max(static_cast<double>(step) / o.steps, pr.elapsed_s / o.time_limit_s)
-                                           : static_cast<double>(step) / o.steps;
+    pr.elapsed_s = prior_wall + seconds_since(t0) - sitting_time0;
+    const double frac = o.time_limit_s > 0 ? std::max(static_cast<double>(pr.step) / o.steps, pr.elapsed_s / o.time_limit_s)
+                                           : static_cast<double>(pr.step) / o.steps;
+    pr.fraction = frac;
     pr.eta_s = frac > 0 ? pr.elapsed_s * (1 - frac) / frac : 0;
     pr.seq_len = config.kind == ModelKind::text ? ph.seq_len : 0;
     if (callback && !callback(pr)) stop = true;

@@ -1,0 +1,215 @@
+// fmalens bench: attention (FMA kernel, FMA in LibTorch ops, dense) and the shipped models,
+// side by side in one run; each case in a child process so that its peak memory is its own.
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "fmalens/bench.h"
+#include "fmalens/checkpoint.h"
+
+extern char** environ;
+
+namespace fmalens::cli {
+namespace {
+
+struct BenchArgs {
+  bool child = false, quick = false;
+  BenchCase c;
+  int repeats = 5;
+  std::string device = "cpu", json, checkpoint, peer;
+  std::string text_model = std::string(FMALENS_ASSETS_DIR) + "/models/text_fma.safetensors";
+  std::string image_model = std::string(FMALENS_ASSETS_DIR) + "/models/image_fma.safetensors";
+  std::vector<int64_t> sizes{1024, 4096, 16384, 65536};
+  std::vector<std::string> variants{"causal", "bidirectional", "linear"};
+};
+
+nlohmann::json to_json(const BenchRecord& r) {
+  return {{"variant", r.c.variant}, {"impl", r.c.impl},     {"n", r.c.n},          {"pass", r.c.pass},
+          {"ms", r.ms},             {"min_ms", r.min_ms},   {"max_ms", r.max_ms},  {"repeats", r.repeats},
+          {"peak_mb", r.peak_mb},   {"gflops", r.gflops},   {"device", r.device},  {"baseline_mb", r.baseline_mb},
+          {"note", r.note}};
+}
+
+// Runs one case in a child process; its peak RSS comes from wait4's rusage.
+BenchRecord run_child(const BenchArgs& a, const BenchCase& c, int repeats, const std::string& checkpoint) {
+  std::vector<std::string> args{"/proc/self/exe", "bench", "--child", "--variant", c.variant, "--impl", c.impl,
+                                "--size", std::to_string(c.n), "--pass", c.pass, "--repeats", std::to_string(repeats),
+                                "--device", a.device};
+  if (!checkpoint.empty()) args.insert(args.end(), {"--checkpoint", checkpoint});
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  int pipefd[2];
+  if (pipe(pipefd) != 0) throw Error("bench: cannot create a pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+  pid_t pid;
+  if (posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ) != 0) throw Error("bench: cannot start a child");
+  posix_spawn_file_actions_destroy(&fa);
+  close(pipefd[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t got; (got = read(pipefd[0], buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(got));
+  close(pipefd[0]);
+  int status = 0;
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
+  BenchRecord r;
+  r.c = c;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    r.note = "failed (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
+    return r;
+  }
+  const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  r.ms = j["ms"];
+  r.min_ms = j["min_ms"];
+  r.max_ms = j["max_ms"];
+  r.repeats = j["repeats"];
+  r.gflops = j["gflops"];
+  r.device = j["device"];
+  r.baseline_mb = j["baseline_mb"];
+  r.note = j["note"];
+  r.peak_mb = static_cast<double>(ru.ru_maxrss) / 1024.0 - r.baseline_mb;
+  return r;
+}
+
+// Least-squares slope of log(y) against log(x).
+double fitted_exponent(const std::vector<std::pair<double, double>>& pts) {
+  if (pts.size() < 2) return NAN;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (auto [x, y] : pts) {
+    const double lx = std::log(x), ly = std::log(y);
+    sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
+  }
+  const double k = static_cast<double>(pts.size());
+  return (k * sxy - sx * sy) / (k * sxx - sx * sx);
+}
+
+double total_ram_mb() {
+  return static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+int run_parent(const BenchArgs& a) {
+  std::vector<BenchRecord> records;
+  auto add = [&](const BenchCase& c, int repeats, const std::string& ckpt = "") {
+    BenchRecord r = run_child(a, c, repeats, ckpt);
+    std::fprintf(stderr, "  %-13s %-7s %-16s n=%-6lld %9.2f ms  peak %8.1f MB  %7.1f GFLOP/s %s\n", c.variant.c_str(),
+                 c.impl.c_str(), c.pass.c_str(), static_cast<long long>(c.n), r.ms, r.peak_mb, r.gflops, r.note.c_str());
+    records.push_back(r);
+  };
+  const double ram = total_ram_mb();
+  add({"matmul", "dense", 2048, "forward"}, a.repeats);
+  for (const auto& variant : a.variants)
+    for (const char* pass : {"forward", "forward_backward"})
+      for (int64_t n : a.sizes) {
+        add({variant, "fma", n, pass}, a.repeats);
+        const bool bwd = std::string(pass) == "forward_backward";
+        if ((variant == "causal" && (bwd ? n <= 16384 : n <= 4096)) || (a.quick && n <= 4096))
+          add({variant, "fma_ops", n, pass}, std::max(1, a.repeats / 2));
+        if (variant == "linear") continue;  // dense is the same as bidirectional's
+        if (dense_bytes_needed(n, bwd) / (1024.0 * 1024.0) < 0.6 * ram)
+          add({variant, "dense", n, pass}, n >= 16384 ? 3 : a.repeats);
+      }
+  if (!a.text_model.empty() && access(a.text_model.c_str(), R_OK) == 0)
+    for (int64_t n : {1024, 4096}) add({"text_model", "fma", n, "forward"}, a.repeats, a.text_model);
+  if (!a.image_model.empty() && access(a.image_model.c_str(), R_OK) == 0)
+    add({"image_model", "fma", 1, "forward"}, a.repeats, a.image_model);
+  add({"matmul", "dense", 2048, "forward"}, a.repeats);  // again: a drift check for a shared machine
+
+  // The table, with ratios to dense in the same run.
+  std::map<std::string, const BenchRecord*> by_key;
+  auto key = [](const BenchCase& c) { return c.variant + "/" + c.impl + "/" + c.pass + "/" + std::to_string(c.n); };
+  for (const auto& r : records) by_key[key(r.c)] = &r;
+  std::printf("%-13s %-16s %6s | %10s %9s %8s | %10s %9s | %8s %8s\n", "variant", "pass", "n", "FMA ms", "peak MB", "GFLOP/s",
+              "dense ms", "peak MB", "time x", "mem x");
+  for (const auto& r : records) {
+    if (r.c.impl != "fma" || r.c.variant == "text_model" || r.c.variant == "image_model") continue;
+    const std::string dv = r.c.variant == "linear" ? "bidirectional" : r.c.variant;
+    auto d = by_key.find(dv + "/dense/" + r.c.pass + "/" + std::to_string(r.c.n));
+    if (d != by_key.end() && d->second->ms > 0)
+      std::printf("%-13s %-16s %6lld | %10.2f %9.1f %8.1f | %10.2f %9.1f | %8.1f %8.1f\n", r.c.variant.c_str(), r.c.pass.c_str(),
+                  static_cast<long long>(r.c.n), r.ms, r.peak_mb, r.gflops, d->second->ms, d->second->peak_mb,
+                  d->second->ms / r.ms, d->second->peak_mb / std::max(0.1, r.peak_mb));
+    else
+      std::printf("%-13s %-16s %6lld | %10.2f %9.1f %8.1f | %10s %9s |\n", r.c.variant.c_str(), r.c.pass.c_str(),
+                  static_cast<long long>(r.c.n), r.ms, r.peak_mb, r.gflops, "-", "-");
+  }
+  for (const auto& r : records)
+    if (r.c.impl == "fma_ops") {
+      auto f = by_key.find(r.c.variant + "/fma/" + r.c.pass + "/" + std::to_string(r.c.n));
+      if (f != by_key.end())
+        std::printf("kernel vs LibTorch ops  %-13s %-16s n=%-6lld %8.2f ms vs %8.2f ms: %.1fx\n", r.c.variant.c_str(),
+                    r.c.pass.c_str(), static_cast<long long>(r.c.n), f->second->ms, r.ms, r.ms / f->second->ms);
+    }
+  for (const auto& r : records)
+    if (r.c.variant == "text_model" || r.c.variant == "image_model")
+      std::printf("%-11s %6lld %s: %.1f ms (with capture)\n", r.c.variant.c_str(), static_cast<long long>(r.c.n),
+                  r.c.variant == "text_model" ? "bytes" : "image", r.ms);
+  double mm = 0;
+  for (const auto& r : records)
+    if (r.c.variant == "matmul") mm = std::max(mm, r.gflops);
+  for (const auto& variant : a.variants) {
+    std::vector<std::pair<double, double>> t, m;
+    double best = 0;
+    for (const auto& r : records)
+      if (r.c.variant == variant && r.c.impl == "fma" && r.c.pass == "forward") {
+        best = std::max(best, r.gflops);
+        if (r.c.n >= 4096 && r.ms > 0) t.push_back({static_cast<double>(r.c.n), r.ms});
+        if (r.c.n >= 4096 && r.peak_mb > 0) m.push_back({static_cast<double>(r.c.n), r.peak_mb});
+      }
+    std::printf("%-13s forward: time ~ n^%.2f, memory ~ n^%.2f (n >= 4096); best %.1f GFLOP/s = %.0f%% of a 2048^2 matmul (%.1f GFLOP/s)\n",
+                variant.c_str(), fitted_exponent(t), fitted_exponent(m), best, mm > 0 ? 100 * best / mm : 0.0, mm);
+  }
+  if (!a.json.empty()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : records) j.push_back(to_json(r));
+    write_file_atomically(a.json, j.dump(1) + "\n");
+    std::printf("wrote %s\n", a.json.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("bench", "Benchmark FMA against dense attention (time, peak memory, GFLOP/s) and the shipped models");
+  auto a = std::make_shared<BenchArgs>();
+  cmd->add_option("--json", a->json, "Also write the records as JSON to this file");
+  cmd->add_option("--n", a->sizes, "Sequence lengths (default 1024 4096 16384 65536)")->delimiter(',');
+  cmd->add_option("--variants", a->variants, "causal, bidirectional, linear")->delimiter(',');
+  cmd->add_option("--repeats", a->repeats, "Timed calls per case (the median is reported)");
+  cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--text-model", a->text_model, "Text model for the end-to-end rows ('' to skip)");
+  cmd->add_option("--image-model", a->image_model, "Image model for the end-to-end rows ('' to skip)");
+  cmd->add_flag("--quick", a->quick, "Also time the LibTorch-ops FMA at every n <= 4096");
+  // The child side (one case, prints one JSON line).
+  cmd->add_flag("--child", a->child)->group("");
+  cmd->add_option("--variant", a->c.variant)->group("");
+  cmd->add_option("--impl", a->c.impl)->group("");
+  cmd->add_option("--size", a->c.n)->group("");
+  cmd->add_option("--pass", a->c.pass)->group("");
+  cmd->add_option("--checkpoint", a->checkpoint)->group("");
+  cmd->callback([a, &action] {
+    action = [a]() -> int {
+      if (!a->child) return run_parent(*a);
+      BenchRecord r = run_bench_case(a->c, a->repeats, a->device, a->checkpoint);
+      std::printf("%s\n", to_json(r).dump().c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace fmalens::cli

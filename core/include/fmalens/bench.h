@@ -1,0 +1,44 @@
+// Benchmarks of the attention (FMA kernel, FMA in plain LibTorch ops, dense softmax) and of
+// the shipped models, for `fmalens bench`. Each case runs in a process of its own so that its
+// peak memory can be measured (the caller spawns `fmalens bench --child ...`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fmalens {
+
+struct BenchCase {
+  std::string variant = "causal";  // causal | bidirectional | linear | matmul | text_model | image_model
+  std::string impl = "fma";        // fma (the kernel) | fma_ops (LibTorch ops) | dense
+  int64_t n = 4096;                // tokens (matmul: matrix side)
+  std::string pass = "forward";    // forward | forward_backward
+};
+
+struct BenchRecord {
+  BenchCase c;
+  double ms = 0, min_ms = 0, max_ms = 0;  // median, min and max of the timed repeats
+  int repeats = 0;
+  double flops = 0;                       // useful floating-point operations of one call
+  double gflops = 0;                      // flops / median time
+  double baseline_mb = 0;                 // resident memory after the inputs were allocated
+  double peak_mb = 0;                     // peak resident memory above the baseline (filled by the parent)
+  std::string device;
+  std::string note;
+};
+
+// Shapes of the attention benchmarks (batch 1, 4 heads, head dimension 64, m = 64, p = 4).
+constexpr int64_t kBenchHeads = 4, kBenchHeadDim = 64, kBenchM = 64, kBenchP = 4;
+
+// Runs one case in this process: a warm-up call, then `repeats` timed calls. For the model
+// cases, `checkpoint` names the model. Throws Error for an unknown case.
+BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device, const std::string& checkpoint = "");
+
+// Bytes the dense attention of n tokens needs at least (to skip what cannot fit).
+double dense_bytes_needed(int64_t n, bool backward);
+
+// Resident set size of this process now, in MB (from /proc/self/statm).
+double resident_mb();
+
+}  // namespace fmalens

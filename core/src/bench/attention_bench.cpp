@@ -1,0 +1,157 @@
+// One benchmark case, run in-process (see bench.h).
+#include "fmalens/bench.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "fma/attention.h"
+#include "fmalens/model.h"
+#include "threads.h"
+
+namespace fmalens {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+torch::Device bench_device(const std::string& name) {
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw Error("bench: --device cuda, but no CUDA device is available");
+    return torch::kCUDA;
+  }
+  return torch::kCPU;
+}
+
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+AttentionConfig attention_for(const BenchCase& c) {
+  AttentionConfig a;
+  a.variant = c.variant == "causal" ? Variant::causal : Variant::bidirectional;
+  a.n = c.n;
+  a.m = kBenchM;
+  a.p = kBenchP;
+  a.heads = kBenchHeads;
+  a.head_dim = kBenchHeadDim;
+  a.downsampling = Downsampling::groupedconv;
+  a.boundary = c.variant == "causal" ? Boundary::zero_pad : Boundary::mask;  // the reference's semantics
+  a.query_downsampling = c.variant == "linear";
+  return a;
+}
+
+}  // namespace
+
+double resident_mb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+double dense_bytes_needed(int64_t n, bool backward) {
+  // scores and weights (b * h * n * n floats each), and as much again for their gradients
+  const double nn = static_cast<double>(kBenchHeads) * static_cast<double>(n) * static_cast<double>(n) * 4.0;
+  return (backward ? 4.0 : 2.0) * nn;
+}
+
+BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device_name, const std::string& checkpoint) {
+  configure_threads(0);
+  const torch::Device device = bench_device(device_name);
+  BenchRecord r;
+  r.c = c;
+  r.device = device.str();
+  const bool backward = c.pass == "forward_backward";
+  std::function<void()> call;
+
+  // Inputs and modules are built before the baseline is read.
+  torch::Tensor q, k, v, a, b;
+  std::shared_ptr<FmaAttentionImpl> attention;
+  std::shared_ptr<Model> model;
+  Image image;
+  std::string text;
+  if (c.variant == "matmul") {
+    a = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
+    b = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
+    r.flops = 2.0 * static_cast<double>(c.n) * c.n * c.n;
+    call = [&] { auto y = torch::matmul(a, b); };
+  } else if (c.variant == "text_model" || c.variant == "image_model") {
+    model = Model::load(checkpoint);
+    RunOptions ro;
+    ro.device = device_name;
+    if (c.variant == "text_model") {
+      std::ifstream in("/usr/share/games/fortunes/literature", std::ios::binary);
+      text.assign(std::istreambuf_iterator<char>(in), {});
+      if (static_cast<int64_t>(text.size()) < c.n) text.append(static_cast<size_t>(c.n) - text.size(), ' ');
+      text.resize(static_cast<size_t>(c.n));
+      call = [&, ro] { model->run_text(text, ro); };
+    } else {
+      image.width = image.height = 28;
+      image.channels = 1;
+      image.pixels.assign(28 * 28, 0);
+      for (int y = 6; y < 22; ++y)
+        for (int x = 8; x < 20; ++x) image.pixels[static_cast<size_t>(y * 28 + x)] = 200;
+      call = [&, ro] { model->run_image(image, ro); };
+    }
+    r.note = checkpoint;
+  } else {
+    if (c.variant != "causal" && c.variant != "bidirectional" && c.variant != "linear")
+      throw Error("bench: unknown variant '" + c.variant + "'");
+    auto opts = torch::TensorOptions().device(device).requires_grad(backward);
+    q = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
+    k = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
+    v = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
+    const bool causal = c.variant == "causal";
+    if (c.impl == "dense") {
+      r.flops = 2.0 * 2.0 * static_cast<double>(c.n) * c.n * kBenchHeadDim * kBenchHeads / (causal ? 2.0 : 1.0);
+      call = [&, causal] { dense_attention(q, k, v, causal); };
+      if (backward) call = [&, causal] { dense_attention(q, k, v, causal).sum().backward(); };
+    } else {
+      const AttentionConfig cfg = attention_for(c);
+      attention = std::make_shared<FmaAttentionImpl>(cfg);
+      attention->to(device);
+      const Layout layout(cfg);
+      int64_t slots = 0;
+      for (const auto& g : layout.levels()) slots += g.slots;
+      // As the peer counts: QK^T and the weighted sum over every band slot (masked included).
+      r.flops = 2.0 * 2.0 * static_cast<double>(c.n) * kBenchHeadDim * static_cast<double>(slots) * kBenchHeads;
+      const bool ops = c.impl == "fma_ops";
+      if (!ops && c.impl != "fma") throw Error("bench: unknown impl '" + c.impl + "'");
+      auto fwd = [&, ops] { return ops ? attention->forward_ops(q, k, v) : attention->forward(q, k, v); };
+      call = [fwd] { fwd(); };
+      if (backward) call = [fwd] { fwd().sum().backward(); };
+    }
+  }
+  if (backward) r.flops *= 3.0;  // backward ~ twice the forward
+
+  auto run = [&] {
+    if (backward) {
+      call();
+    } else {
+      c10::InferenceMode guard;
+      call();
+    }
+    sync(device);
+  };
+  // The baseline is read before the warm-up, so that the peak includes everything a call
+  // needs (index plans, workspaces), as a first call would.
+  r.baseline_mb = resident_mb();
+  run();  // warm-up
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = Clock::now();
+    run();
+    times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  r.repeats = repeats;
+  r.ms = times[times.size() / 2];
+  r.min_ms = times.front();
+  r.max_ms = times.back();
+  r.gflops = r.flops > 0 ? r.flops / (r.ms * 1e6) : 0;
+  return r;
+}
+
+}  // namespace fmalens
