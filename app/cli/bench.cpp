@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "fmalens/bench.h"
+#include "cli/bench_plot.h"
 #include "fmalens/checkpoint.h"
 
 extern char** environ;
@@ -27,7 +29,7 @@ struct BenchArgs {
   bool child = false, quick = false;
   BenchCase c;
   int repeats = 5;
-  std::string device = "cpu", json, checkpoint, peer;
+  std::string device = "cpu", json, checkpoint, peer, plot;
   std::string text_model = std::string(FMALENS_ASSETS_DIR) + "/models/text_fma.safetensors";
   std::string image_model = std::string(FMALENS_ASSETS_DIR) + "/models/image_fma.safetensors";
   std::vector<int64_t> sizes{1024, 4096, 16384, 65536};
@@ -86,6 +88,56 @@ BenchRecord run_child(const BenchArgs& a, const BenchCase& c, int repeats, const
   return r;
 }
 
+// The peer (a vectorised PyTorch FMA outside the project) in the same run: its own bench.py
+// runs each case in a child process and writes JSON records; its causal FMA and its matmul
+// come back as impl "peer".
+std::vector<BenchRecord> run_peer(const std::string& script, const std::vector<int64_t>& sizes) {
+  std::vector<BenchRecord> out;
+  const std::string json_path = "/tmp/fmalens_peer_" + std::to_string(getpid()) + ".json";
+  std::string n_list;
+  for (int64_t n : sizes) n_list += (n_list.empty() ? "" : ",") + std::to_string(n);
+  std::vector<std::string> args{"/usr/bin/python3", script, "--impl", "matmul2048,fma", "--n", n_list, "--out", json_path};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);  // its progress lines go with ours
+  pid_t pid;
+  const int spawned = posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned != 0) {
+    std::fprintf(stderr, "  peer: cannot start /usr/bin/python3 (%s); no peer rows\n", std::strerror(spawned));
+    return out;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::ifstream in(json_path);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !in) {
+    std::fprintf(stderr, "  peer: %s failed (exit %d); no peer rows\n", script.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return out;
+  }
+  const auto records = nlohmann::json::parse(in, nullptr, false);
+  std::remove(json_path.c_str());
+  if (!records.is_array()) return out;
+  for (const auto& j : records) {
+    BenchRecord r;
+    const std::string impl = j.value("impl", "");
+    r.c = {impl == "fma" ? "causal" : "matmul", "peer", j.value("n", int64_t{0}), "forward"};
+    r.ms = 1e3 * j.value("median_s", 0.0);
+    r.min_ms = 1e3 * j.value("min_s", 0.0);
+    r.max_ms = 1e3 * j.value("max_s", 0.0);
+    r.repeats = static_cast<int>(j.value("times", nlohmann::json::array()).size());
+    r.peak_mb = j.value("peak_extra_mb", 0.0);
+    r.gflops = j.value("gflops", 0.0);
+    r.flops = j.value("flops", 0.0);
+    r.device = "cpu";
+    r.note = "peer: " + script;
+    out.push_back(r);
+  }
+  return out;
+}
+
 // Least-squares slope of log(y) against log(x).
 double fitted_exponent(const std::vector<std::pair<double, double>>& pts) {
   if (pts.size() < 2) return NAN;
@@ -128,39 +180,65 @@ int run_parent(const BenchArgs& a) {
   if (!a.image_model.empty() && access(a.image_model.c_str(), R_OK) == 0)
     add({"image_model", "fma", 1, "forward"}, a.repeats, a.image_model);
   add({"matmul", "dense", 2048, "forward"}, a.repeats);  // again: a drift check for a shared machine
+  if (!a.peer.empty()) {
+    if (access(a.peer.c_str(), R_OK) != 0) {
+      std::fprintf(stderr, "  peer: %s not found; no peer rows\n", a.peer.c_str());
+    } else {
+      std::fprintf(stderr, "peer (%s):\n", a.peer.c_str());
+      std::vector<int64_t> causal_sizes;
+      for (const auto& v : a.variants)
+        if (v == "causal") causal_sizes = a.sizes;
+      if (!causal_sizes.empty())
+        for (auto& r : run_peer(a.peer, causal_sizes)) records.push_back(r);
+    }
+  }
 
-  // The table, with ratios to dense in the same run.
+  // The table, with ratios to dense and to the peer in the same run.
   std::map<std::string, const BenchRecord*> by_key;
   auto key = [](const BenchCase& c) { return c.variant + "/" + c.impl + "/" + c.pass + "/" + std::to_string(c.n); };
-  for (const auto& r : records) by_key[key(r.c)] = &r;
-  std::printf("%-13s %-16s %6s | %10s %9s %8s | %10s %9s | %8s %8s\n", "variant", "pass", "n", "FMA ms", "peak MB", "GFLOP/s",
-              "dense ms", "peak MB", "time x", "mem x");
+  for (const auto& r : records)
+    if (r.c.impl != "peer" || !by_key.count(key(r.c))) by_key[key(r.c)] = &r;
+  auto find = [&](const std::string& k) -> const BenchRecord* {
+    auto it = by_key.find(k);
+    return it != by_key.end() && it->second->ms > 0 ? it->second : nullptr;
+  };
+  std::printf("\n%-13s %-16s %6s | %9s %8s %7s | %9s %8s %7s %6s | %8s %7s %6s %6s\n", "variant", "pass", "n", "FMA ms", "peak MB",
+              "GFLOP/s", "dense ms", "peak MB", "time x", "mem x", "peer ms", "peak MB", "time x", "mem x");
+  auto cell = [](const BenchRecord* r, const char* fmt, double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), fmt, v);
+    return r ? std::string(buf) : std::string("-");
+  };
   for (const auto& r : records) {
     if (r.c.impl != "fma" || r.c.variant == "text_model" || r.c.variant == "image_model") continue;
-    const std::string dv = r.c.variant == "linear" ? "bidirectional" : r.c.variant;
-    auto d = by_key.find(dv + "/dense/" + r.c.pass + "/" + std::to_string(r.c.n));
-    if (d != by_key.end() && d->second->ms > 0)
-      std::printf("%-13s %-16s %6lld | %10.2f %9.1f %8.1f | %10.2f %9.1f | %8.1f %8.1f\n", r.c.variant.c_str(), r.c.pass.c_str(),
-                  static_cast<long long>(r.c.n), r.ms, r.peak_mb, r.gflops, d->second->ms, d->second->peak_mb,
-                  d->second->ms / r.ms, d->second->peak_mb / std::max(0.1, r.peak_mb));
-    else
-      std::printf("%-13s %-16s %6lld | %10.2f %9.1f %8.1f | %10s %9s |\n", r.c.variant.c_str(), r.c.pass.c_str(),
-                  static_cast<long long>(r.c.n), r.ms, r.peak_mb, r.gflops, "-", "-");
+    const std::string n = std::to_string(r.c.n);
+    const BenchRecord* d = find((r.c.variant == "linear" ? "bidirectional" : r.c.variant) + "/dense/" + r.c.pass + "/" + n);
+    const BenchRecord* p = find(r.c.variant + "/peer/" + r.c.pass + "/" + n);
+    const double fma_mb = std::max(0.1, r.peak_mb);
+    std::printf("%-13s %-16s %6lld | %9.2f %8.1f %7.1f | %9s %8s %7s %6s | %8s %7s %6s %6s\n", r.c.variant.c_str(), r.c.pass.c_str(),
+                static_cast<long long>(r.c.n), r.ms, r.peak_mb, r.gflops, cell(d, "%.2f", d ? d->ms : 0).c_str(),
+                cell(d, "%.1f", d ? d->peak_mb : 0).c_str(), cell(d, "%.1f", d ? d->ms / r.ms : 0).c_str(),
+                cell(d, "%.0f", d ? d->peak_mb / fma_mb : 0).c_str(), cell(p, "%.1f", p ? p->ms : 0).c_str(),
+                cell(p, "%.1f", p ? p->peak_mb : 0).c_str(), cell(p, "%.2f", p ? p->ms / r.ms : 0).c_str(),
+                cell(p, "%.1f", p ? p->peak_mb / fma_mb : 0).c_str());
   }
   for (const auto& r : records)
     if (r.c.impl == "fma_ops") {
-      auto f = by_key.find(r.c.variant + "/fma/" + r.c.pass + "/" + std::to_string(r.c.n));
-      if (f != by_key.end())
+      if (const BenchRecord* f = find(r.c.variant + "/fma/" + r.c.pass + "/" + std::to_string(r.c.n)))
         std::printf("kernel vs LibTorch ops  %-13s %-16s n=%-6lld %8.2f ms vs %8.2f ms: %.1fx\n", r.c.variant.c_str(),
-                    r.c.pass.c_str(), static_cast<long long>(r.c.n), f->second->ms, r.ms, r.ms / f->second->ms);
+                    r.c.pass.c_str(), static_cast<long long>(r.c.n), f->ms, r.ms, r.ms / f->ms);
     }
   for (const auto& r : records)
     if (r.c.variant == "text_model" || r.c.variant == "image_model")
       std::printf("%-11s %6lld %s: %.1f ms (with capture)\n", r.c.variant.c_str(), static_cast<long long>(r.c.n),
                   r.c.variant == "text_model" ? "bytes" : "image", r.ms);
-  double mm = 0;
+  double mm = 0, peer_mm = 0;
   for (const auto& r : records)
-    if (r.c.variant == "matmul") mm = std::max(mm, r.gflops);
+    if (r.c.variant == "matmul") {
+      double& best = r.c.impl == "peer" ? peer_mm : mm;
+      best = std::max(best, r.gflops);
+    }
+  if (peer_mm > 0) std::printf("2048^2 matmul: %.1f GFLOP/s here, %.1f GFLOP/s in the peer's PyTorch\n", mm, peer_mm);
   for (const auto& variant : a.variants) {
     std::vector<std::pair<double, double>> t, m;
     double best = 0;
@@ -170,8 +248,17 @@ int run_parent(const BenchArgs& a) {
         if (r.c.n >= 4096 && r.ms > 0) t.push_back({static_cast<double>(r.c.n), r.ms});
         if (r.c.n >= 4096 && r.peak_mb > 0) m.push_back({static_cast<double>(r.c.n), r.peak_mb});
       }
-    std::printf("%-13s forward: time ~ n^%.2f, memory ~ n^%.2f (n >= 4096); best %.1f GFLOP/s = %.0f%% of a 2048^2 matmul (%.1f GFLOP/s)\n",
-                variant.c_str(), fitted_exponent(t), fitted_exponent(m), best, mm > 0 ? 100 * best / mm : 0.0, mm);
+    std::vector<std::pair<double, double>> t_top;  // the last step, 16384 -> 65536, the target's
+    for (auto pt : t)
+      if (pt.first >= 16384) t_top.push_back(pt);
+    std::printf("%-13s forward: time ~ n^%.2f (n >= 4096), n^%.2f (16384..65536); memory ~ n^%.2f; best %.1f GFLOP/s = %.0f%% of a "
+                "2048^2 matmul (%.1f GFLOP/s)\n",
+                variant.c_str(), fitted_exponent(t), fitted_exponent(t_top), fitted_exponent(m), best, mm > 0 ? 100 * best / mm : 0.0,
+                mm);
+  }
+  if (!a.plot.empty()) {
+    write_file_atomically(a.plot, bench_plot_svg(records));
+    std::printf("wrote %s\n", a.plot.c_str());
   }
   if (!a.json.empty()) {
     nlohmann::json j = nlohmann::json::array();
@@ -188,6 +275,8 @@ void add_bench(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("bench", "Benchmark FMA against dense attention (time, peak memory, GFLOP/s) and the shipped models");
   auto a = std::make_shared<BenchArgs>();
   cmd->add_option("--json", a->json, "Also write the records as JSON to this file");
+  cmd->add_option("--plot", a->plot, "Also draw time and peak memory against n (FMA, the peer, dense) as SVG");
+  cmd->add_option("--peer", a->peer, "The peer's bench.py (../shared/peers/fma-torch/bench.py) to run in the same session");
   cmd->add_option("--n", a->sizes, "Sequence lengths (default 1024 4096 16384 65536)")->delimiter(',');
   cmd->add_option("--variants", a->variants, "causal, bidirectional, linear")->delimiter(',');
   cmd->add_option("--repeats", a->repeats, "Timed calls per case (the median is reported)");

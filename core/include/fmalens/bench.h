@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,27 @@ struct BenchRecord {
 // Shapes of the attention benchmarks (batch 1, 4 heads, head dimension 64, m = 64, p = 4).
 constexpr int64_t kBenchHeads = 4, kBenchHeadDim = 64, kBenchM = 64, kBenchP = 4;
 
-// Runs one case in this process: a warm-up call, then `repeats` timed calls. For the model
-// cases, `checkpoint` names the model. Throws Error for an unknown case.
+// One case made ready to run: inputs allocated, modules built. `call()` runs it once and waits
+// for the device (forward under inference mode; forward_backward with autograd). Shared by
+// `fmalens bench` and the Google Benchmark programs in tests/bench.
+class PreparedBench {
+ public:
+  virtual ~PreparedBench() = default;
+  virtual void call() = 0;
+  double flops() const { return flops_; }      // useful floating-point operations of one call
+  const std::string& device() const { return device_; }
+  const std::string& note() const { return note_; }
+
+ protected:
+  double flops_ = 0;
+  std::string device_, note_;
+};
+
+// For the model cases, `checkpoint` names the model. Throws Error for an unknown case.
+std::unique_ptr<PreparedBench> prepare_bench_case(const BenchCase& c, const std::string& device,
+                                                  const std::string& checkpoint = "");
+
+// Runs one case in this process: a warm-up call, then `repeats` timed calls.
 BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device, const std::string& checkpoint = "");
 
 // Bytes the dense attention of n tokens needs at least (to skip what cannot fit).

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 
 #include "fma/attention.h"
 #include "fmalens/model.h"
@@ -57,92 +58,117 @@ double dense_bytes_needed(int64_t n, bool backward) {
   return (backward ? 4.0 : 2.0) * nn;
 }
 
-BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device_name, const std::string& checkpoint) {
-  configure_threads(0);
-  const torch::Device device = bench_device(device_name);
-  BenchRecord r;
-  r.c = c;
-  r.device = device.str();
-  const bool backward = c.pass == "forward_backward";
-  std::function<void()> call;
+namespace {
 
-  // Inputs and modules are built before the baseline is read.
+// Holds whatever a case needs alive (tensors, modules, a model) and the call that uses it.
+class TorchBench : public PreparedBench {
+ public:
+  TorchBench(const BenchCase& c, const std::string& device_name, const std::string& checkpoint)
+      : device(bench_device(device_name)), backward(c.pass == "forward_backward") {
+    device_ = device.str();
+    if (c.variant == "matmul") {
+      a = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
+      b = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
+      flops_ = 2.0 * static_cast<double>(c.n) * c.n * c.n;
+      body = [this] { auto y = torch::matmul(a, b); };
+    } else if (c.variant == "text_model" || c.variant == "image_model") {
+      model = Model::load(checkpoint);
+      RunOptions ro;
+      ro.device = device_name;
+      if (c.variant == "text_model") {
+        // Real English text, so that the run is the one a user makes.
+        std::ifstream in("/usr/share/games/fortunes/literature", std::ios::binary);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+        if (static_cast<int64_t>(text.size()) < c.n) text.append(static_cast<size_t>(c.n) - text.size(), ' ');
+        text.resize(static_cast<size_t>(c.n));
+        body = [this, ro] { model->run_text(text, ro); };
+      } else {
+        image.width = image.height = 28;
+        image.channels = 1;
+        image.pixels.assign(28 * 28, 0);
+        for (int y = 6; y < 22; ++y)
+          for (int x = 8; x < 20; ++x) image.pixels[static_cast<size_t>(y * 28 + x)] = 200;
+        body = [this, ro] { model->run_image(image, ro); };
+      }
+      note_ = checkpoint;
+    } else {
+      if (c.variant != "causal" && c.variant != "bidirectional" && c.variant != "linear")
+        throw Error("bench: unknown variant '" + c.variant + "'");
+      auto opts = torch::TensorOptions().device(device).requires_grad(backward);
+      q = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
+      k = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
+      v = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
+      const bool causal = c.variant == "causal";
+      if (c.impl == "dense") {
+        flops_ = 2.0 * 2.0 * static_cast<double>(c.n) * c.n * kBenchHeadDim * kBenchHeads / (causal ? 2.0 : 1.0);
+        body = [this, causal] {
+          auto y = dense_attention(q, k, v, causal);
+          if (backward) y.sum().backward();
+        };
+      } else {
+        const AttentionConfig cfg = attention_for(c);
+        attention = std::make_shared<FmaAttentionImpl>(cfg);
+        attention->to(device);
+        const Layout layout(cfg);
+        int64_t slots = 0;
+        for (const auto& g : layout.levels()) slots += g.slots;
+        // As the peer counts: QK^T and the weighted sum over every band slot (masked included).
+        flops_ = 2.0 * 2.0 * static_cast<double>(c.n) * kBenchHeadDim * static_cast<double>(slots) * kBenchHeads;
+        const bool ops = c.impl == "fma_ops";
+        if (!ops && c.impl != "fma") throw Error("bench: unknown impl '" + c.impl + "'");
+        body = [this, ops] {
+          auto y = ops ? attention->forward_ops(q, k, v) : attention->forward(q, k, v);
+          if (backward) y.sum().backward();
+        };
+      }
+    }
+    if (backward) flops_ *= 3.0;  // backward ~ twice the forward
+  }
+
+  void call() override {
+    if (backward) {
+      body();
+    } else {
+      c10::InferenceMode guard;
+      body();
+    }
+    sync(device);
+  }
+
+ private:
+  torch::Device device;
+  bool backward;
+  std::function<void()> body;
   torch::Tensor q, k, v, a, b;
   std::shared_ptr<FmaAttentionImpl> attention;
   std::shared_ptr<Model> model;
   Image image;
   std::string text;
-  if (c.variant == "matmul") {
-    a = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
-    b = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
-    r.flops = 2.0 * static_cast<double>(c.n) * c.n * c.n;
-    call = [&] { auto y = torch::matmul(a, b); };
-  } else if (c.variant == "text_model" || c.variant == "image_model") {
-    model = Model::load(checkpoint);
-    RunOptions ro;
-    ro.device = device_name;
-    if (c.variant == "text_model") {
-      std::ifstream in("/usr/share/games/fortunes/literature", std::ios::binary);
-      text.assign(std::istreambuf_iterator<char>(in), {});
-      if (static_cast<int64_t>(text.size()) < c.n) text.append(static_cast<size_t>(c.n) - text.size(), ' ');
-      text.resize(static_cast<size_t>(c.n));
-      call = [&, ro] { model->run_text(text, ro); };
-    } else {
-      image.width = image.height = 28;
-      image.channels = 1;
-      image.pixels.assign(28 * 28, 0);
-      for (int y = 6; y < 22; ++y)
-        for (int x = 8; x < 20; ++x) image.pixels[static_cast<size_t>(y * 28 + x)] = 200;
-      call = [&, ro] { model->run_image(image, ro); };
-    }
-    r.note = checkpoint;
-  } else {
-    if (c.variant != "causal" && c.variant != "bidirectional" && c.variant != "linear")
-      throw Error("bench: unknown variant '" + c.variant + "'");
-    auto opts = torch::TensorOptions().device(device).requires_grad(backward);
-    q = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
-    k = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
-    v = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
-    const bool causal = c.variant == "causal";
-    if (c.impl == "dense") {
-      r.flops = 2.0 * 2.0 * static_cast<double>(c.n) * c.n * kBenchHeadDim * kBenchHeads / (causal ? 2.0 : 1.0);
-      call = [&, causal] { dense_attention(q, k, v, causal); };
-      if (backward) call = [&, causal] { dense_attention(q, k, v, causal).sum().backward(); };
-    } else {
-      const AttentionConfig cfg = attention_for(c);
-      attention = std::make_shared<FmaAttentionImpl>(cfg);
-      attention->to(device);
-      const Layout layout(cfg);
-      int64_t slots = 0;
-      for (const auto& g : layout.levels()) slots += g.slots;
-      // As the peer counts: QK^T and the weighted sum over every band slot (masked included).
-      r.flops = 2.0 * 2.0 * static_cast<double>(c.n) * kBenchHeadDim * static_cast<double>(slots) * kBenchHeads;
-      const bool ops = c.impl == "fma_ops";
-      if (!ops && c.impl != "fma") throw Error("bench: unknown impl '" + c.impl + "'");
-      auto fwd = [&, ops] { return ops ? attention->forward_ops(q, k, v) : attention->forward(q, k, v); };
-      call = [fwd] { fwd(); };
-      if (backward) call = [fwd] { fwd().sum().backward(); };
-    }
-  }
-  if (backward) r.flops *= 3.0;  // backward ~ twice the forward
+};
 
-  auto run = [&] {
-    if (backward) {
-      call();
-    } else {
-      c10::InferenceMode guard;
-      call();
-    }
-    sync(device);
-  };
+}  // namespace
+
+std::unique_ptr<PreparedBench> prepare_bench_case(const BenchCase& c, const std::string& device, const std::string& checkpoint) {
+  configure_threads(0);
+  return std::make_unique<TorchBench>(c, device, checkpoint);
+}
+
+BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device_name, const std::string& checkpoint) {
+  // Inputs and modules are built before the baseline is read.
+  auto bench = prepare_bench_case(c, device_name, checkpoint);
+  BenchRecord r;
+  r.c = c;
+  r.device = bench->device();
+  r.note = bench->note();
+  r.flops = bench->flops();
   // The baseline is read before the warm-up, so that the peak includes everything a call
   // needs (index plans, workspaces), as a first call would.
   r.baseline_mb = resident_mb();
-  run();  // warm-up
+  bench->call();  // warm-up
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
     const auto t0 = Clock::now();
-    run();
+    bench->call();
     times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
