@@ -21,8 +21,10 @@ run: build
 test: build
 	cd $(BUILD) && tools_dir=$(CURDIR)/tools ctest --output-on-failure -j$(JOBS)
 
+# The README's performance table and plot; the peer (outside the project) runs when present.
+PEER ?= ../shared/peers/fma-torch/bench.py
 bench: build
-	$(BUILD)/app/fmalens bench
+	$(BUILD)/app/fmalens bench --peer $(PEER) --json assets/readme/bench.json --plot assets/readme/bench.svg
 
 clean:
 	rm -rf $(BUILD)
