@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   fmalens::cli::add_info(app, action);
   fmalens::cli::add_inspect(app, action);
   fmalens::cli::add_bench(app, action);
+  fmalens::cli::add_export(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,6 +16,7 @@ void add_eval(CLI::App& app, Action& action);
 void add_info(CLI::App& app, Action& action);
 void add_inspect(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action);
+void add_export(CLI::App& app, Action& action);  // figures; needs the GUI build's renderer
 
 // Exit codes: 0 success, 1 an internal failure, 2 bad input (file, option, configuration).
 constexpr int kExitBadInput = 2;

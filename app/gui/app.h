@@ -12,6 +12,7 @@
 #include "fmalens/engine.h"
 #include "gui/app_state.h"
 #include "gui/dialogs.h"
+#include "gui/export_dialog.h"
 #include "gui/gui_main.h"
 #include "gui/view_resources.h"
 #include "render/offscreen_target.h"
@@ -51,6 +52,7 @@ class App {
   void handle_shortcuts();
   void zoom_matrix(double factor);
   void open_file(FileKind kind);
+  void export_figure(const render::ExportRequest& request);  // File > Export...
 
   GuiOptions options_;
   bool headless_ = false, bench_ = false;
@@ -64,6 +66,7 @@ class App {
   std::unique_ptr<ViewResources> res_;
   std::vector<Command> commands_;
   FileDialog file_dialog_;
+  ExportDialog export_dialog_;
   std::string text_buffer_;
   uint64_t text_buffer_version_ = ~0ull;
   std::unique_ptr<render::OffscreenTarget> headless_target_;

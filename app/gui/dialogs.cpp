@@ -31,6 +31,7 @@ const std::vector<Shortcut>& shortcuts() {
       {"Ctrl+1 .. Ctrl+7", "show one view alone"},
       {"Ctrl+0", "show all views"},
       {"F12 or Ctrl+P", "save a screenshot of the window (PNG)"},
+      {"Ctrl+E", "export a view as a figure (PNG, SVG, PDF)"},
       {"F1", "this help"},
       {"Ctrl+Q", "quit"},
   };

@@ -23,6 +23,19 @@ void App::open_file(FileKind kind) {
   file_dialog_.open(kind, hint);
 }
 
+void App::export_figure(const render::ExportRequest& request) {
+  render::FigureSource src;
+  src.snapshot = state_.snapshot.get();
+  src.model = state_.model.get();
+  src.model_name = std::filesystem::path(state_.loaded_checkpoint.empty() ? state_.checkpoint : state_.loaded_checkpoint).stem().string();
+  try {
+    const std::vector<std::string> written = render::export_figures(src, request);
+    state_.status = "exported " + (written.empty() ? std::string() : written.front());
+  } catch (const std::exception& e) {
+    state_.error = "export failed: " + first_line(e.what());
+  }
+}
+
 void App::zoom_matrix(double factor) {
   const render::MatrixView v = res_->last_matrix_view;
   if (v.cells_per_pixel <= 0 || !state_.snapshot) return;
@@ -41,6 +54,7 @@ void App::handle_shortcuts() {
     if (key(GLFW_KEY_I)) open_file(FileKind::image);
     if (key(GLFW_KEY_R)) c.push_back(RunNow{});
     if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_file_name()});
+    if (key(GLFW_KEY_E) && state_.snapshot) export_dialog_.open(state_.focus.value_or(ViewId::matrix));
     if (key(GLFW_KEY_Q)) c.push_back(Quit{});
     if (key(GLFW_KEY_0)) c.push_back(FocusView{std::nullopt});
     for (int v = 0; v < kViewCount; ++v)
@@ -87,6 +101,8 @@ void App::draw_menu_bar() {
       ImGui::EndMenu();
     }
     ImGui::Separator();
+    if (ImGui::MenuItem("Export figure...", "Ctrl+E", false, static_cast<bool>(state_.snapshot)))
+      export_dialog_.open(state_.focus.value_or(ViewId::matrix));
     if (ImGui::MenuItem("Save screenshot", "F12")) c.push_back(TakeScreenshot{screenshot_file_name()});
     ImGui::Separator();
     if (ImGui::MenuItem("Quit", "Ctrl+Q")) c.push_back(Quit{});
@@ -206,6 +222,7 @@ void App::draw_main_window() {
       ImGui::End();
     }
   }
+  if (auto request = export_dialog_.draw(state_)) export_figure(*request);
   draw_error_dialog(state_, commands_);
   draw_help_window(state_, commands_);
   if (auto path = file_dialog_.draw()) {

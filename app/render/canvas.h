@@ -54,6 +54,11 @@ class Canvas {
     shapes_.clear();
     labels_.clear();
   }
+  // Adds `other`'s shapes and labels after these (drawn above them).
+  void append(const Canvas& other) {
+    shapes_.insert(shapes_.end(), other.shapes_.begin(), other.shapes_.end());
+    labels_.insert(labels_.end(), other.labels_.begin(), other.labels_.end());
+  }
 
   // Triangles of every shape: x, y, r, g, b, a per vertex (for the GL renderer).
   std::vector<float> triangles() const;

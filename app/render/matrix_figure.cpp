@@ -8,12 +8,13 @@
 
 namespace fmalens::render {
 
-MatrixFigureLayout matrix_figure_layout(const PixelRect& r, float f) {
+MatrixFigureLayout matrix_figure_layout(const PixelRect& r, float f, bool colorbar) {
   MatrixFigureLayout l;
   const int left = static_cast<int>(f * 4.5f), top = static_cast<int>(f * 1.8f), bottom = static_cast<int>(f * 0.5f);
-  const int bar_w = static_cast<int>(f * 1.1f), bar_gap = static_cast<int>(f * 0.8f), bar_labels = static_cast<int>(f * 4.2f);
+  const int bar_w = colorbar ? static_cast<int>(f * 1.1f) : 0, bar_gap = static_cast<int>(f * 0.8f);
+  const int bar_labels = colorbar ? static_cast<int>(f * 4.2f) : 0;
   l.matrix = {r.x + left, r.y + top, std::max(1, r.w - left - bar_gap - bar_w - bar_labels), std::max(1, r.h - top - bottom)};
-  l.colorbar = {l.matrix.x + l.matrix.w + bar_gap, l.matrix.y, bar_w, l.matrix.h};
+  l.colorbar = {l.matrix.x + l.matrix.w + bar_gap, l.matrix.y, bar_w, colorbar ? l.matrix.h : 0};
   return l;
 }
 
@@ -30,9 +31,9 @@ std::string axis_token_label(const MatrixFigure& fig, const AttentionConfig& a, 
 
 bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const BandTextures& bands, const MatrixFigure& fig,
                         const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas, bool preview) {
-  const MatrixFigureLayout lay = matrix_figure_layout(rect, fig.font_px);
+  const MatrixFigureLayout lay = matrix_figure_layout(rect, fig.font_px, fig.colorbar);
   const bool done = renderer.draw(ctx, bands, fig.view, lay.matrix, target_h, max_new_passes, preview);
-  ctx.draw_colorbar(fig.view.colormap, lay.colorbar, target_h);
+  if (fig.colorbar) ctx.draw_colorbar(fig.view.colormap, lay.colorbar, target_h);
 
   const MatrixView& v = fig.view;
   const PixelRect& m = lay.matrix;
@@ -77,10 +78,12 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
   canvas->label(static_cast<float>(rect.x) + f * 0.2f, static_cast<float>(rect.y) + f * 0.1f, "query", kDimTextColor);
   float lo, hi;
   matrix_color_range(v, bands, &lo, &hi);
-  canvas->stroke_rect(static_cast<float>(lay.colorbar.x) - 0.5f, static_cast<float>(lay.colorbar.y) - 0.5f,
-                      static_cast<float>(lay.colorbar.w) + 1, static_cast<float>(lay.colorbar.h) + 1, kAxisColor);
-  colorbar_labels(canvas, static_cast<float>(lay.colorbar.x + lay.colorbar.w), static_cast<float>(lay.colorbar.y),
-                  static_cast<float>(lay.colorbar.h), lo, hi, v.log_scale, f);
+  if (fig.colorbar) {
+    canvas->stroke_rect(static_cast<float>(lay.colorbar.x) - 0.5f, static_cast<float>(lay.colorbar.y) - 0.5f,
+                        static_cast<float>(lay.colorbar.w) + 1, static_cast<float>(lay.colorbar.h) + 1, kAxisColor);
+    colorbar_labels(canvas, static_cast<float>(lay.colorbar.x + lay.colorbar.w), static_cast<float>(lay.colorbar.y),
+                    static_cast<float>(lay.colorbar.h), lo, hi, v.log_scale, f);
+  }
   ctx.draw_canvas(*canvas, target_w, target_h);
   return done;
 }

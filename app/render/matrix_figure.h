@@ -12,15 +12,16 @@ namespace fmalens::render {
 
 struct MatrixFigureLayout {
   PixelRect matrix;    // where the cells are drawn
-  PixelRect colorbar;
+  PixelRect colorbar;  // empty without a colorbar
 };
-MatrixFigureLayout matrix_figure_layout(const PixelRect& rect, float font_px);
+MatrixFigureLayout matrix_figure_layout(const PixelRect& rect, float font_px, bool colorbar = true);
 
 struct MatrixFigure {
   MatrixView view;
   const std::string* text = nullptr;  // text models: the bytes, labels of the axes when they fit
   int64_t grid_side = 0;              // image models: patches are labelled "y,x"
   float font_px = 13;
+  bool colorbar = true;  // figure export: --no-colorbar
 };
 
 // Draws into the bound target (`target_w` x `target_h`); shapes are drawn, labels appended to

@@ -53,6 +53,7 @@ void RenderContext::draw_rect_pass(const PixelRect& rect, int target_height) con
 }
 
 void RenderContext::draw_canvas(const Canvas& canvas, int target_width, int target_height) {
+  if (!canvas_enabled_) return;
   const std::vector<float> tris = canvas.triangles();
   if (tris.empty()) return;
   const GLuint program = shaders_.program("canvas.vert.glsl", "canvas.frag.glsl");

@@ -39,6 +39,9 @@ class RenderContext {
   void draw_rect_pass(const PixelRect& rect, int target_height) const;
   // Flat shapes (labels are not drawn here: see Canvas).
   void draw_canvas(const Canvas& canvas, int target_width, int target_height);
+  // Off: draw_canvas draws nothing, so a render holds only the shader-drawn fields (the
+  // pictures a vector export embeds under its own vector shapes).
+  void set_canvas_enabled(bool enabled) { canvas_enabled_ = enabled; }
   void draw_colorbar(Colormap map, const PixelRect& rect, int target_height);
   // An R32F texture of `columns x rows` texels, rows top to bottom, showing texels
   // [u0, u1) x [v0, v1) stretched over `rect` (nearest texel).
@@ -51,6 +54,7 @@ class RenderContext {
   VertexArray empty_vao_;
   VertexArray canvas_vao_;
   Buffer canvas_vbo_;
+  bool canvas_enabled_ = true;
 };
 
 // Sets the viewport to `rect` of a target `target_height` pixels tall (GL counts from the bottom).

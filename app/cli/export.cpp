@@ -1,0 +1,187 @@
+// fmalens export: figures of every view as PNG, SVG or PDF without a display (EGL), through
+// the same function as the GUI's File > Export... (render/figure_export.h).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "cli/cli.h"
+#include "cli/input.h"
+#include "fmalens/model.h"
+
+#ifdef FMALENS_WITH_GUI
+#include "render/figure_export.h"
+#include "render/gl.h"
+#include "render/headless_gl.h"
+#endif
+
+namespace fmalens::cli {
+
+#ifndef FMALENS_WITH_GUI
+
+void add_export(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("export", "Figures of the views (needs a build with the GUI: -DFMALENS_GUI=ON)");
+  cmd->allow_extras();
+  cmd->callback([&action] {
+    action = [] () -> int {
+      throw Error("fmalens export needs a build with the GUI's renderer (configure with -DFMALENS_GUI=ON)");
+    };
+  });
+}
+
+#else
+
+namespace {
+
+struct ExportOptions {
+  InputOptions in;
+  int64_t synthetic = 0;
+  std::string views, format, out, colormap = "viridis", scale = "log", title;
+  int layer = 0, head = -1, level = -1;
+  int64_t query = -1;
+  double width = 0, height = 0, dpi = 300, font = 0;
+  float decades = 4;
+  bool no_colorbar = false, no_title = false, no_outlines = false, quiet = false;
+};
+
+std::string assets_dir() {
+  const char* env = std::getenv("FMALENS_ASSETS");
+  return env && *env ? env : FMALENS_ASSETS_DIR;
+}
+
+// Fails before any model runs when the output cannot be written.
+void check_output(const ExportOptions& o, size_t views) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path out(o.out);
+  if (views > 1 || fs::is_directory(out, ec)) {
+    fs::path existing = out;
+    while (!existing.empty() && !fs::exists(existing, ec)) existing = existing.parent_path();
+    if (existing.empty()) existing = ".";
+    if (!fs::is_directory(existing, ec) || ::access(existing.c_str(), W_OK) != 0)
+      throw Error("cannot write figures into " + o.out + ": " + existing.string() + " is not a writable folder");
+    return;
+  }
+  fs::path dir = out.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) throw Error("cannot write " + o.out + ": folder " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw Error("cannot write " + o.out + ": folder " + dir.string() + " is not writable");
+}
+
+int run_export(ExportOptions o) {
+  const auto t_start = std::chrono::steady_clock::now();
+  render::ExportRequest req;
+  req.views = render::parse_figure_views(o.views);
+  req.skip_unavailable = o.views == "all";
+  if (o.format.empty()) {  // from the file's extension, else PNG
+    const std::string ext = std::filesystem::path(o.out).extension().string();
+    o.format = ext == ".svg" ? "svg" : ext == ".pdf" ? "pdf" : "png";
+  }
+  req.format = render::figure_format_from_name(o.format);
+  req.out = o.out;
+  req.size = {o.width, o.height, o.dpi, o.font};
+  render::FigureSettings& st = req.settings;
+  st.layer = o.layer;
+  st.head = o.head;
+  st.query = o.query;
+  st.level = o.level;
+  st.colormap = render::colormap_from_name(o.colormap);
+  st.log_scale = o.scale == "log";
+  st.decades = o.decades;
+  st.title = o.title;
+  st.show_title = !o.no_title;
+  st.colorbar = !o.no_colorbar;
+  st.outlines = !o.no_outlines;
+  check_output(o, req.skip_unavailable ? 2 : req.views.size());
+
+  // The input: the model and what it runs (the bundled samples when none is given).
+  Snapshot snapshot;
+  std::shared_ptr<Model> model;
+  render::FigureSource src;
+  if (o.synthetic > 0) {
+    snapshot = render::synthetic_export_snapshot(o.synthetic);
+    src.model_name = "synthetic n=" + std::to_string(snapshot.tokens);
+  } else {
+    const std::filesystem::path assets(assets_dir());
+    InputOptions in = o.in;
+    if (in.checkpoint.empty())
+      in.checkpoint = ((assets / "models") / (in.image.empty() ? "text_fma.safetensors" : "image_fma.safetensors")).string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(in.checkpoint, ec)) throw Error("checkpoint " + in.checkpoint + ": no such file");
+    model = Model::load(in.checkpoint);
+    if (in.text.empty() && in.text_file.empty() && in.image.empty()) {
+      if (model->config().kind == ModelKind::image) in.image = (assets / "samples" / "fashion_mnist_sneaker.png").string();
+      else in.text_file = (assets / "samples" / "sample.txt").string();
+    }
+    RunOptions ro;
+    ro.device = in.device;
+    snapshot = run_input(*model, in, ro);
+    src.model = &model->info();
+    src.model_name = std::filesystem::path(in.checkpoint).stem().string();
+  }
+  src.snapshot = &snapshot;
+  const auto t_run = std::chrono::steady_clock::now();
+
+  std::unique_ptr<render::HeadlessGL> gl;
+  try {
+    gl = render::HeadlessGL::create();
+  } catch (const Error& e) {
+    throw std::runtime_error(e.what());  // the machine, not the input: exit 1
+  }
+  const std::vector<std::string> written = render::export_figures(src, req);
+  const auto t_end = std::chrono::steady_clock::now();
+  if (!o.quiet) {
+    const double run_s = std::chrono::duration<double>(t_run - t_start).count();
+    const double draw_s = std::chrono::duration<double>(t_end - t_run).count();
+    for (const auto& p : written) std::printf("wrote %s\n", p.c_str());
+    std::printf("%lld tokens; model %.2f s, figures %.2f s (%s, %s)\n", static_cast<long long>(snapshot.tokens), run_s, draw_s,
+                gl->platform().c_str(), render::gl_description().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_export(CLI::App& app, Action& action) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* cmd = app.add_subcommand("export", "Figures of the views as PNG, SVG or PDF (no display needed)");
+  cmd->add_option("--checkpoint", o->in.checkpoint, "Model file (default: the bundled text model, or image model with --image)");
+  auto* text = cmd->add_option("--text", o->in.text, "Text to run (text models)");
+  auto* file = cmd->add_option("--text-file", o->in.text_file, "Text file to run (a window of the context's size)");
+  auto* image = cmd->add_option("--image", o->in.image, "Image to run (image models)");
+  text->excludes(file)->excludes(image);
+  file->excludes(image);
+  cmd->add_option("--window-start", o->in.window_start, "Text files longer than the context: first byte of the window");
+  cmd->add_option("--device", o->in.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--view", o->views, "matrix, levels, weights, regions, text, compare, model; several with commas, or all")->required();
+  cmd->add_option("--format", o->format, "png, svg or pdf (default: the extension of --out, else png)")
+      ->check(CLI::IsMember({"png", "svg", "pdf"}));
+  cmd->add_option("--out", o->out, "Output file; with several views a folder (files named by view)")->required();
+  cmd->add_option("--layer", o->layer, "Layer (default 0)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--head", o->head, "Head; -1: the mean of heads (default)")->check(CLI::Range(-1, 1 << 20));
+  cmd->add_option("--query", o->query, "Query token or patch (default: the last byte, or the centre patch)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--level", o->level, "Show only this level (weights: the coarse level, default 1)")->check(CLI::Range(0, 15));
+  cmd->add_option("--width", o->width, "Width: pixels (PNG, default 1200) or points (SVG, PDF, default 432)")->check(CLI::Range(32.0, 32768.0));
+  cmd->add_option("--height", o->height, "Height: pixels (PNG, default 900) or points (SVG, PDF, default 324)")->check(CLI::Range(32.0, 32768.0));
+  cmd->add_option("--dpi", o->dpi, "SVG, PDF: resolution of the embedded matrix and maps (default 300)")->check(CLI::Range(18.0, 2400.0));
+  cmd->add_option("--font-size", o->font, "Label size: pixels (PNG) or points (SVG, PDF)")->check(CLI::Range(4.0, 200.0));
+  cmd->add_option("--colormap", o->colormap, "viridis, magma, cividis or grey (default viridis)")
+      ->check(CLI::IsMember({"viridis", "magma", "cividis", "grey"}));
+  cmd->add_option("--scale", o->scale, "Colour scale: linear or log (default log)")->check(CLI::IsMember({"linear", "log"}));
+  cmd->add_option("--decades", o->decades, "Log scale: decades the colours span (default 4)")->check(CLI::Range(1.0, 10.0));
+  cmd->add_option("--title", o->title, "Title (default: model, layer, head, query, level)");
+  cmd->add_flag("--no-title", o->no_title, "No title");
+  cmd->add_flag("--no-colorbar", o->no_colorbar, "No colorbar");
+  cmd->add_flag("--no-outlines", o->no_outlines, "Matrix: no outlines of the level blocks");
+  cmd->add_flag("--quiet", o->quiet, "Print nothing on success");
+  cmd->add_option("--synthetic", o->synthetic, "Development: a synthetic FMA snapshot of N tokens instead of a model")
+      ->check(CLI::Range(16, 1 << 22));
+  cmd->callback([o, &action] { action = [o] { return run_export(*o); }; });
+}
+
+#endif
+
+}  // namespace fmalens::cli

@@ -1,0 +1,107 @@
+#include "gui/export_dialog.h"
+
+#include <imgui.h>
+#include <imgui_stdlib.h>
+
+#include <filesystem>
+
+namespace fmalens::gui {
+
+render::FigureView figure_view(ViewId v) { return render::parse_figure_views(view_name(v)).front(); }
+
+render::FigureSettings figure_settings(const AppState& s, render::FigureView view) {
+  render::FigureSettings f;
+  f.layer = s.layer;
+  f.head = s.head;
+  f.query = s.query;
+  f.level_mask = s.matrix.level_mask;
+  f.level = view == render::FigureView::weights ? s.weights_level : -1;
+  f.colormap = s.matrix.colormap;
+  f.log_scale = s.matrix.log_scale;
+  f.decades = s.matrix.decades;
+  f.tint_strength = s.matrix.tint_strength;
+  f.outlines = s.matrix.outlines;
+  f.z_order = s.matrix.z_order;
+  f.overlay_opacity = s.matrix.overlay_opacity;
+  f.fit = s.nav.fit;
+  f.t0 = s.nav.t0;
+  f.i0 = s.nav.i0;
+  f.cells_per_pixel = s.nav.cells_per_pixel;
+  return f;
+}
+
+void ExportDialog::open(ViewId view) {
+  open_ = just_opened_ = true;
+  view_ = static_cast<int>(view);
+}
+
+std::optional<render::ExportRequest> ExportDialog::draw(const AppState& s) {
+  if (!open_) return std::nullopt;
+  static const char* kFormats[3] = {"png", "svg", "pdf"};
+  if (just_opened_) {
+    ImGui::OpenPopup("Export figure");
+    just_opened_ = false;
+    if (path_.empty()) path_ = std::string("fmalens-") + view_name(static_cast<ViewId>(view_)) + "." + kFormats[format_];
+  }
+  std::optional<render::ExportRequest> result;
+  ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 30, 0), ImGuiCond_Appearing);
+  if (ImGui::BeginPopupModal("Export figure", &open_, ImGuiWindowFlags_NoSavedSettings)) {
+    const float field = ImGui::GetFontSize() * 12;
+    ImGui::SetNextItemWidth(field);
+    if (ImGui::BeginCombo("view", view_title(static_cast<ViewId>(view_)))) {
+      for (int v = 0; v < kViewCount; ++v)
+        if (ImGui::Selectable(view_title(static_cast<ViewId>(v)), v == view_)) view_ = v;
+      ImGui::EndCombo();
+    }
+    const int old_format = format_;
+    for (int k = 0; k < 3; ++k) {
+      if (k) ImGui::SameLine();
+      ImGui::RadioButton(kFormats[k], &format_, k);
+    }
+    if (format_ != old_format) {  // follow the format in the file name
+      std::filesystem::path p(path_);
+      if (p.extension() == ".png" || p.extension() == ".svg" || p.extension() == ".pdf") path_ = p.replace_extension(kFormats[format_]).string();
+    }
+    const bool vector = format_ != 0;
+    ImGui::SetNextItemWidth(field);
+    ImGui::InputFloat(vector ? "width (points, 0: default)" : "width (pixels, 0: default)", &width_, 0, 0, "%.0f");
+    ImGui::SetNextItemWidth(field);
+    ImGui::InputFloat(vector ? "height (points, 0: default)" : "height (pixels, 0: default)", &height_, 0, 0, "%.0f");
+    if (vector) {
+      ImGui::SetNextItemWidth(field);
+      ImGui::InputFloat("dpi of the embedded maps", &dpi_, 0, 0, "%.0f");
+    }
+    ImGui::Checkbox("title", &title_);
+    ImGui::SameLine();
+    ImGui::Checkbox("colorbar", &colorbar_);
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 24);
+    ImGui::InputText("file", &path_);
+    ImGui::TextDisabled("layer %d, %s, query %lld, colours of the matrix panel", s.layer,
+                        s.head < 0 ? "mean of heads" : ("head " + std::to_string(s.head)).c_str(), static_cast<long long>(s.query));
+    if (ImGui::Button("Export", ImVec2(ImGui::GetFontSize() * 6, 0)) && !path_.empty()) {
+      render::ExportRequest req;
+      const render::FigureView view = figure_view(static_cast<ViewId>(view_));
+      req.views = {view};
+      req.format = static_cast<render::FigureFormat>(format_);
+      req.out = path_;
+      req.size.width = width_;
+      req.size.height = height_;
+      req.size.dpi = dpi_;
+      req.settings = figure_settings(s, view);
+      req.settings.colorbar = colorbar_;
+      req.settings.show_title = title_;
+      result = req;
+      open_ = false;
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel", ImVec2(ImGui::GetFontSize() * 6, 0))) {
+      open_ = false;
+      ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+  }
+  return result;
+}
+
+}  // namespace fmalens::gui

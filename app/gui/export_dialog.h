@@ -1,0 +1,32 @@
+// File > Export...: a small dialog (view, format, size, path) that exports the current
+// panel's settings through render::export_figures, the function `fmalens export` calls.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "gui/app_state.h"
+#include "render/figure_export.h"
+
+namespace fmalens::gui {
+
+// The figure settings of the GUI's current selection and panels, for `view`.
+render::FigureSettings figure_settings(const AppState& state, render::FigureView view);
+// ViewId -> FigureView (same names).
+render::FigureView figure_view(ViewId view);
+
+class ExportDialog {
+ public:
+  void open(ViewId view);
+  // Draws the dialog while open; returns the request once, when the user presses Export.
+  std::optional<render::ExportRequest> draw(const AppState& state);
+
+ private:
+  bool open_ = false, just_opened_ = false;
+  int view_ = 0, format_ = 0;
+  float width_ = 0, height_ = 0, dpi_ = 300;
+  std::string path_;
+  bool colorbar_ = true, title_ = true;
+};
+
+}  // namespace fmalens::gui

@@ -1,0 +1,107 @@
+// Figure export: every view as PNG, SVG or PDF, drawn by the same figure functions as the
+// GUI's panels. `fmalens export` (app/cli/export.cpp, with a headless EGL context) and the
+// GUI's File > Export... (with the window's context) both call export_figures().
+//   PNG: the renderer's pixels at the requested size, labels drawn over them with Cairo.
+//   SVG, PDF: sizes in points; the figure is rendered at dpi / 72 pixels a point, its
+//   shader-drawn fields embedded as images, its shapes and labels replayed as vectors.
+// Nothing here builds an n x n matrix: the matrix is sampled from the bands on the GPU.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fmalens/model.h"
+#include "fmalens/snapshot.h"
+#include "render/canvas.h"
+#include "render/colormap.h"
+#include "render/render_context.h"
+
+namespace fmalens::render {
+
+enum class FigureView { matrix, levels, weights, regions, text, compare, model };
+constexpr int kFigureViewCount = 7;
+const char* figure_view_name(FigureView view);
+// "matrix", "matrix,levels", "all" (the views the snapshot's model has). Throws Error.
+std::vector<FigureView> parse_figure_views(const std::string& list);
+
+// Whether the snapshot's model has the view (regions: image models; text: text models;
+// matrix, levels, weights, compare: FMA models).
+bool figure_view_available(const Snapshot& snapshot, FigureView view);
+
+enum class FigureFormat { png, svg, pdf };
+FigureFormat figure_format_from_name(const std::string& name);  // throws Error
+const char* figure_format_name(FigureFormat format);            // "png", ...
+
+// What a figure shows: the selection and the colours (the GUI passes its panel settings).
+struct FigureSettings {
+  int layer = 0;
+  int head = -1;        // -1: the average over heads
+  int64_t query = -1;   // -1: the last byte, or the centre patch
+  int level = -1;       // weights: the coarse level (default 1); other views: show only this level
+  uint32_t level_mask = 0xFFFFFFFFu;
+  Colormap colormap = Colormap::viridis;
+  bool log_scale = true;
+  float decades = 4;
+  float tint_strength = 0;
+  bool outlines = true;
+  bool z_order = true;
+  float overlay_opacity = 0.7f;
+  // The matrix's navigation: the whole matrix, or a corner and a zoom (as in the GUI).
+  bool fit = true;
+  double t0 = 0, i0 = 0, cells_per_pixel = 1;
+  std::string title;    // "" : made from the model, layer, head, query and level
+  bool show_title = true;
+  bool colorbar = true;
+};
+
+struct FigureSize {
+  double width = 0, height = 0;  // PNG: pixels; SVG, PDF: points. 0: the default (per view)
+  double dpi = 300;              // SVG, PDF: resolution of the embedded fields
+  double font = 0;               // label size (PNG pixels, vector points); 0: the default
+};
+
+struct ExportRequest {
+  std::vector<FigureView> views;
+  bool skip_unavailable = false;  // "all": leave out the views the model does not have
+  FigureFormat format = FigureFormat::png;
+  std::string out;  // one view: the file; several: a folder (created), files named by view
+  FigureSize size;
+  FigureSettings settings;
+};
+
+struct FigureSource {
+  const Snapshot* snapshot = nullptr;
+  const ModelInfo* model = nullptr;  // the model view's loss curve (may be null)
+  std::string model_name;            // for titles: the checkpoint's file name
+};
+
+// Needs a current OpenGL 3.3 core context. Writes each file atomically (a temporary file
+// renamed into place) and returns the paths written. Throws fmalens::Error (one line) for a
+// view the model does not have, a selection out of range, an unwritable path.
+std::vector<std::string> export_figures(const FigureSource& source, const ExportRequest& request);
+
+// One figure rendered at w x h pixels: the pixels with the canvas's shapes (labels not yet
+// drawn), the canvas, and the rectangles drawn by shaders (what vector output embeds).
+struct RenderedFigure {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgba;  // top row first
+  Canvas canvas;
+  std::vector<PixelRect> raster;
+  PixelRect body;             // where the view's figure function drew
+  bool monospace = false;
+  std::string title;
+};
+// `with_shapes` false: the canvas's shapes are recorded but not drawn (vector output).
+RenderedFigure render_figure(RenderContext& ctx, const FigureSource& source, FigureView view, const FigureSettings& settings,
+                             int width, int height, float font_px, bool with_shapes = true);
+
+// The rectangle a view's figure function gets inside a w x h figure (below the title).
+PixelRect figure_body(int width, int height, float font_px, const FigureSettings& settings);
+
+// The synthetic snapshot `fmalens export --synthetic N` draws (development and tests): the
+// smallest causal layout of N tokens or more (m 32, p 4, 2 layers, 2 heads).
+Snapshot synthetic_export_snapshot(int64_t tokens);
+
+}  // namespace fmalens::render
