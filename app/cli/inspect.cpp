@@ -1,12 +1,14 @@
 // fmalens inspect: runs a model with capture and writes every captured array as .npy, with a
 // manifest that says what each file holds. The raw export that users load in NumPy.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "cli/cli.h"
@@ -27,6 +29,53 @@ void make_dir(const std::string& dir) {
   }
   if (::mkdir(dir.c_str(), 0755) != 0) throw Error("cannot create folder " + dir + ": " + std::strerror(errno));
 }
+
+// The arrays are written into a temporary folder beside --out and moved into it only when all
+// of them are written: a failure (full disk, `ulimit -f`, an interrupted run) leaves --out as
+// it was, with no partial files, and no temporary folder behind.
+class Staging {
+ public:
+  explicit Staging(const std::string& out) : out_(out) {
+    struct stat st {};
+    if (::stat(out.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) throw Error(out + ": exists and is not a folder");
+    std::string tmpl = out + ".tmp-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw Error("cannot create folder " + out + ": " + std::strerror(errno));
+    dir_ = tmpl;
+  }
+  ~Staging() {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  // Runs write(path in the staging folder); its errors name the file under --out.
+  template <class Write>
+  void add(const std::string& name, Write&& write) {
+    try {
+      write(dir_ + "/" + name);
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      const auto at = msg.find(dir_);
+      if (at != std::string::npos) msg.replace(at, dir_.size(), out_);
+      throw Error(msg);
+    }
+    names_.push_back(name);
+  }
+  // Moves every staged file into --out (created if missing).
+  void commit() {
+    make_dir(out_);
+    for (const std::string& name : names_)
+      if (::rename((dir_ + "/" + name).c_str(), (out_ + "/" + name).c_str()) != 0)
+        throw Error("cannot write " + out_ + "/" + name + ": " + std::strerror(errno));
+    ::rmdir(dir_.c_str());
+    dir_.clear();
+  }
+
+ private:
+  std::string out_, dir_;
+  std::vector<std::string> names_;
+};
 
 // A head's slice [n, K] of a [heads, n, K] array.
 Array head_slice(const Array& a, int64_t head) {
@@ -53,13 +102,12 @@ void add_inspect(CLI::App& app, Action& action) {
       RunOptions ro;
       ro.device = in->device;
       Snapshot snap = run_input(*model, *in, ro);
-      make_dir(*out);
-      const std::string dir = *out + "/";
+      Staging staging(*out);
       nlohmann::json arrays = nlohmann::json::array();
       auto add = [&](const std::string& file, const std::vector<int64_t>& shape, const char* dtype, const std::string& meaning) {
         arrays.push_back({{"file", file}, {"shape", shape}, {"dtype", dtype}, {"meaning", meaning}});
       };
-      write_npy(dir + "logits.npy", snap.logits);
+      staging.add("logits.npy", [&](const std::string& p) { write_npy(p, snap.logits); });
       add("logits.npy", snap.logits.shape, "float32",
           snap.config.kind == ModelKind::text ? "next-byte logits, one row per input byte" : "class logits");
       const bool fma = snap.config.attention_kind == AttentionKind::fma;
@@ -75,7 +123,7 @@ void add_inspect(CLI::App& app, Action& action) {
               map[static_cast<size_t>(i * g.slots + k)] = r.phantom ? -2 : (r.valid ? static_cast<int32_t>(r.block) : -1);
             }
           const std::string f = "level" + std::to_string(l) + "_slot_blocks.npy";
-          write_npy(dir + f, {snap.tokens, g.slots}, map);
+          staging.add(f, [&](const std::string& p) { write_npy(p, {snap.tokens, g.slots}, map); });
           add(f, {snap.tokens, g.slots}, "int32",
               l == 0 ? "fine band: the key token of each slot (-1 masked, -2 phantom zero key)"
                      : "coarse level " + std::to_string(l) + ": the block of each slot (slot k is summary k % p; -1 masked, -2 phantom)");
@@ -84,20 +132,20 @@ void add_inspect(CLI::App& app, Action& action) {
       for (size_t L = 0; L < snap.layers.size(); ++L) {
         const LayerSnapshot& ls = snap.layers[L];
         const std::string pre = "layer" + std::to_string(L);
-        write_npy(dir + pre + "_q.npy", ls.q);
+        staging.add(pre + "_q.npy", [&](const std::string& p) { write_npy(p, ls.q); });
         add(pre + "_q.npy", ls.q.shape, "float32", "queries [heads, n, d], unscaled");
-        write_npy(dir + pre + "_k.npy", ls.k);
+        staging.add(pre + "_k.npy", [&](const std::string& p) { write_npy(p, ls.k); });
         add(pre + "_k.npy", ls.k.shape, "float32", "keys [heads, n, d]");
         if (!fma) continue;
-        write_npy(dir + pre + "_row_max.npy", ls.row_max);
+        staging.add(pre + "_row_max.npy", [&](const std::string& p) { write_npy(p, ls.row_max); });
         add(pre + "_row_max.npy", ls.row_max.shape, "float32", "joint max M_i of the scores over all levels [heads, n]");
-        write_npy(dir + pre + "_row_norm.npy", ls.row_norm);
+        staging.add(pre + "_row_norm.npy", [&](const std::string& p) { write_npy(p, ls.row_norm); });
         add(pre + "_row_norm.npy", ls.row_norm.shape, "float32", "normaliser Z_i = sum_l alpha_l sum exp(s - M_i) [heads, n]");
         for (int64_t h = 0; h < snap.config.n_head; ++h)
           for (size_t l = 0; l < ls.bands.size(); ++l) {
             const Array band = head_slice(ls.bands[l], h);
             const std::string f = pre + "_head" + std::to_string(h) + "_level" + std::to_string(l) + "_weights.npy";
-            write_npy(dir + f, band);
+            staging.add(f, [&](const std::string& p) { write_npy(p, band); });
             add(f, band.shape, "float32",
                 "attention coefficients C_l after the joint softmax (alpha included) [n, slots]; slot meaning in level" +
                     std::to_string(l) + "_slot_blocks.npy");
@@ -105,8 +153,8 @@ void add_inspect(CLI::App& app, Action& action) {
         for (size_t l = 0; l < snap.downsampling[L].size(); ++l) {
           const auto& w = snap.downsampling[L][l];
           const std::string f = pre + "_level" + std::to_string(l + 1) + "_downsample_";
-          write_npy(dir + f + "keys.npy", w.keys);
-          write_npy(dir + f + "values.npy", w.values);
+          staging.add(f + "keys.npy", [&](const std::string& p) { write_npy(p, w.keys); });
+          staging.add(f + "values.npy", [&](const std::string& p) { write_npy(p, w.values); });
           add(f + "keys.npy", w.keys.shape, "float32", "key downsampling basis functions [p, d, block tokens]");
           add(f + "values.npy", w.values.shape, "float32", "value downsampling basis functions [p, d, block tokens]");
         }
@@ -123,7 +171,8 @@ void add_inspect(CLI::App& app, Action& action) {
                                  {"device", snap.device},
                                  {"run_ms", snap.run_ms},
                                  {"arrays", arrays}};
-      write_file_atomically(dir + "manifest.json", manifest.dump(1) + "\n");
+      staging.add("manifest.json", [&](const std::string& p) { write_file_atomically(p, manifest.dump(1) + "\n"); });
+      staging.commit();
       if (snap.dropped > 0)
         std::fprintf(stderr, "note: the input is longer than the context; ran its last %lld bytes (%lld bytes left out)\n",
                      static_cast<long long>(snap.tokens), static_cast<long long>(snap.dropped));

@@ -2,8 +2,14 @@
 // A stand-in runner replaces the model so that each test is quick and deterministic.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "fmalens/engine.h"
@@ -210,6 +216,127 @@ TEST(Engine, TheModelRunnerReportsAMissingCheckpointByName) {
   EXPECT_FALSE(r->ok());
   EXPECT_NE(r->error.find("model.safetensors"), std::string::npos) << r->error;
   EXPECT_FALSE(r->model);
+}
+
+
+// The real model runner over hostile files and long runs (issue 7): what the GUI does when a
+// user opens a bad checkpoint, cancels, opens another file mid-run, or closes the window.
+class EngineWithModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "fmalens_engine_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::string write(const std::string& name, const std::string& bytes) const {
+    const std::string p = dir_ + "/" + name;
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+    return p;
+  }
+  static std::string text_model() { return std::string(FMALENS_ASSETS_DIR) + "/models/text_fma.safetensors"; }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  static EngineJob long_text_job(const std::string& checkpoint) {
+    EngineJob job;
+    job.checkpoint = checkpoint;
+    job.device = "cpu";
+    std::string text;
+    while (text.size() < 4096) text += "The quick brown fox jumps over the lazy dog. ";
+    job.text = text.substr(0, 4096);
+    return job;
+  }
+  std::string dir_;
+};
+
+TEST_F(EngineWithModelTest, HostileCheckpointsComeBackAsOneLineErrorsAndTheEngineKeepsWorking) {
+  const std::string good = read(text_model());
+  ASSERT_GT(good.size(), 1000u);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"truncated.safetensors", good.substr(0, good.size() / 2)},
+      {"absurd_header.safetensors", std::string("\x00\xe1\xf5\x05\x00\x00\x00\x00{", 9) + good.substr(9, 1000)},
+      {"empty.safetensors", ""},
+      {"random.pt", std::string(4096, '\x7f')},
+  };
+  Engine engine;
+  for (const auto& [name, bytes] : bad) {
+    SCOPED_TRACE(name);
+    EngineJob job;
+    job.checkpoint = write(name, bytes);
+    job.text = "abc";
+    engine.submit(job);
+    auto r = wait_result(engine, 30000ms);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->ok());
+    EXPECT_FALSE(r->cancelled);
+    EXPECT_NE(r->error.find(job.checkpoint), std::string::npos) << r->error;
+    EXPECT_EQ(r->error.find('\n'), std::string::npos) << r->error;
+  }
+  EngineJob job;
+  job.checkpoint = text_model();
+  job.device = "cpu";
+  job.text = "hello";
+  engine.submit(job);
+  auto r = wait_result(engine, 60000ms);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->ok()) << r->error;
+  ASSERT_TRUE(r->snapshot);
+}
+
+TEST_F(EngineWithModelTest, CancelALongRunAnswersPromptly) {
+  Engine engine;
+  EngineJob load;
+  load.checkpoint = text_model();
+  engine.submit(load);  // load first, so that the run below is all compute
+  ASSERT_TRUE(wait_result(engine, 60000ms).has_value());
+  engine.submit(long_text_job(text_model()));
+  ASSERT_TRUE(wait_until([&] { return engine.busy(); }));
+  std::this_thread::sleep_for(20ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  engine.cancel();
+  auto r = wait_result(engine, 60000ms);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->cancelled || r->ok()) << r->error;  // ok only when the run finished first
+  EXPECT_TRUE(r->cancelled ? !r->snapshot : static_cast<bool>(r->snapshot));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+  EXPECT_TRUE(wait_until([&] { return !engine.busy(); }));
+}
+
+TEST_F(EngineWithModelTest, OpeningAnotherFileMidRunDeliversOnlyTheNewest) {
+  const std::string other = write("copy.safetensors", read(text_model()));
+  Engine engine;
+  engine.submit(long_text_job(text_model()));
+  ASSERT_TRUE(wait_until([&] { return engine.busy(); }));
+  EngineJob second;
+  second.checkpoint = other;
+  second.device = "cpu";
+  second.text = "hello again";
+  const uint64_t g = engine.submit(second);
+  auto r = wait_result(engine, 120000ms);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->generation, g);
+  EXPECT_TRUE(r->ok()) << r->error;
+  ASSERT_TRUE(r->model);
+  EXPECT_EQ(r->model->path, other);
+  ASSERT_TRUE(r->snapshot);
+  EXPECT_EQ(r->snapshot->tokens, static_cast<int64_t>(second.text->size()));
+  EXPECT_FALSE(engine.poll().has_value());  // nothing of the first run comes back
+}
+
+TEST_F(EngineWithModelTest, ClosingTheWindowMidRunExitsCleanly) {
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Engine engine;
+    engine.submit(long_text_job(text_model()));
+    ASSERT_TRUE(wait_until([&] { return engine.busy(); }));
+    std::this_thread::sleep_for(50ms);  // loading or running: either way the destructor must return
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 60s);
 }
 
 }  // namespace

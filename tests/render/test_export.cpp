@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "gl_test_context.h"
+#include "gui/export_dialog.h"
 #include "render/band_data.h"
 #include "render/band_textures.h"
 #include "render/figure_common.h"
@@ -230,6 +231,46 @@ TEST_F(Export, UnwritablePathsAndBadViewsExitWith2AndWriteNothing) {
   r = export_cmd("--synthetic 256 --view nosuch --out " + path("x.png"));
   EXPECT_EQ(r.code, 2);
   EXPECT_FALSE(fs::exists(path("x.png")));
+}
+
+// File > Export...: the GUI's state becomes the same request `fmalens export` makes.
+TEST_F(Export, TheGuisExportUsesThePanelsSettings) {
+  FMALENS_REQUIRE_GL();
+  gui::AppState state;
+  state.snapshot = std::make_shared<const Snapshot>(render::synthetic_export_snapshot(512));
+  state.layer = 1;
+  state.head = 0;
+  state.query = 100;
+  state.weights_level = 2;
+  state.matrix.colormap = render::Colormap::magma;
+  state.matrix.log_scale = false;
+  state.matrix.level_mask = 0b101;
+  const render::FigureSettings m = gui::figure_settings(state, render::FigureView::matrix);
+  EXPECT_EQ(m.layer, 1);
+  EXPECT_EQ(m.head, 0);
+  EXPECT_EQ(m.query, 100);
+  EXPECT_EQ(m.level, -1);
+  EXPECT_EQ(m.level_mask, 0b101u);
+  EXPECT_EQ(m.colormap, render::Colormap::magma);
+  EXPECT_FALSE(m.log_scale);
+  EXPECT_EQ(gui::figure_settings(state, render::FigureView::weights).level, 2);
+  EXPECT_EQ(gui::figure_view(gui::ViewId::compare), render::FigureView::compare);
+
+  render::ExportRequest req;
+  req.views = {render::FigureView::matrix};
+  req.format = render::FigureFormat::png;
+  req.out = path("gui.png");
+  req.size.width = 500;
+  req.size.height = 400;
+  req.settings = m;
+  render::FigureSource src;
+  src.snapshot = state.snapshot.get();
+  ASSERT_EQ(render::export_figures(src, req), std::vector<std::string>{path("gui.png")});
+  const Png png = load_png(path("gui.png"));
+  EXPECT_EQ(png.w, 500);
+  EXPECT_EQ(png.h, 400);
+  req.settings.layer = 9;  // errors reach the GUI's error dialog as one line
+  EXPECT_THROW(render::export_figures(src, req), Error);
 }
 
 TEST_F(Export, BundledTextModelWithoutADisplay) {

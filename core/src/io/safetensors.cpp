@@ -38,7 +38,9 @@ constexpr DTypeInfo kDTypes[] = {{DType::F64, "F64", 8},   {DType::F32, "F32", 4
 class InputFile {
  public:
   explicit InputFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; it is refused below.
+    // Reads of regular files ignore the flag.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd_ < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd_, &st) != 0) fail(std::string("cannot stat: ") + std::strerror(errno));
@@ -392,9 +394,11 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
   uint8_t head[9] = {};
   const size_t n = in.read_some(head, sizeof head);
   if (n >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return CheckpointFormat::torch_zip;
+  // A plausible header length, or a JSON object after the length field (even when the length is
+  // wrong), is safetensors, so that the reader names the broken rule rather than "unknown".
   if (n == sizeof head) {
     const uint64_t len = read_le64(head);
-    if (len >= 2 && len <= in.size() - 8 && len <= kMaxHeaderBytes && head[8] == '{')
+    if (head[8] == '{' || (len >= 2 && len <= in.size() - 8 && len <= kMaxHeaderBytes))
       return CheckpointFormat::safetensors;
   }
   return CheckpointFormat::unknown;
