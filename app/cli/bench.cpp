@@ -211,6 +211,11 @@ int run_parent(const BenchArgs& a) {
   };
   for (const auto& r : records) {
     if (r.c.impl != "fma" || r.c.variant == "text_model" || r.c.variant == "image_model") continue;
+    if (r.ms <= 0) {  // the child failed or was stopped: say so instead of printing zeros
+      std::printf("%-13s %-16s %6lld | not measured: %s\n", r.c.variant.c_str(), r.c.pass.c_str(), static_cast<long long>(r.c.n),
+                  r.note.c_str());
+      continue;
+    }
     const std::string n = std::to_string(r.c.n);
     const BenchRecord* d = find((r.c.variant == "linear" ? "bidirectional" : r.c.variant) + "/dense/" + r.c.pass + "/" + n);
     const BenchRecord* p = find(r.c.variant + "/peer/" + r.c.pass + "/" + n);
