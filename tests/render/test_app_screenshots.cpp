@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "png_test_util.h"
 #include "render/matrix_figure.h"
 
 namespace {
@@ -42,23 +43,8 @@ Result run(const std::string& args) {
   return r;
 }
 
-struct Png {
-  int w = 0, h = 0;
-  std::vector<uint8_t> px;
-  const uint8_t* at(int x, int y) const { return &px[(static_cast<size_t>(y) * w + x) * 4]; }
-  bool background(int x, int y) const {
-    const uint8_t* p = at(x, y);
-    return p[0] == 23 && p[1] == 23 && p[2] == 26;  // the figures' background (render/figure_common.h)
-  }
-};
-
-Png load_png(const std::string& path) {
-  Png png;
-  int channels = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load(path.c_str(), &png.w, &png.h, &channels, 4), stbi_image_free);
-  if (data) png.px.assign(data.get(), data.get() + static_cast<size_t>(png.w) * png.h * 4);
-  return png;
-}
+using fmalens::render::test_png::load_png;
+using fmalens::render::test_png::Png;
 
 class AppScreenshots : public ::testing::Test {
  protected:

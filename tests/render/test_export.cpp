@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "gl_test_context.h"
+#include "png_test_util.h"
 #include "gui/export_dialog.h"
 #include "render/band_data.h"
 #include "render/band_textures.h"
@@ -58,18 +59,8 @@ Result shell(const std::string& command) {
 
 Result export_cmd(const std::string& args) { return shell(std::string(FMALENS_BINARY) + " export --quiet " + args); }
 
-struct Png {
-  int w = 0, h = 0;
-  std::vector<uint8_t> px;
-};
-
-Png load_png(const std::string& path) {
-  Png png;
-  int channels = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load(path.c_str(), &png.w, &png.h, &channels, 4), stbi_image_free);
-  if (data) png.px.assign(data.get(), data.get() + static_cast<size_t>(png.w) * png.h * 4);
-  return png;
-}
+using fmalens::render::test_png::load_png;
+using fmalens::render::test_png::Png;
 
 class Export : public ::testing::Test {
  protected:
