@@ -1,6 +1,11 @@
 // Validation and JSON (de)serialisation of the configuration types.
 #include "fmalens/config.h"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -191,10 +196,35 @@ template <class T>
 T field(const nlohmann::json& j, const char* name, const char* where) {
   if (!j.is_object() || !j.contains(name))
     refuse(std::string("model config: missing field '") + where + name + "'");
-  try {
-    return j.at(name).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    refuse(std::string("model config: field '") + where + name + "' has the wrong type");
+  const nlohmann::json& v = j.at(name);
+  const std::string what = std::string("model config: field '") + where + name + "'";
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann converts a float or a too-large integer to T without a check (undefined
+    // behaviour, found by fuzz_config): take whole numbers in T's range only.
+    constexpr double lo = static_cast<double>(std::numeric_limits<T>::min());
+    constexpr double hi = static_cast<double>(std::numeric_limits<T>::max());
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      if (static_cast<double>(u) >= hi) refuse(what + " is out of range");
+      return static_cast<T>(u);
+    }
+    if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      if (static_cast<double>(x) < lo || static_cast<double>(x) >= hi) refuse(what + " is out of range");
+      return static_cast<T>(x);
+    }
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (!std::isfinite(d) || d != std::floor(d) || d < lo || d >= hi) refuse(what + " must be a whole number in range");
+      return static_cast<T>(d);
+    }
+    refuse(what + " has the wrong type");
+  } else {
+    try {
+      return v.get<T>();
+    } catch (const nlohmann::json::exception&) {
+      refuse(what + " has the wrong type");
+    }
   }
 }
 

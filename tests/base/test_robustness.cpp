@@ -45,6 +45,27 @@ TEST_F(RobustnessTest, RefusesJpegHuffmanTableWithTooManyCodes) {
   test::expect_error([&] { load_image(found); }, found + ": ", "Huffman table");
 }
 
+// Found by fuzz_image in a clean CI run: a second DHT segment, after damaged segments that a
+// walk of the marker structure went past, with 1142 codes. Every FF C4 is checked now.
+TEST_F(RobustnessTest, RefusesHuffmanOverflowInAnyDhtSegment) {
+  const std::string found = kTests + "/fuzz/corpus/image/regress_stb_huffman_second_dht.jpg";
+  test::expect_error([&] { load_image(found); }, found + ": ", "Huffman table with 1142 codes");
+}
+
+// Found by fuzz_config: nlohmann converts 4.6e40 to int64_t without a check (undefined
+// behaviour). Integer fields take whole numbers in range only.
+TEST_F(RobustnessTest, ConfigIntegersMustBeWholeNumbersInRange) {
+  const std::string found = kTests + "/fuzz/corpus/config/regress_float_out_of_long_range.json";
+  EXPECT_THROW(model_config_from_json(test::read_file(found)), ConfigError);
+  const std::string base = R"({"kind":"text","n_layer":LAYERS,"n_head":2,"n_embd":8,"block_size":64,"vocab_size":256})";
+  auto with_layers = [&](const std::string& v) { return std::string(base).replace(base.find("LAYERS"), 6, v); };
+  test::expect_error([&] { model_config_from_json(with_layers("4.6e40")); }, "model config: ", "'n_layer' must be a whole number in range");
+  test::expect_error([&] { model_config_from_json(with_layers("2.5")); }, "model config: ", "'n_layer' must be a whole number");
+  test::expect_error([&] { model_config_from_json(with_layers("18446744073709551615")); }, "model config: ",
+                     "'n_layer' is out of range");
+  test::expect_error([&] { model_config_from_json(with_layers("\"2\"")); }, "model config: ", "'n_layer' has the wrong type");
+}
+
 // Found by fuzz_image: stb's reason for an unknown PNG chunk quotes the chunk type's bytes, so a
 // chunk named "IP5\n" put a newline into the one-line error.
 TEST_F(RobustnessTest, ImageErrorsStayOnOneLine) {
