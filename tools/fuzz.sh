@@ -9,6 +9,8 @@
 #   FUZZ_SECONDS  seconds per target (default 60)
 #   FUZZ_BUILD    build folder (default build-fuzz in the repository)
 #   FUZZ_OUT      where the grown corpus and crashing inputs go (default $FUZZ_BUILD/findings)
+#   FUZZ_SEED     libFuzzer's random seed (default 1, so that CI explores what was explored before
+#                 a commit; 0 picks a new seed each run, for longer hunts)
 # Exit codes: 0 clean, 1 a finding (its input is under $FUZZ_OUT/crashes/), 77 clang-14 or its
 # libFuzzer runtime is missing (ctest reports the test as skipped).
 set -euo pipefail
@@ -74,7 +76,7 @@ for t in "${targets[@]}"; do
   set +e
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$bin" "$work" "$seeds" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
+    "$bin" "$work" "$seeds" -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -max_len="$(max_len "$t")" \
       -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 -error_exitcode=1 \
       -artifact_prefix="$out/crashes/$t-" >"$log" 2>&1
   rc=$?
