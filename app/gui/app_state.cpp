@@ -309,6 +309,7 @@ FileKind file_kind(const std::string& path) {
   const std::string ext = lower_extension(path);
   for (const char* e : {".safetensors", ".pt", ".pth", ".ckpt", ".bin"})
     if (ext == e) return FileKind::checkpoint;
+  // TGA and PNM count as images so that the loader's one-line refusal names them (not read as text).
   for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".pgm", ".ppm", ".pnm"})
     if (ext == e) return FileKind::image;
   return FileKind::text;

@@ -21,7 +21,7 @@ int gui_main(int argc, char** argv) {
   cli.add_option("--checkpoint", o.checkpoint, "Model file (.safetensors or reference ckpt.pt); default: the bundled text model");
   auto* text = cli.add_option("--text", o.text, "Text to run (text models)");
   auto* text_file = cli.add_option("--text-file", o.text_file, "Text file to run (text models)");
-  auto* image = cli.add_option("--image", o.image, "Image to run (image models): PNG, JPEG, BMP, GIF, TGA, PNM");
+  auto* image = cli.add_option("--image", o.image, "Image to run (image models): PNG, JPEG, BMP, GIF");
   text->excludes(text_file)->excludes(image);
   text_file->excludes(image);
   cli.add_option("--device", o.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
