@@ -82,7 +82,8 @@ struct TextWindow {
 };
 TextWindow read_text_window(const std::string& path, int64_t context, int64_t start = -1);
 
-// Decodes PNG, JPEG, BMP, GIF, TGA, PNM (stb). Refuses files over 64 MB and images over
+// Decodes PNG, JPEG, BMP and GIF (stb; TGA and PNM are refused: stb's PNM header parser
+// overflows and TGA has no magic to check). Refuses files over 64 MB and images over
 // 8192 x 8192 pixels before decoding; 16-bit images are reduced to 8 bits. Throws Error.
 Image load_image(const std::string& path);
 
