@@ -362,6 +362,31 @@ TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
 }
 
 // Every instruction-set build of the kernel this CPU runs gives the same result.
+// The kernel keeps its own layout of the downsampling weights between inference runs; a
+// changed parameter (an optimiser step, a loaded checkpoint) must be seen on the next run.
+TEST(Attention, KernelSeesChangedDownsamplingWeights) {
+  for (const auto& c : agreement_cases()) {
+    if (c.query_downsampling || c.downsampling != Downsampling::groupedconv || Layout(c).num_levels() < 2) continue;
+    SCOPED_TRACE(describe(c));
+    auto attn = make_attention(c, 700);
+    const int64_t n = c.tokens();
+    auto q = torch::randn({1, c.heads, n, c.head_dim});
+    auto k = torch::randn({1, c.heads, n, c.head_dim});
+    auto v = torch::randn({1, c.heads, n, c.head_dim});
+    torch::NoGradGuard no_grad;
+    const auto before = attn->forward_kernel(q, k, v);
+    EXPECT_LT(max_abs(before - attn->forward_ops(q, k, v)), 1e-5);
+    // In place, as an optimiser step does.
+    for (auto& param : attn->parameters()) param.mul_(-1.5).add_(0.25);
+    const auto after = attn->forward_kernel(q, k, v);
+    EXPECT_LT(max_abs(after - attn->forward_ops(q, k, v)), 1e-5);
+    EXPECT_GT(max_abs(after - before), 1e-3);
+    // New storage, as loading a checkpoint does.
+    for (auto& param : attn->parameters()) param.set_(torch::randn_like(param));
+    EXPECT_LT(max_abs(attn->forward_kernel(q, k, v) - attn->forward_ops(q, k, v)), 1e-5);
+  }
+}
+
 TEST(Attention, EveryKernelBuildAgrees) {
   auto c = cfg_1d(Variant::causal, 256, 16, 4, 24, Downsampling::groupedconv, Boundary::zero_pad);
   auto attn = make_attention(c, 5);

@@ -197,6 +197,26 @@ void build_kernel_levels(Plan& plan) {
     }
     plan.kernel_levels.push_back(std::move(kl));
   }
+  // The same validity transposed per tile and packed in bits, (tiles, K, Q0p / 16) words, so
+  // that the forward masks a slot's scores for all of a tile's queries with vector operations.
+  const int64_t tiles = n / tile, words = kernel::padded_tile(tile) / 16;
+  int64_t total_slots = 0;
+  for (const auto& kl : plan.kernel_levels) total_slots += kl.slots;
+  plan.kernel_tile_valid.assign(static_cast<size_t>(tiles * total_slots * words), 0);
+  for (int64_t t = 0; t < tiles; ++t) {
+    int64_t off = 0;
+    for (const auto& kl : plan.kernel_levels) {
+      const int64_t g = t * tile / kl.group_queries, q_first = t * tile - g * kl.group_queries;
+      for (int64_t q = 0; q < tile; ++q) {
+        const uint8_t* src = kl.valid.data() + (g * kl.group_queries + q_first + q) * kl.slots;
+        for (int64_t k = 0; k < kl.slots; ++k)
+          if (src[k])
+            plan.kernel_tile_valid[static_cast<size_t>((t * total_slots + off + k) * words + q / 16)] |=
+                static_cast<uint16_t>(1u << (q % 16));
+      }
+      off += kl.slots;
+    }
+  }
 }
 
 const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
@@ -264,6 +284,26 @@ torch::Tensor FmaAttentionImpl::flat_weight(int l, char which) const {
   return w.reshape({w.size(0), w.size(1), s * s}).index_select(2, morton_to_raster(s).to(w.device()));
 }
 
+std::pair<torch::Tensor, torch::Tensor> FmaAttentionImpl::kernel_weights(int l, char which) const {
+  const int64_t d = config_.head_dim, p = config_.p;
+  const auto& param = conv(which, l).weight;
+  auto fresh = [&] {
+    const auto w = flat_weight(l, which);  // (p*d, 1, bt)
+    return std::make_pair(w.view({d, p, -1}).permute({2, 1, 0}), conv(which, l).bias.view({d, p}).t());
+  };
+  if (torch::GradMode::is_enabled() && param.requires_grad()) return fresh();  // autograd needs the graph
+  std::lock_guard<std::mutex> lock(kernel_weights_mutex_);
+  KernelWeights& cached = kernel_weights_[{l, which}];
+  const void* storage = param.storage().data();
+  const int64_t version = param._version() + conv(which, l).bias._version();
+  if (cached.storage != storage || cached.version != version || !cached.w.defined()) {
+    torch::NoGradGuard no_grad;
+    auto [w, bias] = fresh();
+    cached = {storage, version, w.contiguous(), bias.contiguous()};
+  }
+  return {cached.w, cached.bias};
+}
+
 torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char which) const {
   // x: (B, n, d) internal order. Blocks of `bt` consecutive rows are summarised into p rows.
   const int64_t B = x.size(0), n = x.size(1), d = x.size(2), p = config_.p;
@@ -271,12 +311,13 @@ torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char w
   const int64_t bt = config_.variant == Variant::grid2d ? width * width : width, nb = n / bt;
   if (config_.downsampling == Downsampling::avgpool)
     return x.view({B, nb, p, bt / p, d}).mean(3).reshape({B, nb * p, d});
-  const auto bias = conv(which, l).bias;                                              // (p*d)
-  const auto w = flat_weight(l, which);                                              // (p*d, in, bt)
   if (config_.downsampling == Downsampling::groupedconv && kernel_applies(x) && x.scalar_type() == torch::kFloat) {
     // The CPU kernel: one pass over x per level, vectorised over channels.
-    return depthwise_downsample(x, w.view({d, p, bt}).permute({2, 1, 0}), bias.view({d, p}).t());
+    const auto [w, bias] = kernel_weights(l, which);
+    return depthwise_downsample(x, w, bias);
   }
+  const auto bias = conv(which, l).bias;                                              // (p*d)
+  const auto w = flat_weight(l, which);                                              // (p*d, in, bt)
   if (config_.downsampling == Downsampling::groupedconv) {
     // out[., s, g] = sum_t x[., t, g] W[g*p+s, 0, t] + b[g*p+s]: one bmm over the d channels.
     auto xt = x.reshape({B * nb, bt, d}).permute({2, 0, 1});            // (d, B*nb, bt)

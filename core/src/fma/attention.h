@@ -55,6 +55,9 @@ struct Plan {
   std::vector<LevelPlan> levels;
   int64_t kernel_tile = 0;
   std::vector<KernelLevel> kernel_levels;
+  // The forward kernel's validity of every tile, slot-major bits: (tiles, total slots,
+  // padded tile / 16) words (see kernel::Problem::tile_valid).
+  std::vector<uint16_t> kernel_tile_valid;
   torch::Tensor token_of_internal;  // 2D: (n) internal (Z) index -> token index
   torch::Tensor internal_of_token;  // 2D: (n) token index -> internal index
 };
@@ -112,6 +115,18 @@ class FmaAttentionImpl : public torch::nn::Module {
   const ConvWeightsImpl& conv(char which, int l) const;  // which: 'k', 'v', 'q'; l = 1..L
 
   std::vector<std::shared_ptr<ConvWeightsImpl>> conv_k_, conv_v_, conv_q_;
+
+  // The CPU kernel's layout of level l's depthwise weights, (bt, p, d) and bias (p, d), kept
+  // while the parameter is unchanged (same storage and version) and no gradient is wanted:
+  // a viewer's repeated runs then skip an O(n p d) transposition per level.
+  struct KernelWeights {
+    const void* storage = nullptr;
+    int64_t version = -1;
+    torch::Tensor w, bias;
+  };
+  std::pair<torch::Tensor, torch::Tensor> kernel_weights(int l, char which) const;
+  mutable std::mutex kernel_weights_mutex_;
+  mutable std::map<std::pair<int, char>, KernelWeights> kernel_weights_;
 
   AttentionConfig config_;
   std::mutex plan_mutex_;

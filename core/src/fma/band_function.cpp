@@ -30,6 +30,7 @@ kernel::Problem make_problem(const Plan& plan, const BandTensors& t, double mask
   p.num_levels = layout.num_levels();
   p.masked_score = static_cast<float>(masked_score);
   p.q = t.qs.data_ptr<float>();
+  p.tile_valid = plan.kernel_tile_valid.data();
   for (int l = 0; l < p.num_levels; ++l) {
     const LevelGeometry& g = layout.level(l);
     const KernelLevel& kl = plan.kernel_levels[static_cast<size_t>(l)];
@@ -66,6 +67,13 @@ struct BandOutputs {
 
 BandOutputs band_forward(const Plan& plan, const BandTensors& t, double masked_score, std::vector<torch::Tensor>* capture) {
   kernel::Problem p = make_problem(plan, t, masked_score);
+  // Queries of every tile transposed, (B, tiles, d, Q0p): one pass here instead of one
+  // scalar transposition per tile in the kernel.
+  const int64_t tile = plan.kernel_tile, tile_pad = kernel::padded_tile(tile);
+  auto qt = t.qs.view({p.B, p.n / tile, tile, p.d});
+  if (tile_pad > tile) qt = torch::constant_pad_nd(qt, {0, 0, 0, tile_pad - tile});
+  qt = qt.transpose(2, 3).contiguous();
+  p.qt = qt.data_ptr<float>();
   BandOutputs out;
   out.y = torch::empty_like(t.qs);
   out.row_max = torch::empty({p.B, p.n});

@@ -44,6 +44,11 @@ struct Level {
 };
 
 constexpr int kMaxLevels = 24;
+// Tiles are padded to a multiple of this many queries in the forward's transposed layouts
+// (the widest vector of any build, and the bits of one validity word), so that one plan
+// serves every instruction set.
+constexpr int64_t kTileAlign = 16;
+inline int64_t padded_tile(int64_t tile_queries) { return (tile_queries + kTileAlign - 1) / kTileAlign * kTileAlign; }
 
 struct Problem {
   int64_t B = 0, n = 0, d = 0;
@@ -51,7 +56,13 @@ struct Problem {
   int num_levels = 0;
   Level level[kMaxLevels];
   float masked_score = -65504.0f;
-  const float* q = nullptr;  // (B, n, d) scaled queries, internal order
+  const float* q = nullptr;  // (B, n, d) scaled queries, internal order (backward)
+  // Forward: the scaled queries of every tile transposed, (B, tiles, d, Q0p), Q0p =
+  // padded_tile(tile_queries), padding columns zero; and every tile's slot validity over all
+  // levels in the same orientation as bits, (tiles, total_slots, Q0p / 16) words, bit q of a
+  // slot's row = query q may use the slot (padding queries 0).
+  const float* qt = nullptr;
+  const uint16_t* tile_valid = nullptr;
   // forward outputs
   float* y = nullptr;         // (B, n, d)
   float* row_max = nullptr;   // (B, n)

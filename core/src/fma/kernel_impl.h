@@ -31,8 +31,9 @@ inline vf splat(float x) { return vf{} + x; }
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// C[R x NVv*VW] (=|+=) A[R x kd] * B[kd x NVv*VW]; A read by scalar broadcast, B by vectors.
-template <int R, int NVv>
+// C[R x NVv*VW] (=|+=) A[R x kd] * B[kd x NVv*VW]; A read by scalar broadcast (row-major, or
+// transposed when AT: element (r, k) at A[k * lda + r]), B by vectors.
+template <int R, int NVv, bool AT>
 inline void micro(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, int64_t kd, bool acc) {
   vf c[R][NVv];
   for (int r = 0; r < R; ++r)
@@ -41,7 +42,7 @@ inline void micro(const float* A, int64_t lda, const float* B, int64_t ldb, floa
     vf b[NVv];
     for (int j = 0; j < NVv; ++j) b[j] = load(B + k * ldb + j * VW);
     for (int r = 0; r < R; ++r) {
-      const vf a = splat(A[r * lda + k]);
+      const vf a = splat(AT ? A[k * lda + r] : A[r * lda + k]);
       for (int j = 0; j < NVv; ++j) c[r][j] += a * b[j];
     }
   }
@@ -49,13 +50,13 @@ inline void micro(const float* A, int64_t lda, const float* B, int64_t ldb, floa
     for (int j = 0; j < NVv; ++j) store(C + r * ldc + j * VW, c[r][j]);
 }
 
-template <int NVv>
+template <int NVv, bool AT>
 inline void micro_rows(int rows, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                        int64_t kd, bool acc) {
   switch (rows) {
 #define FMALENS_ROWS(R) \
   case R:               \
-    if constexpr (R <= MR) micro<R, NVv>(A, lda, B, ldb, C, ldc, kd, acc); \
+    if constexpr (R <= MR) micro<R, NVv, AT>(A, lda, B, ldb, C, ldc, kd, acc); \
     break;
     FMALENS_ROWS(1) FMALENS_ROWS(2) FMALENS_ROWS(3) FMALENS_ROWS(4)
     FMALENS_ROWS(5) FMALENS_ROWS(6) FMALENS_ROWS(7) FMALENS_ROWS(8)
@@ -64,15 +65,18 @@ inline void micro_rows(int rows, const float* A, int64_t lda, const float* B, in
   }
 }
 
-// C[M x N] (=|+=) A[M x kd] B[kd x N], row-major, N a multiple of VW (buffers are padded).
+// C[M x N] (=|+=) A[M x kd] B[kd x N], row-major (A transposed, kd x M, when AT), N a
+// multiple of VW (buffers are padded).
+template <bool AT = false>
 void gemm(int64_t M, int64_t N, int64_t kd, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
           int64_t ldc, bool acc) {
   for (int64_t j = 0; j < N;) {
     const bool wide = N - j >= NR;
     for (int64_t i = 0; i < M; i += MR) {
       const int rows = static_cast<int>(std::min<int64_t>(MR, M - i));
-      if (wide) micro_rows<NV>(rows, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, kd, acc);
-      else micro_rows<1>(rows, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, kd, acc);
+      const float* Ai = AT ? A + i : A + i * lda;
+      if (wide) micro_rows<NV, AT>(rows, Ai, lda, B + j, ldb, C + i * ldc + j, ldc, kd, acc);
+      else micro_rows<1, AT>(rows, Ai, lda, B + j, ldb, C + i * ldc + j, ldc, kd, acc);
     }
     j += wide ? NR : VW;
   }
@@ -119,7 +123,7 @@ Workspace& workspace() {
 }
 
 struct Dims {
-  int64_t d, dp, K, Kp, Q0, tiles;
+  int64_t d, dp, K, Kp, Q0, Q0p, tiles;
 };
 
 Dims dims_of(const Problem& p) {
@@ -129,6 +133,7 @@ Dims dims_of(const Problem& p) {
   D.K = p.total_slots();
   D.Kp = round_up(D.K, VW);
   D.Q0 = p.tile_queries;
+  D.Q0p = padded_tile(p.tile_queries);
   D.tiles = p.n / p.tile_queries;
   return D;
 }
@@ -217,32 +222,71 @@ void weights(const Dims& D, Workspace& ws, const float* row_max, float* z) {
   }
 }
 
+// Lane i of a vector <- bit i of `bits`: all ones when set.
+inline vi lanes_of(uint32_t bits) {
+  vi lane_bit;
+  for (int i = 0; i < VW; ++i) lane_bit[i] = 1 << i;
+  return ((vi{} + static_cast<int32_t>(bits)) & lane_bit) != 0;
+}
+
+// Forward of tiles [begin, end). Works in the transposed orientation, slots x queries:
+// S^T = K_tile Q_tile^T (K x Q0p) from the packed key rows and the pre-transposed queries, so
+// that masking, the joint max, exp and the row sums run as vectors across a tile's queries
+// (one alpha and one validity row per slot), and Y = (P^T)^T V reads P^T by broadcast.
 void forward_range(const Problem& p, int64_t begin, int64_t end) {
   const Dims D = dims_of(p);
   Workspace& ws = workspace();
-  ws.ensure(ws.kt, D.d * D.Kp);
+  ws.ensure(ws.kpk, D.K * D.dp);
   ws.ensure(ws.vpk, D.K * D.dp);
-  ws.ensure(ws.s, D.Q0 * D.Kp);
-  ws.ensure(ws.w, D.Q0 * D.Kp);
-  ws.ensure(ws.ty, D.Q0 * D.dp);
-  ws.ensure(ws.tmp, 2 * D.Q0);
-  // Padding columns of the packed keys must be finite (they are masked afterwards).
-  for (int64_t e = 0; e < D.d; ++e)
-    std::fill(ws.kt.begin() + e * D.Kp + D.K, ws.kt.begin() + (e + 1) * D.Kp, 0.0f);
+  ws.ensure(ws.s, D.K * D.Q0p);
+  ws.ensure(ws.ty, D.Q0p * D.dp);
+  ws.ensure(ws.tmp, 2 * D.Q0p);
+  ws.ensure(ws.w, D.K);
   float* mx = ws.tmp.data();
-  float* z = mx + D.Q0;
+  float* z = mx + D.Q0p;
+  float* slot_alpha = ws.w.data();
+  for (int l = 0, off = 0; l < p.num_levels; off += p.level[l].slots, ++l)
+    std::fill(slot_alpha + off, slot_alpha + off + p.level[l].slots, p.level[l].alpha);
+  const vf masked = splat(p.masked_score);
   for (int64_t idx = begin; idx < end; ++idx) {
-    const int64_t b = idx / D.tiles, q0 = (idx % D.tiles) * D.Q0;
-    pack_tile(p, D, b, q0, ws, true, false, true, false);
-    scores(p, D, b, q0, ws, mx);
-    weights(D, ws, mx, z);
-    gemm(D.Q0, D.dp, D.K, ws.s.data(), D.Kp, ws.vpk.data(), D.dp, ws.ty.data(), D.dp, false);
+    const int64_t b = idx / D.tiles, t = idx % D.tiles, q0 = t * D.Q0;
+    pack_tile(p, D, b, q0, ws, false, true, true, false);
+    float* S = ws.s.data();
+    gemm(D.K, D.Q0p, D.d, ws.kpk.data(), D.dp, p.qt + idx * D.d * D.Q0p, D.Q0p, S, D.Q0p, false);
+    const int64_t words = D.Q0p / 16;
+    const uint16_t* valid = p.tile_valid + t * D.K * words;
+    // Masked slots score `masked_score` (they take part in the max, as in the ops path).
+    for (int64_t c = 0; c < D.Q0p; c += VW) store(mx + c, splat(-INFINITY));
+    for (int64_t k = 0; k < D.K; ++k) {
+      float* row = S + k * D.Q0p;
+      const uint16_t* vrow = valid + k * words;
+      for (int64_t c = 0; c < D.Q0p; c += VW) {
+        const vi ok = lanes_of(static_cast<uint32_t>(vrow[c / 16]) >> (c % 16));
+        const vf sc = ok ? load(row + c) : masked;
+        store(row + c, sc);
+        const vf m = load(mx + c);
+        store(mx + c, sc > m ? sc : m);
+      }
+    }
+    for (int64_t c = 0; c < D.Q0p; c += VW) store(z + c, vf{});
+    for (int64_t k = 0; k < D.K; ++k) {
+      float* row = S + k * D.Q0p;
+      const uint16_t* vrow = valid + k * words;
+      const vf a = splat(slot_alpha[k]);
+      for (int64_t c = 0; c < D.Q0p; c += VW) {
+        const vi ok = lanes_of(static_cast<uint32_t>(vrow[c / 16]) >> (c % 16));
+        const vf e = ok ? vexp(load(row + c) - load(mx + c)) * a : vf{};
+        store(row + c, e);
+        store(z + c, load(z + c) + e);
+      }
+    }
+    gemm<true>(D.Q0, D.dp, D.K, S, D.Q0p, ws.vpk.data(), D.dp, ws.ty.data(), D.dp, false);
     for (int64_t r = 0; r < D.Q0; ++r) {
       const int64_t row = b * p.n + q0 + r;
       const float inv = 1.0f / z[r];
       float* y = p.y + row * D.d;
-      const float* t = &ws.ty[static_cast<size_t>(r * D.dp)];
-      for (int64_t e = 0; e < D.d; ++e) y[e] = t[e] * inv;
+      const float* ty = &ws.ty[static_cast<size_t>(r * D.dp)];
+      for (int64_t e = 0; e < D.d; ++e) y[e] = ty[e] * inv;
       p.row_max[row] = mx[r];
       p.row_norm[row] = z[r];
       int32_t off = 0;
@@ -250,14 +294,14 @@ void forward_range(const Problem& p, int64_t begin, int64_t end) {
         const Level& L = p.level[l];
         if (L.capture) {
           float* c = L.capture + row * L.capture_slots;
-          const float* s = &ws.s[static_cast<size_t>(r * D.Kp + off)];
+          const float* e = S + off * D.Q0p + r;  // slot k of this query at e[k * Q0p]
           if (L.capture_slot) {
             const int32_t* map = L.capture_slot + (q0 + r) * L.slots;
             std::fill(c, c + L.capture_slots, 0.0f);
             for (int32_t k = 0; k < L.slots; ++k)
-              if (map[k] >= 0) c[map[k]] = s[k] * inv;
+              if (map[k] >= 0) c[map[k]] = e[k * D.Q0p] * inv;
           } else {
-            for (int32_t k = 0; k < L.slots; ++k) c[k] = s[k] * inv;
+            for (int32_t k = 0; k < L.slots; ++k) c[k] = e[k * D.Q0p] * inv;
           }
         }
         off += L.slots;
@@ -362,7 +406,8 @@ void backward_range(const Problem& p, int64_t b_begin, int64_t b_end) {
 // chunk's accumulators (kChunk x p x d) too; w is read once per chunk, x once.
 constexpr int64_t kChunk = 16;
 
-void downsample_forward(const Downsample& ds, int64_t begin, int64_t end) {
+// Any p: accumulators in memory (L1).
+void downsample_forward_any(const Downsample& ds, int64_t begin, int64_t end) {
   const int64_t d = ds.d, pd = ds.p * ds.d;
   for (int64_t j0 = begin; j0 < end; j0 += kChunk) {
     const int64_t j1 = std::min(end, j0 + kChunk);
@@ -380,6 +425,51 @@ void downsample_forward(const Downsample& ds, int64_t begin, int64_t end) {
       }
     }
   }
+}
+
+// p = P, d a multiple of VW: JB blocks x P summaries of one vector of channels accumulate in
+// registers over a run of kRun positions; each weight vector w[t, s, channels] is loaded once
+// for the JB blocks, each x vector once for the P summaries.
+constexpr int64_t kRun = 64;
+template <int P>
+void downsample_forward_registers(const Downsample& ds, int64_t begin, int64_t end) {
+  constexpr int JB = P >= 8 ? 2 : 16 / P > 8 ? 8 : 16 / P;
+  const int64_t d = ds.d, pd = P * ds.d;
+  for (int64_t j0 = begin; j0 < end; j0 += JB) {
+    const int jb_count = static_cast<int>(std::min<int64_t>(JB, end - j0));
+    for (int64_t t0 = 0; t0 < ds.bt; t0 += kRun) {
+      const int64_t t1 = std::min(ds.bt, t0 + kRun);
+      for (int64_t g = 0; g < d; g += VW) {
+        vf acc[JB][P];
+        for (int jb = 0; jb < JB; ++jb)
+          for (int s = 0; s < P; ++s)
+            acc[jb][s] = jb < jb_count ? load(t0 == 0 ? ds.bias + s * d + g : ds.out + (j0 + jb) * pd + s * d + g) : vf{};
+        for (int64_t t = t0; t < t1; ++t) {
+          vf x[JB];
+          for (int jb = 0; jb < JB; ++jb) x[jb] = jb < jb_count ? load(ds.x + ((j0 + jb) * ds.bt + t) * d + g) : vf{};
+          for (int s = 0; s < P; ++s) {
+            const vf w = load(ds.w + t * pd + s * d + g);
+            for (int jb = 0; jb < JB; ++jb) acc[jb][s] += w * x[jb];
+          }
+        }
+        for (int jb = 0; jb < jb_count; ++jb)
+          for (int s = 0; s < P; ++s) store(ds.out + (j0 + jb) * pd + s * d + g, acc[jb][s]);
+      }
+    }
+  }
+}
+
+void downsample_forward(const Downsample& ds, int64_t begin, int64_t end) {
+  if (ds.d % VW == 0) {
+    switch (ds.p) {
+      case 1: return downsample_forward_registers<1>(ds, begin, end);
+      case 2: return downsample_forward_registers<2>(ds, begin, end);
+      case 4: return downsample_forward_registers<4>(ds, begin, end);
+      case 8: return downsample_forward_registers<8>(ds, begin, end);
+      default: break;
+    }
+  }
+  downsample_forward_any(ds, begin, end);
 }
 
 void downsample_grad_x(const Downsample& ds, int64_t begin, int64_t end) {
