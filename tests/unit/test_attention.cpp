@@ -331,7 +331,6 @@ namespace {
 TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
   int index = 0;
   for (const auto& c : agreement_cases()) {
-    if (c.query_downsampling) continue;  // the kernel does not cover the linear variant
     SCOPED_TRACE(describe(c));
     auto attn = make_attention(c, 300 + index++);
     ASSERT_TRUE(attn->kernel_applies(torch::zeros({1})));
@@ -366,7 +365,7 @@ TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
 // changed parameter (an optimiser step, a loaded checkpoint) must be seen on the next run.
 TEST(Attention, KernelSeesChangedDownsamplingWeights) {
   for (const auto& c : agreement_cases()) {
-    if (c.query_downsampling || c.downsampling != Downsampling::groupedconv || Layout(c).num_levels() < 2) continue;
+    if (c.downsampling != Downsampling::groupedconv || Layout(c).num_levels() < 2) continue;
     SCOPED_TRACE(describe(c));
     auto attn = make_attention(c, 700);
     const int64_t n = c.tokens();

@@ -110,10 +110,15 @@ class TorchBench : public PreparedBench {
         attention = std::make_shared<FmaAttentionImpl>(cfg);
         attention->to(device);
         const Layout layout(cfg);
-        int64_t slots = 0;
-        for (const auto& g : layout.levels()) slots += g.slots;
-        // As the peer counts: QK^T and the weighted sum over every band slot (masked included).
-        flops_ = 2.0 * 2.0 * static_cast<double>(c.n) * kBenchHeadDim * static_cast<double>(slots) * kBenchHeads;
+        // As the peer counts: QK^T and the weighted sum over every band slot (masked included),
+        // per query; with query downsampling a coarse level has one query per block.
+        double query_slots = 0;
+        for (int l = 0; l < layout.num_levels(); ++l) {
+          const LevelGeometry& g = layout.level(l);
+          const double queries = cfg.query_downsampling && l > 0 ? static_cast<double>(g.blocks) : static_cast<double>(c.n);
+          query_slots += queries * static_cast<double>(g.slots);
+        }
+        flops_ = 2.0 * 2.0 * query_slots * kBenchHeadDim * kBenchHeads;
         const bool ops = c.impl == "fma_ops";
         if (!ops && c.impl != "fma") throw Error("bench: unknown impl '" + c.impl + "'");
         body = [this, ops] {

@@ -134,7 +134,9 @@ void build_kernel_levels(Plan& plan) {
   plan.kernel_tile = layout.level(0).group_queries;
   for (int l = 1; plan.kernel_tile < 8 && l < layout.num_levels(); ++l) plan.kernel_tile = layout.level(l).group_queries;
   const int64_t tile = plan.kernel_tile;
-  for (int l = 0; l < layout.num_levels(); ++l) {
+  // With query downsampling the kernel computes the fine level only (coarse levels go per block).
+  const int kernel_levels = layout.config().query_downsampling ? 1 : layout.num_levels();
+  for (int l = 0; l < kernel_levels; ++l) {
     const LevelGeometry& g = layout.level(l);
     KernelLevel kl;
     kl.seg_offsets.push_back(0);
@@ -285,7 +287,7 @@ torch::Tensor FmaAttentionImpl::flat_weight(int l, char which) const {
 }
 
 std::pair<torch::Tensor, torch::Tensor> FmaAttentionImpl::kernel_weights(int l, char which) const {
-  const int64_t d = config_.head_dim, p = config_.p;
+  const int64_t d = config_.head_dim, p = which == 'q' ? 1 : config_.p;  // queries: one summary per block
   const auto& param = conv(which, l).weight;
   auto fresh = [&] {
     const auto w = flat_weight(l, which);  // (p*d, 1, bt)
@@ -333,6 +335,10 @@ torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char w
 
 torch::Tensor FmaAttentionImpl::downsample_queries(const torch::Tensor& q, int l) const {
   const int64_t B = q.size(0), n = q.size(1), d = q.size(2);
+  if (kernel_applies(q) && q.scalar_type() == torch::kFloat) {
+    const auto [w, bias] = kernel_weights(l, 'q');  // (bt, 1, d), (1, d)
+    return depthwise_downsample(q.contiguous(), w, bias);
+  }
   const auto w = flat_weight(l, 'q').view({d, -1});  // (d, bt)
   const int64_t bt = w.size(1), nb = n / bt;
   const auto bias = conv('q', l).bias;
@@ -437,72 +443,104 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
       y = l == 0 ? num : y + num;
       if (capture) coeff[l] = (E * g.alpha).reshape({B, n, g.slots});
     }
+    y = y / Z.unsqueeze(-1);
+    if (capture)
+      for (auto& c : coeff) c = c / Z.unsqueeze(-1);
   } else {
-    // Fine level per token; coarse levels per block with the block's own max, combined
-    // top-down so that no coarse level does per-token work (O(n) in all).
+    // Fine level per token with its own max and normaliser; the coarse levels per block.
     const LevelGeometry& g0 = layout.level(0);
     auto S0 = torch::matmul(qs.view({B, g0.groups, g0.group_queries, d}), band_k[0].transpose(2, 3))
                   .masked_fill(plan.levels[0].masked, masked);
-    auto M0 = S0.amax(-1, true).detach();                       // (B, G, Q, 1)
-    auto E0 = torch::exp(S0 - M0);
-    auto den0 = E0.sum(-1).reshape({B, n});
-    auto num0 = torch::matmul(E0, band_v[0]).reshape({B, n, d});
-    M0 = M0.reshape({B, n});
-
-    std::vector<torch::Tensor> Sh(nl);
-    torch::Tensor acc_max, acc_num, acc_den;  // per block of the current level
-    for (int l = nl - 1; l >= 1; --l) {
-      const LevelGeometry& g = layout.level(l);
-      const int64_t children = g.group_queries / g.block_tokens;
-      auto qh = downsample_queries(qf, l) * scale;                // (B, blocks, d)
-      const auto& bmask = plan.levels[l].block_masked;
-      Sh[l] = torch::matmul(qh.view({B, g.groups, children, d}), band_k[l].transpose(2, 3))
-                  .masked_fill(bmask, masked);                    // (B, G, c, K)
-      auto mb = Sh[l].amax(-1, true).detach();
-      auto Eh = torch::exp(Sh[l] - mb).masked_fill(bmask, 0.0);
-      auto den = (Eh.sum(-1) * g.alpha).reshape({B, g.blocks});
-      auto num = (torch::matmul(Eh, band_v[l]) * g.alpha).reshape({B, g.blocks, d});
-      mb = mb.reshape({B, g.blocks});
-      if (l == nl - 1) {
-        acc_max = mb, acc_num = num, acc_den = den;
-      } else {
-        const int64_t f = g.blocks / acc_max.size(1);
-        auto pm = acc_max.repeat_interleave(f, 1), pn = acc_num.repeat_interleave(f, 1),
-             pd = acc_den.repeat_interleave(f, 1);
-        auto mx = torch::maximum(pm, mb);
-        auto a = torch::exp(pm - mx), c = torch::exp(mb - mx);
-        acc_num = pn * a.unsqueeze(-1) + num * c.unsqueeze(-1);
-        acc_den = pd * a + den * c;
-        acc_max = mx;
-      }
-    }
-    const int64_t f = n / acc_max.size(1);
-    auto tm = acc_max.repeat_interleave(f, 1), tn = acc_num.repeat_interleave(f, 1),
-         td = acc_den.repeat_interleave(f, 1);
-    M = torch::maximum(M0, tm);
-    auto a0 = torch::exp(M0 - M), ac = torch::exp(tm - M);
-    Z = den0 * a0 + td * ac;
-    y = num0 * a0.unsqueeze(-1) + tn * ac.unsqueeze(-1);
-    if (capture) {
-      coeff[0] = (E0.reshape({B, n, g0.slots}) * a0.unsqueeze(-1));
-      for (int l = 1; l < nl; ++l) {
-        const LevelGeometry& g = layout.level(l);
-        auto s_tok = Sh[l].reshape({B, g.blocks, g.slots}).repeat_interleave(g.block_tokens, 1);
-        coeff[l] = torch::exp(s_tok - M.unsqueeze(-1))
-                       .masked_fill(plan.levels[l].masked.reshape({1, n, g.slots}), 0.0) * g.alpha;
-      }
-    }
+    FineLevel fine;
+    fine.max = S0.amax(-1, true).detach();                      // (B, G, Q, 1)
+    auto E0 = torch::exp(S0 - fine.max);
+    auto den0 = E0.sum(-1, true);
+    fine.y = torch::matmul(E0 / den0, band_v[0]).reshape({B, n, d});
+    fine.lse = (fine.max + torch::log(den0)).reshape({B, n});
+    fine.max = fine.max.reshape({B, n});
+    if (capture) fine.weights = (E0 / den0).reshape({B, n, g0.slots});
+    y = combine_query_levels(plan, fine, qf, band_k, band_v, capture ? &coeff : nullptr, &M, &Z);
   }
-  y = y / Z.unsqueeze(-1);
 
   if (capture) {
     capture->weights.clear();
-    for (int l = 0; l < nl; ++l)
-      capture->weights.push_back(to_tokens((coeff[l] / Z.unsqueeze(-1)).detach()));
+    for (int l = 0; l < nl; ++l) capture->weights.push_back(to_tokens(coeff[l].detach()));
     capture->row_max = to_tokens(M.detach());
     capture->row_norm = to_tokens(Z.detach());
   }
   return to_tokens(y).reshape({b, h, T, d}).to(q.scalar_type());
+}
+
+std::vector<torch::Tensor> FmaAttentionImpl::coarse_bands(const Plan& plan, const torch::Tensor& x, char which) const {
+  const Layout& layout = *plan.layout;
+  std::vector<torch::Tensor> bands(static_cast<size_t>(layout.num_levels()));
+  for (int l = 1; l < layout.num_levels(); ++l) {
+    const LevelGeometry& g = layout.level(l);
+    bands[static_cast<size_t>(l)] = gather_band(downsample(x, l, which), plan.levels[l].key_index, g.groups, g.slots);
+  }
+  return bands;
+}
+
+torch::Tensor FmaAttentionImpl::combine_query_levels(const Plan& plan, const FineLevel& fine, const torch::Tensor& qf,
+                                                     const std::vector<torch::Tensor>& band_k,
+                                                     const std::vector<torch::Tensor>& band_v,
+                                                     std::vector<torch::Tensor>* coeff, torch::Tensor* row_max,
+                                                     torch::Tensor* row_norm) const {
+  // Coarse levels per block with the block's own max, combined top-down so that no coarse
+  // level does per-token work (O(n) in all); then one merge with the fine level per token.
+  const Layout& layout = *plan.layout;
+  const int nl = layout.num_levels();
+  const int64_t B = qf.size(0), n = qf.size(1), d = qf.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d)), masked = mask_score(d);
+  std::vector<torch::Tensor> Sh(static_cast<size_t>(nl));
+  torch::Tensor acc_max, acc_num, acc_den;  // per block of the current level
+  for (int l = nl - 1; l >= 1; --l) {
+    const LevelGeometry& g = layout.level(l);
+    const int64_t children = g.group_queries / g.block_tokens;
+    auto qh = downsample_queries(qf, l) * scale;                // (B, blocks, d)
+    const auto& bmask = plan.levels[l].block_masked;
+    Sh[l] = torch::matmul(qh.view({B, g.groups, children, d}), band_k[l].transpose(2, 3))
+                .masked_fill(bmask, masked);                    // (B, G, c, K)
+    auto mb = Sh[l].amax(-1, true).detach();
+    auto Eh = torch::exp(Sh[l] - mb).masked_fill(bmask, 0.0);
+    auto den = (Eh.sum(-1) * g.alpha).reshape({B, g.blocks});
+    auto num = (torch::matmul(Eh, band_v[l]) * g.alpha).reshape({B, g.blocks, d});
+    mb = mb.reshape({B, g.blocks});
+    if (l == nl - 1) {
+      acc_max = mb, acc_num = num, acc_den = den;
+    } else {
+      const int64_t f = g.blocks / acc_max.size(1);
+      auto pm = acc_max.repeat_interleave(f, 1), pn = acc_num.repeat_interleave(f, 1),
+           pd = acc_den.repeat_interleave(f, 1);
+      auto mx = torch::maximum(pm, mb);
+      auto a = torch::exp(pm - mx), c = torch::exp(mb - mx);
+      acc_num = pn * a.unsqueeze(-1) + num * c.unsqueeze(-1);
+      acc_den = pd * a + den * c;
+      acc_max = mx;
+    }
+  }
+  const int64_t f = n / acc_max.size(1);
+  auto tm = acc_max.repeat_interleave(f, 1), tn = acc_num.repeat_interleave(f, 1),
+       td = acc_den.repeat_interleave(f, 1);
+  // The fine level enters as its normalised output and log-normaliser: num0 = y0 exp(lse0 - M).
+  auto M = torch::maximum(fine.max.defined() ? fine.max : fine.lse, tm).detach();
+  auto f0 = torch::exp(fine.lse - M), fc = torch::exp(tm - M);
+  auto Z = f0 + td * fc;
+  auto y = (fine.y * f0.unsqueeze(-1) + tn * fc.unsqueeze(-1)) / Z.unsqueeze(-1);
+  if (coeff) {
+    coeff->assign(static_cast<size_t>(nl), torch::Tensor());
+    (*coeff)[0] = fine.weights * (f0 / Z).unsqueeze(-1);
+    for (int l = 1; l < nl; ++l) {
+      const LevelGeometry& g = layout.level(l);
+      auto s_tok = Sh[l].reshape({B, g.blocks, g.slots}).repeat_interleave(g.block_tokens, 1);
+      (*coeff)[l] = torch::exp(s_tok - M.unsqueeze(-1))
+                        .masked_fill(plan.levels[l].masked.reshape({1, n, g.slots}), 0.0) *
+                    (g.alpha / Z.unsqueeze(-1));
+    }
+  }
+  if (row_max) *row_max = M;
+  if (row_norm) *row_norm = Z;
+  return y;
 }
 
 }  // namespace fmalens

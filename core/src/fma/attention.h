@@ -84,7 +84,8 @@ class FmaAttentionImpl : public torch::nn::Module {
                         FmaCapture* capture = nullptr);
 
   // The project's CPU kernel (float32 math; differentiable through its own backward). Used
-  // by forward() on CPU tensors unless FMALENS_KERNEL=ops; not for query downsampling.
+  // by forward() on CPU tensors unless FMALENS_KERNEL=ops. With query downsampling it computes
+  // the fine level, and the coarse levels (O(n/m) work) go per block in LibTorch ops.
   torch::Tensor forward_kernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                FmaCapture* capture = nullptr);
   bool kernel_applies(const torch::Tensor& q) const;
@@ -111,6 +112,23 @@ class FmaAttentionImpl : public torch::nn::Module {
   torch::nn::ModuleList conv_k{nullptr}, conv_v{nullptr}, conv_q{nullptr};
 
  private:
+  // Query downsampling (the linear variant): the fine level's result of either path, merged
+  // with the coarse levels computed per block (band_k/band_v: per level (B, G, K, d); entry 0
+  // unused). Returns y (B, n, d) internal order; fills the normalised capture coefficients
+  // (per level (B, n, K)), the joint max and the normaliser when asked.
+  struct FineLevel {
+    torch::Tensor y;        // (B, n, d) the fine level's own softmax-weighted values
+    torch::Tensor lse;      // (B, n) log of its normaliser, max included
+    torch::Tensor max;      // (B, n) its max (optional: then lse stands in)
+    torch::Tensor weights;  // (B, n, K0) its own softmax weights (capture only)
+  };
+  torch::Tensor combine_query_levels(const Plan& plan, const FineLevel& fine, const torch::Tensor& qf,
+                                     const std::vector<torch::Tensor>& band_k, const std::vector<torch::Tensor>& band_v,
+                                     std::vector<torch::Tensor>* coeff, torch::Tensor* row_max,
+                                     torch::Tensor* row_norm) const;
+  // Key or value bands of the coarse levels of x (B, n, d): per level (B, G, K, d), entry 0 empty.
+  std::vector<torch::Tensor> coarse_bands(const Plan& plan, const torch::Tensor& x, char which) const;
+
   torch::Tensor flat_weight(int l, char which) const;  // (out, in_per_group, block_tokens), Z order in 2D
   const ConvWeightsImpl& conv(char which, int l) const;  // which: 'k', 'v', 'q'; l = 1..L
 

@@ -27,7 +27,7 @@ kernel::Problem make_problem(const Plan& plan, const BandTensors& t, double mask
   p.n = t.qs.size(1);
   p.d = t.qs.size(2);
   p.tile_queries = plan.kernel_tile;
-  p.num_levels = layout.num_levels();
+  p.num_levels = static_cast<int>(plan.kernel_levels.size());  // 1 with query downsampling
   p.masked_score = static_cast<float>(masked_score);
   p.q = t.qs.data_ptr<float>();
   p.tile_valid = plan.kernel_tile_valid.data();
@@ -92,7 +92,9 @@ BandOutputs band_forward(const Plan& plan, const BandTensors& t, double masked_s
   return out;
 }
 
-// inputs: qs, then keys of every level, then values of every level.
+// inputs: qs, then keys of every kernel level, then values of every kernel level.
+// outputs: y (B, n, d) and the log-normaliser lse (B, n) (differentiable: query downsampling
+// merges the fine level with the coarse ones through it).
 class FmaBandFunction : public torch::autograd::Function<FmaBandFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, at::TensorList inputs, const Plan* plan, double masked_score) {
@@ -104,6 +106,7 @@ class FmaBandFunction : public torch::autograd::Function<FmaBandFunction> {
       t.values.push_back(inputs[1 + levels + l].contiguous());
     }
     BandOutputs out = band_forward(*plan, t, masked_score, nullptr);
+    auto lse = out.row_max + torch::log(out.row_norm);  // (B, n) the band's log-normaliser
     variable_list saved{t.qs};
     saved.insert(saved.end(), t.keys.begin(), t.keys.end());
     saved.insert(saved.end(), t.values.begin(), t.values.end());
@@ -114,7 +117,7 @@ class FmaBandFunction : public torch::autograd::Function<FmaBandFunction> {
     ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
     ctx->saved_data["masked"] = masked_score;
     ctx->saved_data["levels"] = static_cast<int64_t>(levels);
-    return {out.y};
+    return {out.y, lse};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -132,7 +135,12 @@ class FmaBandFunction : public torch::autograd::Function<FmaBandFunction> {
     const auto& row_max = saved[2 + 2 * levels];
     const auto& row_norm = saved[3 + 2 * levels];
     kernel::Problem p = make_problem(*plan, t, masked_score);
-    auto grad_y = grad_outputs[0].to(torch::kFloat).contiguous();
+    auto grad_y = grad_outputs[0].defined() ? grad_outputs[0].to(torch::kFloat).contiguous() : torch::zeros_like(y);
+    torch::Tensor grad_lse;
+    if (grad_outputs.size() > 1 && grad_outputs[1].defined()) {
+      grad_lse = grad_outputs[1].to(torch::kFloat).contiguous();
+      p.grad_lse = grad_lse.data_ptr<float>();
+    }
     auto grad_q = torch::empty_like(t.qs);
     std::vector<torch::Tensor> gk, gv;
     for (size_t l = 0; l < levels; ++l) {
@@ -210,7 +218,7 @@ torch::Tensor depthwise_downsample(const torch::Tensor& x, const torch::Tensor& 
 }
 
 bool FmaAttentionImpl::kernel_applies(const torch::Tensor& q) const {
-  if (!q.device().is_cpu() || config_.query_downsampling) return false;
+  if (!q.device().is_cpu()) return false;
   static const bool disabled = [] {
     const char* k = std::getenv("FMALENS_KERNEL");
     return k && std::strcmp(k, "ops") == 0;
@@ -236,12 +244,13 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
     if (two_d) y = y.index_select(1, plan.token_of_internal);
     return y.contiguous();
   };
-  const auto kf = prepare(k), vf = prepare(v);
+  const auto qf = prepare(q), kf = prepare(k), vf = prepare(v);
   BandTensors t;
-  t.qs = (prepare(q) * (1.0 / std::sqrt(static_cast<double>(d)))).contiguous();
+  t.qs = (qf * (1.0 / std::sqrt(static_cast<double>(d)))).contiguous();
   t.keys.push_back(kf);
   t.values.push_back(vf);
-  for (int l = 1; l < layout.num_levels(); ++l) {
+  const int kernel_levels = static_cast<int>(plan.kernel_levels.size());
+  for (int l = 1; l < kernel_levels; ++l) {
     t.keys.push_back(downsample(kf, l, 'k').contiguous());
     t.values.push_back(downsample(vf, l, 'v').contiguous());
   }
@@ -250,24 +259,41 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
     return T < n ? y.narrow(1, 0, T) : y;
   };
 
-  torch::Tensor y;
+  // The band over the kernel's levels: every level, or the fine level alone with query
+  // downsampling (then merged with the per-block coarse levels below).
+  torch::Tensor y, lse, row_max, row_norm;
+  std::vector<torch::Tensor> bands;  // capture: per kernel level (B, n, K_l), normalised
   const bool needs_grad = torch::GradMode::is_enabled() &&
                           (t.qs.requires_grad() || t.keys.back().requires_grad() || kf.requires_grad() || vf.requires_grad());
   if (needs_grad) {
     std::vector<torch::Tensor> inputs{t.qs};
     inputs.insert(inputs.end(), t.keys.begin(), t.keys.end());
     inputs.insert(inputs.end(), t.values.begin(), t.values.end());
-    y = FmaBandFunction::apply(at::TensorList(inputs), &plan, mask_score(d))[0];
+    auto outs = FmaBandFunction::apply(at::TensorList(inputs), &plan, mask_score(d));
+    y = outs[0];
+    lse = outs[1];
   } else {
-    std::vector<torch::Tensor> bands;
     BandOutputs out = band_forward(plan, t, mask_score(d), capture ? &bands : nullptr);
     y = out.y;
-    if (capture) {
-      capture->weights.clear();
-      for (auto& band : bands) capture->weights.push_back(to_tokens(band));
-      capture->row_max = to_tokens(out.row_max);
-      capture->row_norm = to_tokens(out.row_norm);
-    }
+    row_max = out.row_max;
+    row_norm = out.row_norm;
+  }
+  if (kernel_levels < layout.num_levels()) {
+    FineLevel fine;
+    fine.y = y;
+    fine.lse = lse.defined() ? lse : row_max + torch::log(row_norm);
+    fine.max = row_max;  // undefined when differentiating: lse stands in (the max cancels)
+    if (capture) fine.weights = bands[0];
+    std::vector<torch::Tensor> coeff;
+    y = combine_query_levels(plan, fine, qf, coarse_bands(plan, kf, 'k'), coarse_bands(plan, vf, 'v'),
+                             capture ? &coeff : nullptr, &row_max, &row_norm);
+    bands = coeff;
+  }
+  if (capture) {
+    capture->weights.clear();
+    for (auto& band : bands) capture->weights.push_back(to_tokens(band.detach()));
+    capture->row_max = to_tokens(row_max.detach());
+    capture->row_norm = to_tokens(row_norm.detach());
   }
   return to_tokens(y).reshape({b, h, T, d}).to(q.scalar_type());
 }

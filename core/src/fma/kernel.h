@@ -69,6 +69,8 @@ struct Problem {
   float* row_norm = nullptr;  // (B, n)
   // backward inputs / outputs
   const float* grad_y = nullptr;  // (B, n, d)
+  // (B, n) gradient of the log-normaliser lse = row_max + log(row_norm), or null (zero).
+  const float* grad_lse = nullptr;
   float* grad_q = nullptr;        // (B, n, d), written
   int64_t total_slots() const {
     int64_t s = 0;

@@ -346,7 +346,8 @@ void backward_range(const Problem& p, int64_t b_begin, int64_t b_end) {
         const float* y = p.y + row * D.d;
         float acc = 0;
         for (int64_t e = 0; e < D.d; ++e) acc += gy[e] * y[e];
-        dd[r] = acc;
+        // d lse / d s = P, so lse's gradient enters as dS = P (dP - D + g_lse).
+        dd[r] = p.grad_lse ? acc - p.grad_lse[row] : acc;
         float* qp = &ws.qpad[static_cast<size_t>(r * D.dp)];
         float* gp = &ws.dypad[static_cast<size_t>(r * D.dp)];
         std::memcpy(qp, p.q + row * D.d, sizeof(float) * static_cast<size_t>(D.d));
