@@ -14,6 +14,7 @@
 
 #include "fmalens/engine.h"
 #include "render/colormap.h"
+#include "render/matrix_style.h"
 
 namespace fmalens::gui {
 
@@ -23,14 +24,7 @@ const char* view_name(ViewId view);   // "matrix", "levels", ... (command line, 
 const char* view_title(ViewId view);  // "Attention matrix", ... (window titles)
 std::optional<ViewId> view_from_name(const std::string& name);
 
-struct MatrixSettings {
-  render::Colormap colormap = render::Colormap::viridis;
-  bool log_scale = true;
-  float decades = 4;
-  float tint_strength = 0;
-  bool outlines = true;
-  bool z_order = true;               // 2D models: axes along the Z curve
-  uint32_t level_mask = 0xFFFFFFFFu; // bit l: level l shown
+struct MatrixSettings : render::MatrixStyle {
   float overlay_opacity = 0.7f;      // region maps: attention over the image
 };
 

@@ -11,17 +11,11 @@ render::FigureView figure_view(ViewId v) { return render::parse_figure_views(vie
 
 render::FigureSettings figure_settings(const AppState& s, render::FigureView view) {
   render::FigureSettings f;
+  static_cast<render::MatrixStyle&>(f) = s.matrix;
   f.layer = s.layer;
   f.head = s.head;
   f.query = s.query;
-  f.level_mask = s.matrix.level_mask;
   f.level = view == render::FigureView::weights ? s.weights_level : -1;
-  f.colormap = s.matrix.colormap;
-  f.log_scale = s.matrix.log_scale;
-  f.decades = s.matrix.decades;
-  f.tint_strength = s.matrix.tint_strength;
-  f.outlines = s.matrix.outlines;
-  f.z_order = s.matrix.z_order;
   f.overlay_opacity = s.matrix.overlay_opacity;
   f.fit = s.nav.fit;
   f.t0 = s.nav.t0;

@@ -92,13 +92,7 @@ render::MatrixView current_matrix_view(const AppState& s, int64_t tokens, int w,
     v.cells_per_pixel = s.nav.cells_per_pixel;
     v = v.clamped(tokens, lay.matrix.w, lay.matrix.h);
   }
-  v.level_mask = s.matrix.level_mask;
-  v.colormap = s.matrix.colormap;
-  v.log_scale = s.matrix.log_scale;
-  v.decades = s.matrix.decades;
-  v.tint_strength = s.matrix.tint_strength;
-  v.outlines = s.matrix.outlines;
-  v.z_order = s.matrix.z_order;
+  static_cast<render::MatrixStyle&>(v) = s.matrix;
   if (s.snapshot && s.query >= 0) v.selected_row = axis_of_token(s.snapshot->attention, v.z_order, s.query);
   return v;
 }

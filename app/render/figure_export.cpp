@@ -237,13 +237,8 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, Figure
           v.cells_per_pixel = st.cells_per_pixel;
           v = v.clamped(s.tokens, lay.matrix.w, lay.matrix.h);
         }
+        static_cast<MatrixStyle&>(v) = st;
         v.level_mask = mask;
-        v.colormap = st.colormap;
-        v.log_scale = st.log_scale;
-        v.decades = st.decades;
-        v.tint_strength = st.tint_strength;
-        v.outlines = st.outlines;
-        v.z_order = st.z_order;
         if (st.query >= 0) {
           int64_t row = st.query;
           if (s.attention.variant == Variant::grid2d && st.z_order) row = Layout::morton(row / s.attention.grid_side, row % s.attention.grid_side);

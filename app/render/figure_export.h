@@ -16,6 +16,7 @@
 #include "fmalens/snapshot.h"
 #include "render/canvas.h"
 #include "render/colormap.h"
+#include "render/matrix_style.h"
 #include "render/render_context.h"
 
 namespace fmalens::render {
@@ -35,18 +36,11 @@ FigureFormat figure_format_from_name(const std::string& name);  // throws Error
 const char* figure_format_name(FigureFormat format);            // "png", ...
 
 // What a figure shows: the selection and the colours (the GUI passes its panel settings).
-struct FigureSettings {
+struct FigureSettings : MatrixStyle {
   int layer = 0;
   int head = -1;        // -1: the average over heads
   int64_t query = -1;   // -1: the last byte, or the centre patch
   int level = -1;       // weights: the coarse level (default 1); other views: show only this level
-  uint32_t level_mask = 0xFFFFFFFFu;
-  Colormap colormap = Colormap::viridis;
-  bool log_scale = true;
-  float decades = 4;
-  float tint_strength = 0;
-  bool outlines = true;
-  bool z_order = true;
   float overlay_opacity = 0.7f;
   // The matrix's navigation: the whole matrix, or a corner and a zoom (as in the GUI).
   bool fit = true;

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "render/band_textures.h"
+#include "render/matrix_style.h"
 #include "render/offscreen_target.h"
 #include "render/render_context.h"
 
@@ -23,18 +24,11 @@ namespace fmalens::render {
 // Default tints of the levels (fine first), also used for level outlines in other views.
 Rgb level_tint(int level);
 
-struct MatrixView {
+struct MatrixView : MatrixStyle {
   // The cell at the top-left corner of the rectangle (fractional) and the zoom.
   double t0 = 0, i0 = 0;
   double cells_per_pixel = 1;
-  uint32_t level_mask = 0xFFFFFFFFu;  // bit l: level l shown
-  Colormap colormap = Colormap::viridis;
-  bool log_scale = true;
-  float decades = 4;  // log scale: colours span [hi 10^-decades, hi]
   float range_hi = 0; // 0: the largest weight of the bands
-  float tint_strength = 0;
-  bool outlines = true;
-  bool z_order = true;       // 2D models: axes along the Z curve (cells are contiguous)
   int64_t selected_row = -1; // query row to highlight (axis position)
   int max_samples_per_axis = 4;
 
