@@ -19,6 +19,10 @@
 #include "fmalens/bench.h"
 #include "cli/bench_plot.h"
 #include "fmalens/checkpoint.h"
+#ifdef FMALENS_WITH_GUI
+#include "render/headless_gl.h"
+#include "render/matrix_frame_bench.h"
+#endif
 
 extern char** environ;
 
@@ -26,7 +30,7 @@ namespace fmalens::cli {
 namespace {
 
 struct BenchArgs {
-  bool child = false, quick = false;
+  bool child = false, quick = false, frames = true;
   BenchCase c;
   int repeats = 5;
   std::string device = "cpu", json, checkpoint, peer, plot;
@@ -41,6 +45,27 @@ nlohmann::json to_json(const BenchRecord& r) {
           {"ms", r.ms},             {"min_ms", r.min_ms},   {"max_ms", r.max_ms},  {"repeats", r.repeats},
           {"peak_mb", r.peak_mb},   {"gflops", r.gflops},   {"device", r.device},  {"baseline_mb", r.baseline_mb},
           {"note", r.note}};
+}
+
+// The matrix view's frame time at n tokens, offscreen (headless EGL), `frames` x 10 frames
+// per phase; ms = a full redraw (zooming), the note has panning and a still frame.
+BenchRecord run_matrix_view_case(const BenchCase& c, int frames) {
+  BenchRecord r;
+  r.c = c;
+#ifdef FMALENS_WITH_GUI
+  const auto gl = render::HeadlessGL::create();
+  const render::MatrixFrameTimes t = render::time_matrix_frames(c.n, 1024, 1024, 10 * frames);
+  r.ms = r.min_ms = r.max_ms = t.zoom_ms;
+  r.repeats = 10 * frames;
+  r.device = "gl";
+  char note[256];
+  std::snprintf(note, sizeof(note), "panning %.2f ms, still %.2f ms a frame; 1024x1024 pixels, %s", t.pan_ms, t.still_ms, t.gl.c_str());
+  r.note = note;
+  r.baseline_mb = resident_mb();
+#else
+  throw Error("bench: matrix_view needs the build with the window (FMALENS_GUI)");
+#endif
+  return r;
 }
 
 // Runs one case in a child process; its peak RSS comes from wait4's rusage.
@@ -179,6 +204,10 @@ int run_parent(const BenchArgs& a) {
     for (int64_t n : {1024, 4096}) add({"text_model", "fma", n, "forward"}, a.repeats, a.text_model);
   if (!a.image_model.empty() && access(a.image_model.c_str(), R_OK) == 0)
     add({"image_model", "fma", 1, "forward"}, a.repeats, a.image_model);
+#ifdef FMALENS_WITH_GUI
+  if (a.frames)
+    for (int64_t n : {1024, 4096, 16384}) add({"matrix_view", "fma", n, "frame"}, a.repeats);
+#endif
   add({"matmul", "dense", 2048, "forward"}, a.repeats);  // again: a drift check for a shared machine
   if (!a.peer.empty()) {
     if (access(a.peer.c_str(), R_OK) != 0) {
@@ -233,6 +262,9 @@ int run_parent(const BenchArgs& a) {
         std::printf("kernel vs LibTorch ops  %-13s %-16s n=%-6lld %8.2f ms vs %8.2f ms: %.1fx\n", r.c.variant.c_str(),
                     r.c.pass.c_str(), static_cast<long long>(r.c.n), f->ms, r.ms, r.ms / f->ms);
     }
+  for (const auto& r : records)
+    if (r.c.variant == "matrix_view")
+      std::printf("matrix view  n=%-6lld a full redraw (zoom) %.1f ms; %s\n", static_cast<long long>(r.c.n), r.ms, r.note.c_str());
   for (const auto& r : records)
     if (r.c.variant == "text_model" || r.c.variant == "image_model")
       std::printf("%-11s %6lld %s: %.1f ms (with capture)\n", r.c.variant.c_str(), static_cast<long long>(r.c.n),
@@ -289,6 +321,7 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--text-model", a->text_model, "Text model for the end-to-end rows ('' to skip)");
   cmd->add_option("--image-model", a->image_model, "Image model for the end-to-end rows ('' to skip)");
   cmd->add_flag("--quick", a->quick, "Also time the LibTorch-ops FMA at every n <= 4096");
+  cmd->add_flag("!--no-frames", a->frames, "Leave out the matrix view's offscreen frame times");
   // The child side (one case, prints one JSON line).
   cmd->add_flag("--child", a->child)->group("");
   cmd->add_option("--variant", a->c.variant)->group("");
@@ -299,7 +332,8 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->callback([a, &action] {
     action = [a]() -> int {
       if (!a->child) return run_parent(*a);
-      BenchRecord r = run_bench_case(a->c, a->repeats, a->device, a->checkpoint);
+      BenchRecord r = a->c.variant == "matrix_view" ? run_matrix_view_case(a->c, a->repeats)
+                                                    : run_bench_case(a->c, a->repeats, a->device, a->checkpoint);
       std::printf("%s\n", to_json(r).dump().c_str());
       return 0;
     };

@@ -12,6 +12,7 @@
 #include "gl_test_context.h"
 #include "render/band_data.h"
 #include "render/band_textures.h"
+#include "render/matrix_frame_bench.h"
 #include "render/matrix_renderer.h"
 #include "render/synthetic_snapshot.h"
 
@@ -273,6 +274,19 @@ TEST(BandData, ImpliedValuesEqualTheCoresImpliedRows) {
       for (int64_t t = 0; t < snap.tokens; ++t)
         ASSERT_NEAR(implied_value(data, layout, i, t, nullptr), rows.at(i, t), 1e-6) << "cell " << i << ", " << t;
   }
+}
+
+// `fmalens bench`'s frame rows: every phase draws (a full resample when zooming costs more
+// than a still frame, which reuses the finished picture) and says which GL drew it.
+TEST(MatrixFrameBench, PhasesAreTimedAndAFullRedrawCostsMoreThanAStillFrame) {
+  test::GlTestContext::get();
+  const MatrixFrameTimes t = time_matrix_frames(1024, 256, 256, 4);
+  EXPECT_GT(t.zoom_ms, 0);
+  EXPECT_GT(t.pan_ms, 0);
+  EXPECT_GT(t.still_ms, 0);
+  EXPECT_GT(t.zoom_ms, t.still_ms);
+  EXPECT_FALSE(t.gl.empty());
+  EXPECT_EQ(glGetError(), static_cast<GLenum>(GL_NO_ERROR));
 }
 
 }  // namespace
