@@ -380,9 +380,10 @@ TEST(Attention, KernelSeesChangedDownsamplingWeights) {
     const auto after = attn->forward_kernel(q, k, v);
     EXPECT_LT(max_abs(after - attn->forward_ops(q, k, v)), 1e-5);
     EXPECT_GT(max_abs(after - before), 1e-3);
-    // New storage, as loading a checkpoint does.
+    // New storage, as loading a checkpoint does (unscaled: larger outputs, a relative bound).
     for (auto& param : attn->parameters()) param.set_(torch::randn_like(param));
-    EXPECT_LT(max_abs(attn->forward_kernel(q, k, v) - attn->forward_ops(q, k, v)), 1e-5);
+    const auto ops = attn->forward_ops(q, k, v);
+    EXPECT_LT(max_abs(attn->forward_kernel(q, k, v) - ops), 1e-5 * std::max(1.0, max_abs(ops)));
   }
 }
 

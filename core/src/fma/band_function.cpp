@@ -15,7 +15,8 @@ using torch::autograd::variable_list;
 
 // Tensors of one call, all (B, rows, d) float32 contiguous CPU, internal order.
 struct BandTensors {
-  torch::Tensor qs;                  // scaled queries (B, n, d)
+  torch::Tensor qs;                  // queries (B, n, d), scaled by q_scale in the scores
+  double q_scale = 1.0;              // 1 when qs is already scaled (autograd keeps it so)
   std::vector<torch::Tensor> keys;   // per level: fine = k, coarse = summaries
   std::vector<torch::Tensor> values;
 };
@@ -30,6 +31,7 @@ kernel::Problem make_problem(const Plan& plan, const BandTensors& t, double mask
   p.num_levels = static_cast<int>(plan.kernel_levels.size());  // 1 with query downsampling
   p.masked_score = static_cast<float>(masked_score);
   p.q = t.qs.data_ptr<float>();
+  p.q_scale = static_cast<float>(t.q_scale);
   p.tile_valid = plan.kernel_tile_valid.data();
   for (int l = 0; l < p.num_levels; ++l) {
     const LevelGeometry& g = layout.level(l);
@@ -245,8 +247,10 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
     return y.contiguous();
   };
   const auto qf = prepare(q), kf = prepare(k), vf = prepare(v);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   BandTensors t;
-  t.qs = (qf * (1.0 / std::sqrt(static_cast<double>(d)))).contiguous();
+  t.qs = qf;  // scaled in the kernel's scores (one pass over n x d less), or below for autograd
+  t.q_scale = scale;
   t.keys.push_back(kf);
   t.values.push_back(vf);
   const int kernel_levels = static_cast<int>(plan.kernel_levels.size());
@@ -264,9 +268,9 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
   torch::Tensor y, lse, row_max, row_norm;
   std::vector<torch::Tensor> bands;  // capture: per kernel level (B, n, K_l), normalised
   const bool needs_grad = torch::GradMode::is_enabled() &&
-                          (t.qs.requires_grad() || t.keys.back().requires_grad() || kf.requires_grad() || vf.requires_grad());
+                          (qf.requires_grad() || t.keys.back().requires_grad() || kf.requires_grad() || vf.requires_grad());
   if (needs_grad) {
-    std::vector<torch::Tensor> inputs{t.qs};
+    std::vector<torch::Tensor> inputs{(qf * scale).contiguous()};  // the backward works on scaled queries
     inputs.insert(inputs.end(), t.keys.begin(), t.keys.end());
     inputs.insert(inputs.end(), t.values.begin(), t.values.end());
     auto outs = FmaBandFunction::apply(at::TensorList(inputs), &plan, mask_score(d));

@@ -56,7 +56,8 @@ struct Problem {
   int num_levels = 0;
   Level level[kMaxLevels];
   float masked_score = -65504.0f;
-  const float* q = nullptr;  // (B, n, d) scaled queries, internal order (backward)
+  const float* q = nullptr;  // (B, n, d) queries, internal order (backward: q_scale is 1)
+  float q_scale = 1.0f;      // scores are q_scale * q.k
   // Forward: the scaled queries of every tile transposed, (B, tiles, d, Q0p), Q0p =
   // padded_tile(tile_queries), padding columns zero; and every tile's slot validity over all
   // levels in the same orientation as bits, (tiles, total_slots, Q0p / 16) words, bit q of a

@@ -247,7 +247,7 @@ void forward_range(const Problem& p, int64_t begin, int64_t end) {
   float* slot_alpha = ws.w.data();
   for (int l = 0, off = 0; l < p.num_levels; off += p.level[l].slots, ++l)
     std::fill(slot_alpha + off, slot_alpha + off + p.level[l].slots, p.level[l].alpha);
-  const vf masked = splat(p.masked_score);
+  const vf masked = splat(p.masked_score), q_scale = splat(p.q_scale);
   for (int64_t idx = begin; idx < end; ++idx) {
     const int64_t b = idx / D.tiles, t = idx % D.tiles, q0 = t * D.Q0;
     pack_tile(p, D, b, q0, ws, false, true, true, false);
@@ -262,7 +262,7 @@ void forward_range(const Problem& p, int64_t begin, int64_t end) {
       const uint16_t* vrow = valid + k * words;
       for (int64_t c = 0; c < D.Q0p; c += VW) {
         const vi ok = lanes_of(static_cast<uint32_t>(vrow[c / 16]) >> (c % 16));
-        const vf sc = ok ? load(row + c) : masked;
+        const vf sc = ok ? load(row + c) * q_scale : masked;
         store(row + c, sc);
         const vf m = load(mx + c);
         store(mx + c, sc > m ? sc : m);
