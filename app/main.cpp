@@ -38,8 +38,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : fmalens::cli::kExitBadInput;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    // One line, like every other refusal (CLI11's own print adds a second line).
+    std::string msg = e.what();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "error: %s (--help lists the options)\n", msg.c_str());
+    return fmalens::cli::kExitBadInput;
   }
   try {
     return action ? action() : 0;

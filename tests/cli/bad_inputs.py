@@ -7,7 +7,8 @@ For each refusal: exit code 2, exactly one line on stderr, that line names the o
 behind: the scratch folder holds exactly what it held before (no outputs, no temporaries), and
 an existing output file keeps its old bytes. Legitimate inputs (16-bit, gray, alpha, palette
 and 1x1 images; NUL bytes and invalid UTF-8 in text; text longer than the context; a 100 MB
-text file) must exit 0.
+text file) must exit 0. Figure export gets the same treatment (bad checkpoint, image, view,
+layer, format, size and output paths).
 
 Small inputs are committed under tests/cli/bad_inputs/ (made by make_bad_inputs.py); the rest,
 including the large ones (sparse files), are generated here in a temporary folder from the
@@ -439,11 +440,39 @@ class Suite:
         os.unlink(blocker)
         shutil.rmtree(existing)
 
+    # -------------------------------------------------------------- figure export
+    def export_cases(self):
+        text = ["export", "--checkpoint", TINY_TEXT, "--text", "hello world", "--view", "matrix"]
+        p = self.path(self.ckpt_name("truncated in the data"))
+        self.run("export", "a truncated checkpoint",
+                 ["export", "--checkpoint", p, "--text", "hello", "--view", "matrix", "--out", "fig.png"], names=p)
+        bad = os.path.join(COMMITTED, "img_bad_bit_depth.png")
+        self.run("export", "a broken image", ["export", "--checkpoint", TINY_IMAGE, "--image", bad, "--view", "regions",
+                                               "--out", "fig.png"], names=bad)
+        self.run("export", "an unknown view", text[:-1] + ["sideways", "--out", "fig.png"], names="sideways", rule="view")
+        self.run("export", "a view the model does not have (regions of a text model)",
+                 text[:-1] + ["regions", "--out", "fig.png"], rule="image")
+        self.run("export", "a layer the model does not have", text + ["--layer", "99", "--out", "fig.png"], rule="layer")
+        self.run("export", "an unknown format", text + ["--format", "bmp", "--out", "fig.bmp"], names="bmp")
+        self.run("export", "a size beyond the limit", text + ["--width", "100000", "--out", "fig.png"], names="100000")
+        self.run("export", "--out in a missing folder", text + ["--out", "no_such_folder/fig.png"], names="no_such_folder")
+        self.run("export", "--out in /proc", text + ["--out", "/proc/fmalens_fig.png"], names="/proc/fmalens_fig.png")
+        old = os.path.join(self.scratch, "old_fig.png")
+        with open(old, "wb") as f:
+            f.write(b"an older figure\n")
+        self.run("export", "ulimit -f 4 KB over an existing figure (left intact)", text + ["--out", old],
+                 fsize=4096, names="old_fig.png")
+        self.run("export", "several views into a file that exists (needs a folder)",
+                 text[:-1] + ["all", "--out", old], names="old_fig.png")
+        os.unlink(old)
+        self.run("export", "a valid PNG from the tiny model", text + ["--out", "fig_ok.png"], expect=0)
+
     def main(self):
         self.checkpoint_cases()
         self.image_cases()
         self.text_cases()
         self.output_cases()
+        self.export_cases()
 
 
 def main():
