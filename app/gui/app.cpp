@@ -275,7 +275,7 @@ void App::frame() {
     const Snapshot& s = *state_.snapshot;
     std::string bad;
     if (options_.layer >= static_cast<int>(s.layers.size()))
-      bad = "--layer " + std::to_string(options_.layer) + " out of range (the model has " + std::to_string(s.layers.size()) + " layers)";
+      bad = "--layer " + std::to_string(options_.layer) + " out of range (the model's layers are 0.." + std::to_string(static_cast<long long>(s.layers.size()) - 1) + ")";
     else if (options_.head >= s.config.n_head)
       bad = "--head " + std::to_string(options_.head) + " out of range (the model has " + std::to_string(s.config.n_head) + " heads)";
     else if (options_.query >= s.tokens)

@@ -173,7 +173,7 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, Figure
   out.height = H;
   // Selection checks: one line naming the option and the model's range.
   if (st.layer < 0 || st.layer >= static_cast<int>(s.layers.size()))
-    throw Error("layer " + std::to_string(st.layer) + " out of range (the model has " + std::to_string(s.layers.size()) + " layers)");
+    throw Error("layer " + std::to_string(st.layer) + " out of range (the model's layers are 0.." + std::to_string(static_cast<long long>(s.layers.size()) - 1) + ")");
   if (st.head < -1 || st.head >= s.config.n_head)
     throw Error("head " + std::to_string(st.head) + " out of range (the model has " + std::to_string(s.config.n_head) + " heads; -1: their mean)");
   const int64_t query = st.query >= 0 ? st.query : default_query(s);
