@@ -103,16 +103,9 @@ inline vf vexp(vf x) {
   return y * scale;
 }
 
-inline float hsum(vf v) {
-  float s = 0;
-  for (int i = 0; i < VW; ++i) s += v[i];
-  return s;
-}
-
 // Per-thread buffers, grown as needed and reused across calls.
 struct Workspace {
-  std::vector<float> kt, vt, kpk, vpk, s, w, dp, tq, ty, qpad, dypad, tmp;
-  std::vector<int32_t> level_offset;
+  std::vector<float> kt, vt, kpk, vpk, s, w, dp, tq, ty, qpad, dypad, tmp, slot_alpha;
   void ensure(std::vector<float>& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.assign(static_cast<size_t>(n), 0.0f);
   }
@@ -174,9 +167,9 @@ void pack_tile(const Problem& p, const Dims& D, int64_t b, int64_t q0, Workspace
   }
 }
 
-// Scores of the tile (Q0 x Kp in ws.s) and the per-slot multipliers (alpha, or 0 when masked,
-// in ws.w); returns nothing, fills row maxima in `row_max` when non-null.
-void scores(const Problem& p, const Dims& D, int64_t b, int64_t q0, Workspace& ws, float* row_max) {
+// Backward: scores of the tile (Q0 x Kp in ws.s) and the per-slot multipliers (alpha, or 0 when
+// masked, in ws.w), query-major (the forward works slot-major: forward_range).
+void scores(const Problem& p, const Dims& D, int64_t b, int64_t q0, Workspace& ws) {
   const float* Q = p.q + (b * p.n + q0) * D.d;
   gemm(D.Q0, D.Kp, D.d, Q, D.d, ws.kt.data(), D.Kp, ws.s.data(), D.Kp, false);
   for (int64_t r = 0; r < D.Q0; ++r) {
@@ -198,27 +191,16 @@ void scores(const Problem& p, const Dims& D, int64_t b, int64_t q0, Workspace& w
       w[k] = 0.0f;
       s[k] = p.masked_score;
     }
-    if (row_max) {
-      float mx = s[0];
-      for (int64_t k = 1; k < D.K; ++k) mx = std::max(mx, s[k]);
-      row_max[r] = mx;
-    }
   }
 }
 
-// s <- w * exp(s - M) row by row; returns the row sums in z (when non-null).
-void weights(const Dims& D, Workspace& ws, const float* row_max, float* z) {
+// Backward: s <- w * exp(s - M) row by row, M the forward's row maxima.
+void weights(const Dims& D, Workspace& ws, const float* row_max) {
   for (int64_t r = 0; r < D.Q0; ++r) {
     float* s = &ws.s[static_cast<size_t>(r * D.Kp)];
     const float* w = &ws.w[static_cast<size_t>(r * D.Kp)];
     const vf m = splat(row_max[r]);
-    vf acc{};
-    for (int64_t k = 0; k < D.Kp; k += VW) {
-      const vf e = vexp(load(s + k) - m) * load(w + k);
-      store(s + k, e);
-      acc += e;
-    }
-    if (z) z[r] = hsum(acc);
+    for (int64_t k = 0; k < D.Kp; k += VW) store(s + k, vexp(load(s + k) - m) * load(w + k));
   }
 }
 
@@ -241,10 +223,10 @@ void forward_range(const Problem& p, int64_t begin, int64_t end) {
   ws.ensure(ws.s, D.K * D.Q0p);
   ws.ensure(ws.ty, D.Q0p * D.dp);
   ws.ensure(ws.tmp, 2 * D.Q0p);
-  ws.ensure(ws.w, D.K);
+  ws.ensure(ws.slot_alpha, D.K);
   float* mx = ws.tmp.data();
   float* z = mx + D.Q0p;
-  float* slot_alpha = ws.w.data();
+  float* slot_alpha = ws.slot_alpha.data();
   for (int l = 0, off = 0; l < p.num_levels; off += p.level[l].slots, ++l)
     std::fill(slot_alpha + off, slot_alpha + off + p.level[l].slots, p.level[l].alpha);
   const vf masked = splat(p.masked_score), q_scale = splat(p.q_scale);
@@ -336,7 +318,7 @@ void backward_range(const Problem& p, int64_t b_begin, int64_t b_end) {
     for (int64_t t = 0; t < D.tiles; ++t) {
       const int64_t q0 = t * D.Q0;
       pack_tile(p, D, b, q0, ws, true, true, false, true);
-      scores(p, D, b, q0, ws, nullptr);
+      scores(p, D, b, q0, ws);
       for (int64_t r = 0; r < D.Q0; ++r) {
         const int64_t row = b * p.n + q0 + r;
         mx[r] = p.row_max[row];
@@ -355,7 +337,7 @@ void backward_range(const Problem& p, int64_t b_begin, int64_t b_end) {
         std::fill(qp + D.d, qp + D.dp, 0.0f);
         std::fill(gp + D.d, gp + D.dp, 0.0f);
       }
-      weights(D, ws, mx, nullptr);  // s = alpha exp(S - M), masked 0
+      weights(D, ws, mx);  // s = alpha exp(S - M), masked 0
       // P = s / Z; dP = dY V^T; dS = P (dP - D)
       const float* GY = p.grad_y + (b * p.n + q0) * D.d;
       gemm(D.Q0, D.Kp, D.d, GY, D.d, ws.vt.data(), D.Kp, ws.dp.data(), D.Kp, false);
