@@ -6,7 +6,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup build run test bench clean
+.PHONY: setup build run test bench fuzz clean
 
 setup:
 	@tools/setup.sh
@@ -25,6 +25,11 @@ test: build
 PEER ?= ../shared/peers/fma-torch/bench.py
 bench: build
 	$(BUILD)/app/fmalens bench --peer $(PEER) --json assets/readme/bench.json --plot assets/readme/bench.svg
+
+# Open-ended fuzzing (ctest runs a fixed number of inputs per target instead): FUZZ_SECONDS per
+# target, a new libFuzzer seed each time; findings go under $(BUILD)/fuzz/findings.
+fuzz: setup
+	FUZZ_BUILD=$(CURDIR)/$(BUILD)/fuzz tools/fuzz.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "fmalens/config.h"
+#include "fmalens/quote.h"
 #ifdef FMALENS_WITH_GUI
 #include "gui/gui_main.h"
 #endif
@@ -40,22 +41,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     // One line, like every other refusal (CLI11's own print adds a second line).
-    std::string msg = e.what();
-    for (char& c : msg)
-      if (c == '\n') c = ' ';
-    std::fprintf(stderr, "error: %s (--help lists the options)\n", msg.c_str());
+    std::fprintf(stderr, "error: %s (--help lists the options)\n", fmalens::escaped(e.what()).c_str());
     return fmalens::cli::kExitBadInput;
   }
   try {
     return action ? action() : 0;
   } catch (const fmalens::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", fmalens::error_line(e).c_str());
     return fmalens::cli::kExitBadInput;
   } catch (const std::exception& e) {
-    // First line only: LibTorch messages carry a backtrace.
-    std::string msg = e.what();
-    msg = msg.substr(0, msg.find('\n'));
-    std::fprintf(stderr, "error: %s\n", msg.c_str());
+    std::fprintf(stderr, "error: %s\n", fmalens::error_line(e).c_str());
     return 1;
   }
 }

@@ -9,7 +9,7 @@
 # Environment: SANITIZE_BUILD build folder (default build-asan), SANITIZE_CXX compiler (default
 # c++; clang++-14 works too).
 # Exit codes: 0 clean, 1 a failure or sanitizer report, 77 the compiler cannot link -fsanitize
-# (ctest reports the test as skipped).
+# (ctest reports the test as skipped; with CI set it is a failure).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +19,7 @@ cc=${SANITIZE_CC:-$(case "$cxx" in clang++*) echo "${cxx/clang++/clang}" ;; g++*
 
 if ! echo 'int main() { return 0; }' | "$cxx" -x c++ -fsanitize=address,undefined - -o /dev/null 2>/dev/null; then
   echo "sanitize: SKIPPED: $cxx cannot link -fsanitize=address,undefined (install libasan / libubsan)"
+  if [ -n "${CI:-}" ]; then echo "sanitize: CI is set: a missing tool is a failure"; exit 1; fi
   exit 77
 fi
 

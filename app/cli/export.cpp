@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/input.h"
 #include "fmalens/model.h"
+#include "fmalens/quote.h"
 
 #ifdef FMALENS_WITH_GUI
 #include "render/figure_export.h"
@@ -62,13 +63,13 @@ void check_output(const ExportOptions& o, size_t views) {
     while (!existing.empty() && !fs::exists(existing, ec)) existing = existing.parent_path();
     if (existing.empty()) existing = ".";
     if (!fs::is_directory(existing, ec) || ::access(existing.c_str(), W_OK) != 0)
-      throw Error("cannot write figures into " + o.out + ": " + existing.string() + " is not a writable folder");
+      throw Error("cannot write figures into " + shown_path(o.out) + ": " + shown_path(existing.string()) + " is not a writable folder");
     return;
   }
   fs::path dir = out.parent_path();
   if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec)) throw Error("cannot write " + o.out + ": folder " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK) != 0) throw Error("cannot write " + o.out + ": folder " + dir.string() + " is not writable");
+  if (!fs::is_directory(dir, ec)) throw Error("cannot write " + shown_path(o.out) + ": folder " + shown_path(dir.string()) + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw Error("cannot write " + shown_path(o.out) + ": folder " + shown_path(dir.string()) + " is not writable");
 }
 
 int run_export(ExportOptions o) {
@@ -110,7 +111,7 @@ int run_export(ExportOptions o) {
     if (in.checkpoint.empty())
       in.checkpoint = ((assets / "models") / (in.image.empty() ? "text_fma.safetensors" : "image_fma.safetensors")).string();
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(in.checkpoint, ec)) throw Error("checkpoint " + in.checkpoint + ": no such file");
+    if (!std::filesystem::is_regular_file(in.checkpoint, ec)) throw Error("checkpoint " + shown_path(in.checkpoint) + ": no such file");
     model = Model::load(in.checkpoint);
     if (in.text.empty() && in.text_file.empty() && in.image.empty()) {
       if (model->config().kind == ModelKind::image) in.image = (assets / "samples" / "fashion_mnist_sneaker.png").string();

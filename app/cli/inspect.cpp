@@ -17,6 +17,7 @@
 #include "fmalens/layout.h"
 #include "fmalens/model.h"
 #include "fmalens/npy.h"
+#include "fmalens/quote.h"
 
 namespace fmalens::cli {
 namespace {
@@ -27,7 +28,7 @@ void make_dir(const std::string& dir) {
     if (!S_ISDIR(st.st_mode)) throw Error(dir + ": exists and is not a folder");
     return;
   }
-  if (::mkdir(dir.c_str(), 0755) != 0) throw Error("cannot create folder " + dir + ": " + std::strerror(errno));
+  if (::mkdir(dir.c_str(), 0755) != 0) throw Error("cannot create folder " + shown_path(dir) + ": " + std::strerror(errno));
 }
 
 // The arrays are written into a temporary folder beside --out and moved into it only when all
@@ -39,7 +40,7 @@ class Staging {
     struct stat st {};
     if (::stat(out.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) throw Error(out + ": exists and is not a folder");
     std::string tmpl = out + ".tmp-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw Error("cannot create folder " + out + ": " + std::strerror(errno));
+    if (!::mkdtemp(tmpl.data())) throw Error("cannot create folder " + shown_path(out) + ": " + std::strerror(errno));
     dir_ = tmpl;
   }
   ~Staging() {
@@ -67,7 +68,7 @@ class Staging {
     make_dir(out_);
     for (const std::string& name : names_)
       if (::rename((dir_ + "/" + name).c_str(), (out_ + "/" + name).c_str()) != 0)
-        throw Error("cannot write " + out_ + "/" + name + ": " + std::strerror(errno));
+        throw Error("cannot write " + shown_path(out_ + "/" + name) + ": " + std::strerror(errno));
     ::rmdir(dir_.c_str());
     dir_.clear();
   }

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "fmalens/checkpoint.h"
+#include "fmalens/quote.h"
 #include "gui/settings.h"
 #include "render/gl.h"
 #include "render/png.h"
@@ -307,7 +308,7 @@ void App::frame() {
     draw_main_window();
   } catch (const Error& e) {
     // A view that cannot draw (a shader that does not compile, a texture too large) reports and the app goes on.
-    state_.error = first_line(e.what());
+    state_.error = error_line(e);
   }
   ImGui::Render();
   apply_commands();
@@ -333,7 +334,7 @@ void App::frame() {
       save_screenshot(path, headless_);
       state_.status = "saved " + path;
     } catch (const std::exception& e) {
-      state_.error = first_line(e.what());
+      state_.error = error_line(e);
     }
   }
   if (headless_ && state_.snapshot && selection_applied_ && !state_.running) {
@@ -343,7 +344,7 @@ void App::frame() {
         save_screenshot(options_.screenshot, true);
         if (!options_.view_rects.empty()) write_view_rects(options_.view_rects);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+        std::fprintf(stderr, "error: %s\n", error_line(e).c_str());
         exit_code_ = 2;
       }
       glfwSetWindowShouldClose(window_, GLFW_TRUE);
@@ -380,7 +381,7 @@ int run_gui(const GuiOptions& options) {
     app.open_window();
     return app.run();
   } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    std::fprintf(stderr, "error: %s\n", error_line(e).c_str());
     return 1;
   }
 }

@@ -1,5 +1,7 @@
 #include "gui/app_state.h"
 
+#include "fmalens/quote.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -80,7 +82,7 @@ Effects open_image(AppState& s, const std::string& path) {
   try {
     s.image = std::make_shared<const Image>(load_image(path));
   } catch (const std::exception& e) {
-    s.error = first_line(e.what());
+    s.error = error_line(e);
     return {};
   }
   s.image_path = path;
@@ -88,7 +90,7 @@ Effects open_image(AppState& s, const std::string& path) {
   if (s.model && !s.is_image_model()) {
     std::error_code ec;
     if (s.image_model.empty() || !std::filesystem::exists(s.image_model, ec)) {
-      s.error = "this is a text model: open an image model (.safetensors) to look at " + path;
+      s.error = "this is a text model: open an image model (.safetensors) to look at " + shown_path(path);
       return {};
     }
     s.checkpoint = s.image_model;  // switch to the bundled image model
@@ -99,7 +101,7 @@ Effects open_image(AppState& s, const std::string& path) {
 Effects open_text_file(AppState& s, const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
-    s.error = "cannot read " + path;
+    s.error = "cannot read " + shown_path(path);
     return {};
   }
   const std::streamoff size = in.tellg();
@@ -108,11 +110,11 @@ Effects open_text_file(AppState& s, const std::string& path) {
   in.seekg(size - keep);
   in.read(text.data(), keep);
   if (!in) {
-    s.error = "cannot read " + path;
+    s.error = "cannot read " + shown_path(path);
     return {};
   }
   if (text.empty()) {
-    s.error = path + " is empty: there is nothing to run";
+    s.error = shown_path(path) + " is empty: there is nothing to run";
     return {};
   }
   s.text = std::move(text);
@@ -120,7 +122,7 @@ Effects open_text_file(AppState& s, const std::string& path) {
   ++s.text_version;
   add_recent(s, path);
   if (s.is_image_model()) {
-    s.error = "this is an image model: open a text model to run " + path;
+    s.error = "this is an image model: open a text model to run " + shown_path(path);
     return {};
   }
   return submit(s);

@@ -3,6 +3,8 @@
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
+#include "fmalens/quote.h"
+
 #include <algorithm>
 
 namespace fmalens::gui {
@@ -104,7 +106,7 @@ void FileDialog::list(const std::filesystem::path& dir) {
     if (!is_dir && kind_ != FileKind::text && file_kind(name) != kind_) continue;  // text: any file
     entries_.push_back({name, is_dir});
   }
-  if (ec) error_ = "cannot list " + dir_.string() + ": " + ec.message();
+  if (ec) error_ = "cannot list " + shown_path(dir_.string()) + ": " + ec.message();
   std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
     return a.directory != b.directory ? a.directory : a.name < b.name;
   });

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "fmalens/model.h"
+#include "fmalens/quote.h"
 #include "gui/app_state.h"
 
 namespace fmalens::gui {
@@ -49,14 +50,13 @@ int gui_main(int argc, char** argv) {
     std::printf("%s", cli.help().c_str());
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    std::fprintf(stderr, "error: %s\n", msg.substr(0, msg.find('\n')).c_str());
+    std::fprintf(stderr, "error: %s (--help lists the options)\n", escaped(e.what()).c_str());
     return 2;
   }
   int w = 0, h = 0;
   char x = 0;
   if (std::sscanf(size.c_str(), "%d%c%d", &w, &x, &h) != 3 || (x != 'x' && x != 'X') || w < 64 || h < 64 || w > 16384 || h > 16384) {
-    std::fprintf(stderr, "error: --size must be WxH with 64 <= W, H <= 16384 (got '%s')\n", size.c_str());
+    std::fprintf(stderr, "error: --size must be WxH with 64 <= W, H <= 16384 (got %s)\n", quote(size).c_str());
     return 2;
   }
   o.width = w;
@@ -64,18 +64,18 @@ int gui_main(int argc, char** argv) {
   // Inputs that can be checked before a window opens: fail fast, write nothing.
   std::error_code ec;
   if (!o.checkpoint.empty() && !std::filesystem::is_regular_file(o.checkpoint, ec)) {
-    std::fprintf(stderr, "error: checkpoint %s: no such file\n", o.checkpoint.c_str());
+    std::fprintf(stderr, "error: checkpoint %s: no such file\n", shown_path(o.checkpoint).c_str());
     return 2;
   }
   if (!o.text_file.empty() && !std::filesystem::is_regular_file(o.text_file, ec)) {
-    std::fprintf(stderr, "error: text file %s: no such file\n", o.text_file.c_str());
+    std::fprintf(stderr, "error: text file %s: no such file\n", shown_path(o.text_file).c_str());
     return 2;
   }
   if (!o.image.empty()) {
     try {
       (void)load_image(o.image);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+      std::fprintf(stderr, "error: %s\n", error_line(e).c_str());
       return 2;
     }
   }
@@ -86,7 +86,7 @@ int gui_main(int argc, char** argv) {
   if (!o.screenshot.empty()) {
     const auto dir = std::filesystem::path(o.screenshot).parent_path();
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
-      std::fprintf(stderr, "error: cannot write %s: folder %s does not exist\n", o.screenshot.c_str(), dir.string().c_str());
+      std::fprintf(stderr, "error: cannot write %s: folder %s does not exist\n", shown_path(o.screenshot).c_str(), shown_path(dir.string()).c_str());
       return 2;
     }
   }

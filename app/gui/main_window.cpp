@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "fmalens/quote.h"
 #include "gui/panels.h"
 
 namespace fmalens::gui {
@@ -32,7 +33,7 @@ void App::export_figure(const render::ExportRequest& request) {
     const std::vector<std::string> written = render::export_figures(src, request);
     state_.status = "exported " + (written.empty() ? std::string() : written.front());
   } catch (const std::exception& e) {
-    state_.error = "export failed: " + first_line(e.what());
+    state_.error = "export failed: " + error_line(e);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fmalens/config.h"
+#include "fmalens/quote.h"
 
 namespace fmalens::render {
 namespace {
@@ -67,7 +68,7 @@ const char* colormap_name(Colormap map) {
 Colormap colormap_from_name(const std::string& name) {
   for (int i = 0; i < kColormapCount; ++i)
     if (name == colormap_name(static_cast<Colormap>(i))) return static_cast<Colormap>(i);
-  throw Error("colormap must be viridis, magma, cividis, grey or diverging (got '" + name + "')");
+  throw Error("colormap must be viridis, magma, cividis, grey or diverging (got " + quote(name) + ")");
 }
 
 Rgb colormap_rgb(Colormap map, float x) {

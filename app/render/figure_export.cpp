@@ -6,6 +6,7 @@
 
 #include "fmalens/checkpoint.h"
 #include "fmalens/layout.h"
+#include "fmalens/quote.h"
 #include "render/band_data.h"
 #include "render/band_textures.h"
 #include "render/compare_figure.h"
@@ -119,7 +120,7 @@ std::vector<FigureView> parse_figure_views(const std::string& list) {
         out.push_back(static_cast<FigureView>(v));
         found = true;
       }
-    if (!found) throw Error("unknown view '" + name + "' (views: matrix, levels, weights, regions, text, compare, model, all)");
+    if (!found) throw Error("unknown view " + quote(name) + " (views: matrix, levels, weights, regions, text, compare, model, all)");
   }
   if (out.empty()) throw Error("no view given (views: matrix, levels, weights, regions, text, compare, model, all)");
   std::vector<FigureView> unique;
@@ -146,7 +147,7 @@ FigureFormat figure_format_from_name(const std::string& name) {
   if (name == "png") return FigureFormat::png;
   if (name == "svg") return FigureFormat::svg;
   if (name == "pdf") return FigureFormat::pdf;
-  throw Error("unknown format '" + name + "' (formats: png, svg, pdf)");
+  throw Error("unknown format " + quote(name) + " (formats: png, svg, pdf)");
 }
 
 const char* figure_format_name(FigureFormat f) { return f == FigureFormat::png ? "png" : f == FigureFormat::svg ? "svg" : "pdf"; }
@@ -412,13 +413,13 @@ std::vector<std::string> export_figures(const FigureSource& src, const ExportReq
     paths.push_back(req.out);
   } else {
     if (!fs::is_directory(req.out, ec) && !fs::create_directories(req.out, ec))
-      throw Error("cannot create folder " + req.out + (ec ? ": " + ec.message() : ""));
+      throw Error("cannot create folder " + shown_path(req.out) + (ec ? ": " + ec.message() : ""));
     for (FigureView v : views)
       paths.push_back((fs::path(req.out) / (std::string(figure_view_name(v)) + "." + figure_format_name(req.format))).string());
   }
   for (const std::string& p : paths) {
     const fs::path dir = fs::path(p).parent_path();
-    if (!dir.empty() && !fs::is_directory(dir, ec)) throw Error("cannot write " + p + ": folder " + dir.string() + " does not exist");
+    if (!dir.empty() && !fs::is_directory(dir, ec)) throw Error("cannot write " + shown_path(p) + ": folder " + shown_path(dir.string()) + " does not exist");
   }
 
   // Render everything before writing anything: a view the model lacks writes no file.

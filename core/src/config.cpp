@@ -1,5 +1,6 @@
 // Validation and JSON (de)serialisation of the configuration types.
 #include "fmalens/config.h"
+#include "fmalens/quote.h"
 
 #include <cmath>
 #include <cstdint>
@@ -47,18 +48,18 @@ Variant variant_from_string(const std::string& s) {
   if (s == "causal") return Variant::causal;
   if (s == "bidirectional") return Variant::bidirectional;
   if (s == "2d" || s == "grid2d") return Variant::grid2d;
-  refuse("variant must be causal, bidirectional or 2d, got '" + s + "'");
+  refuse("variant must be causal, bidirectional or 2d, got " + quote(s));
 }
 Downsampling downsampling_from_string(const std::string& s) {
   if (s == "groupedconv") return Downsampling::groupedconv;
   if (s == "conv") return Downsampling::conv;
   if (s == "avgpool") return Downsampling::avgpool;
-  refuse("downsampling must be groupedconv, conv or avgpool, got '" + s + "'");
+  refuse("downsampling must be groupedconv, conv or avgpool, got " + quote(s));
 }
 Boundary boundary_from_string(const std::string& s) {
   if (s == "zero_pad") return Boundary::zero_pad;
   if (s == "mask") return Boundary::mask;
-  refuse("boundary must be zero_pad or mask, got '" + s + "'");
+  refuse("boundary must be zero_pad or mask, got " + quote(s));
 }
 
 void validate(const AttentionConfig& c) {
@@ -246,10 +247,10 @@ ModelConfig model_config_from_json(const std::string& text) {
   if (!j.is_object()) refuse("model config: not a JSON object");
   ModelConfig c;
   const auto kind = field<std::string>(j, "kind", "");
-  if (kind != "text" && kind != "image") refuse("model config: kind must be text or image, got '" + kind + "'");
+  if (kind != "text" && kind != "image") refuse("model config: kind must be text or image, got " + quote(kind));
   c.kind = kind == "text" ? ModelKind::text : ModelKind::image;
   const auto ak = field_or<std::string>(j, "attention_kind", "", "fma");
-  if (ak != "fma" && ak != "dense") refuse("model config: attention_kind must be fma or dense, got '" + ak + "'");
+  if (ak != "fma" && ak != "dense") refuse("model config: attention_kind must be fma or dense, got " + quote(ak));
   c.attention_kind = ak == "fma" ? AttentionKind::fma : AttentionKind::dense;
   c.n_layer = field<int64_t>(j, "n_layer", "");
   c.n_head = field<int64_t>(j, "n_head", "");

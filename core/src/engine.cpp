@@ -1,5 +1,6 @@
 // The GUI's background runner (see engine.h). Torch-free: Model hides LibTorch.
 #include "fmalens/engine.h"
+#include "fmalens/quote.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -59,8 +60,6 @@ Engine::Runner model_runner() {
 }
 
 }  // namespace
-
-std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
 
 Engine::Engine() : Engine(model_runner()) {}
 
@@ -188,7 +187,7 @@ void Engine::work() {
       r.cancelled = true;
     } catch (const std::exception& e) {
       r = EngineResult{};
-      r.error = first_line(e.what());
+      r.error = error_line(e);
       if (r.error.empty()) r.error = "the model run failed";
     }
     r.generation = generation;

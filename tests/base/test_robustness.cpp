@@ -32,24 +32,38 @@ class RobustnessTest : public ::testing::Test {
 };
 
 // Found by fuzz_image: stb_image 2.27 builds a JPEG Huffman table without checking that the
-// code counts sum to at most 256, and writes past the table (memory corruption in Debian's
-// libstb). The loader now refuses such tables before stb sees them.
+// code counts sum to at most 256 and writes past the table, and its bit reader lets the bit
+// count go negative on corrupt entropy-coded data (undefined shifts). JPEGs are decoded by
+// libjpeg-turbo now, which refuses a bad table and stops on corrupt data.
 TEST_F(RobustnessTest, RefusesJpegHuffmanTableWithTooManyCodes) {
   std::string jpeg("\xff\xd8\xff\xc4\x00\x13\x00", 7);
   jpeg += std::string(16, '\x20');  // 16 x 32 = 512 codes
   jpeg += std::string("\xff\xd9", 2);
   const std::string p = write("huffman.jpg", jpeg);
-  test::expect_error([&] { load_image(p); }, p + ": ", "Huffman table with 512 codes");
+  test::expect_error([&] { load_image(p); }, p + ": ", "Huffman table");
   // The input the fuzzer found (a real JPEG with a mutated DHT segment).
   const std::string found = kTests + "/fuzz/corpus/image/regress_stb_huffman_overflow.jpg";
   test::expect_error([&] { load_image(found); }, found + ": ", "Huffman table");
 }
 
-// Found by fuzz_image in a clean CI run: a second DHT segment, after damaged segments that a
-// walk of the marker structure went past, with 1142 codes. Every FF C4 is checked now.
-TEST_F(RobustnessTest, RefusesHuffmanOverflowInAnyDhtSegment) {
-  const std::string found = kTests + "/fuzz/corpus/image/regress_stb_huffman_second_dht.jpg";
-  test::expect_error([&] { load_image(found); }, found + ": ", "Huffman table with 1142 codes");
+// Found by fuzz_image in a clean CI run: a second DHT segment with 1142 codes after damaged
+// segments. libjpeg-turbo never reaches it: the image decodes (a warning, not an error).
+TEST_F(RobustnessTest, JpegWithAnUnreachedBadHuffmanTableDecodes) {
+  const Image img = load_image(kTests + "/fuzz/corpus/image/regress_stb_huffman_second_dht.jpg");
+  EXPECT_GE(img.width, 1);
+  EXPECT_EQ(img.pixels.size(), static_cast<size_t>(img.width) * img.height * img.channels);
+}
+
+// Found by the deterministic fuzz stage: corrupt entropy-coded data that drove stb's bit count
+// negative (stb_image.h:2065, shift exponent 33). Refused in one line or decoded; never UB.
+TEST_F(RobustnessTest, JpegWithCorruptEntropyCodedDataIsSafe) {
+  const std::string found = kTests + "/fuzz/corpus/image/regress_stb_jpeg_negative_bit_count.jpg";
+  try {
+    const Image img = load_image(found);
+    EXPECT_EQ(img.pixels.size(), static_cast<size_t>(img.width) * img.height * img.channels);
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
 }
 
 // Found by fuzz_config: nlohmann converts 4.6e40 to int64_t without a check (undefined
@@ -71,7 +85,7 @@ TEST_F(RobustnessTest, ConfigIntegersMustBeWholeNumbersInRange) {
 TEST_F(RobustnessTest, ImageErrorsStayOnOneLine) {
   const std::string found = kTests + "/fuzz/corpus/image/regress_png_chunk_newline.png";
   test::expect_error([&] { load_image(found); }, found + ": ", "PNG chunk not known");
-  test::expect_error([&] { load_image(found); }, found + ": ", "IP5?");
+  test::expect_error([&] { load_image(found); }, found + ": ", "IP5\\n");
 }
 
 // Found by fuzz_image (a timeout under ASan): a 94-byte PNG whose IDAT declares 1.8 GB made stb
@@ -79,6 +93,39 @@ TEST_F(RobustnessTest, ImageErrorsStayOnOneLine) {
 TEST_F(RobustnessTest, RefusesPngChunksLongerThanTheFile) {
   const std::string found = kTests + "/fuzz/corpus/image/regress_png_huge_chunk.png";
   test::expect_error([&] { load_image(found); }, found + ": ", "declares 1895825445 bytes, past the end of the file");
+}
+
+// Found by fuzz_image in a fresh clone's CI run: stb_image 2.27 appends an IDAT chunk to its
+// not yet allocated buffer with memcpy(NULL + 0, ..., 0) when the chunk is empty (UBSan stops at
+// stb_image.h:5130). An empty IDAT is legal, so the loader drops empty IDATs before stb reads
+// the file: the valid image keeps exactly its pixels, the damaged one is refused in one line.
+// (Under tools/sanitize.sh these tests run against stb compiled with UBSan, so the undefined
+// behaviour itself fails them.)
+TEST_F(RobustnessTest, DecodesPngWhoseFirstIdatIsEmpty) {
+  const Image img = load_image(kTests + "/fuzz/corpus/image/regress_png_valid_empty_first_idat.png");
+  ASSERT_EQ(img.width, 2);
+  ASSERT_EQ(img.height, 2);
+  ASSERT_EQ(img.channels, 1);
+  EXPECT_EQ(img.pixels, (std::vector<uint8_t>{16, 32, 48, 64}));
+}
+
+TEST_F(RobustnessTest, RefusesDamagedPngWithAnEmptyIdatInOneLine) {
+  const std::string found = kTests + "/fuzz/corpus/image/regress_png_empty_idat.png";
+  test::expect_error([&] { load_image(found); }, found + ": ", "PNG");
+  // Found by the deterministic fuzz stage once the first was fixed: the empty IDAT is the last
+  // chunk and its CRC is cut off (stb reads such a chunk all the same).
+  const std::string no_crc = kTests + "/fuzz/corpus/image/regress_png_empty_idat_no_crc.png";
+  test::expect_error([&] { load_image(no_crc); }, no_crc + ": ", "PNG");
+}
+
+// Found by fuzz_config: a config whose `kind` holds newlines and backspaces made a refusal of
+// six lines. Outside values are quoted with their control bytes escaped and cut with their length.
+TEST_F(RobustnessTest, ConfigValuesWithControlBytesAreQuotedOnOneLine) {
+  const std::string found = kTests + "/fuzz/corpus/config/regress_kind_control_bytes.json";
+  test::expect_error([&] { model_config_from_json(test::read_file(found)); }, "model config: ",
+                     "kind must be text or image, got 'ntion_nd&n\\\\kn_l");
+  test::expect_error([&] { model_config_from_json(test::read_file(found)); }, "model config: ", "...' (118 bytes)");
+  test::expect_error([&] { model_config_from_json(R"({"kind":"te\bxt"})"); }, "model config: ", "got 'te\\x08xt'");
 }
 
 TEST_F(RobustnessTest, DecodesValidJpegWithItsHuffmanTables) {

@@ -1,10 +1,15 @@
 // safetensors: round trip of every dtype, each rule the reader enforces (one hand-made file
 // per rule), format detection, and atomic writes that leave existing files alone on failure.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "fmalens/checkpoint.h"
@@ -234,7 +239,7 @@ TEST_F(SafeTensorsTest, RefusesMetadataThatIsNotStringToString) {
 }
 
 TEST_F(SafeTensorsTest, MessagesStayOnOneLineForHostileNames) {
-  expect_refused(hand_made("{\"bad\\nname\": 5}"), "tensor 'bad\\x0aname' is not an object");
+  expect_refused(hand_made("{\"bad\\nname\": 5}"), "tensor 'bad\\nname' is not an object");
 }
 
 TEST_F(SafeTensorsTest, RefusesDeeplyNestedHeadersWithoutRecursing) {
@@ -273,19 +278,77 @@ TEST_F(SafeTensorsTest, FailedWriteOverADirectoryLeavesNoTemporaries) {
   EXPECT_EQ(files(), std::vector<std::string>{"model.safetensors"});
 }
 
+// Runs `write` in a child process after `restrict` (a privilege drop or a resource limit that
+// must not touch this process) and returns how it ended: 0 when it threw an Error whose one-line
+// message starts with `prefix` and contains `rule`, 3 when it did not throw, 4 on a wrong
+// message, 5 when `restrict` failed, else the signal or status.
+int refusal_in_child(const std::function<bool()>& restrict, const std::function<void()>& write,
+                     const std::string& prefix, const std::string& rule) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!restrict()) ::_exit(5);
+    try {
+      write();
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      const bool ok = msg.rfind(prefix, 0) == 0 && msg.find(rule) != std::string::npos && msg.find('\n') == std::string::npos;
+      if (!ok) std::fprintf(stderr, "unexpected message: %s\n", msg.c_str());
+      ::_exit(ok ? 0 : 4);
+    }
+    ::_exit(3);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The atomic-write promise: a write that fails leaves the old file as it was and no temporary.
+// As root (CI runs as root) the child drops to nobody, who owns the folder, so that the folder's
+// missing write permission binds it.
 TEST_F(SafeTensorsTest, FailedWriteInAReadOnlyFolderKeepsTheExistingFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root can write into a read-only folder";
   SafeTensorsFile old_file;
   old_file.tensors["old"] = make_tensor(DType::U8, {3});
   const std::string p = path("model.safetensors");
   write_safetensors(p, old_file);
-  ASSERT_EQ(::chmod(dir_.c_str(), 0555), 0);
+  const bool root = ::geteuid() == 0;
+  constexpr uid_t kNobody = 65534;
+  if (root) {
+    ASSERT_EQ(::chown(dir_.c_str(), kNobody, kNobody), 0);
+  }
   SafeTensorsFile new_file;
   new_file.tensors["new"] = make_tensor(DType::F32, {8});
-  test::expect_error([&] { write_safetensors(p, new_file); }, "cannot write " + p, "Permission denied");
+  const int ended = refusal_in_child(
+      [&] {
+        if (root && (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)) return false;
+        return ::chmod(dir_.c_str(), 0555) == 0 && ::geteuid() != 0;
+      },
+      [&] { write_safetensors(p, new_file); }, "cannot write " + p, "Permission denied");
   ::chmod(dir_.c_str(), 0755);
+  EXPECT_EQ(ended, 0) << "0: refused as expected, 3: the write succeeded, 4: another message, 5: cannot drop to a read-only folder";
   EXPECT_EQ(files(), std::vector<std::string>{"model.safetensors"});
   EXPECT_EQ(read_safetensors(p).tensors.count("old"), 1u);
+}
+
+// The same promise when the disk fills up mid-write (RLIMIT_FSIZE with SIGXFSZ ignored, as the
+// CLI does: the write fails with EFBIG), which binds root too.
+TEST_F(SafeTensorsTest, FailedWriteOnAFullDiskKeepsTheExistingFile) {
+  SafeTensorsFile old_file;
+  old_file.tensors["old"] = make_tensor(DType::U8, {3});
+  const std::string p = path("model.safetensors");
+  write_safetensors(p, old_file);
+  const std::string old_bytes = test::read_file(p);
+  SafeTensorsFile new_file;
+  new_file.tensors["new"] = make_tensor(DType::F32, {4096});  // 16 KB of data, over the 4 KB limit
+  const int ended = refusal_in_child(
+      [] {
+        const rlimit limit{4096, 4096};
+        return std::signal(SIGXFSZ, SIG_IGN) != SIG_ERR && ::setrlimit(RLIMIT_FSIZE, &limit) == 0;
+      },
+      [&] { write_safetensors(p, new_file); }, "cannot write " + p, "File too large");
+  EXPECT_EQ(ended, 0) << "0: refused as expected, 3: the write succeeded, 4: another message";
+  EXPECT_EQ(files(), std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(test::read_file(p), old_bytes);
 }
 
 TEST_F(SafeTensorsTest, DetectsFormatsByContent) {

@@ -161,6 +161,8 @@ class Suite:
                 problems.append(f"{len(lines)} lines on stderr, expected exactly one")
             elif not lines[0].startswith("error: "):
                 problems.append("the stderr line does not start with 'error: '")
+            if any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7f for c in err):
+                problems.append("raw control bytes on stderr (outside values must be quoted with escapes)")
             if names and names not in err:
                 problems.append(f"the message does not name {names}")
             if rule and rule.lower() not in err.replace(names or "\0", "").lower():
@@ -467,7 +469,41 @@ class Suite:
         os.unlink(old)
         self.run("export", "a valid PNG from the tiny model", text + ["--out", "fig_ok.png"], expect=0)
 
+    # -------------------------------------------------------------- values quoted in one line
+    def quoting_cases(self):
+        """Outside values with control bytes (a config field, an option value, a file name) are
+        echoed escaped: one line, no raw control bytes (found by fuzz_config)."""
+        header, data = st_read(TINY_TEXT)
+        h = json.loads(json.dumps(header))
+        with open(os.path.join(ROOT, "tests", "fuzz", "corpus", "config", "regress_kind_control_bytes.json"), "rb") as f:
+            h["__metadata__"]["fmalens_config"] = f.read().decode("utf-8")
+        p = self.write("ckpt_config_kind_control_bytes.safetensors", st_bytes(h, data))
+        self.run("quoting", "config kind with newlines and backspaces (the fuzz finding)", ["info", "--checkpoint", p],
+                 names=p, rule="kind must be text or image", stderr_has="(118 bytes)")
+        p = self.write("ckpt_config_attention_kind_control.safetensors",
+                       st_bytes(with_config(header, attention_kind="de\x1b[2Jnse\n"), data))
+        self.run("quoting", "config attention_kind with an escape sequence", ["info", "--checkpoint", p], names=p,
+                 rule="attention_kind", stderr_has="'de\\x1b[2Jnse\\n'")
+        self.run("quoting", "train --variant with a newline",
+                 ["train", "--kind", "text", "--variant", "ca\nusal", "--out", "x.safetensors", "--steps", "1"],
+                 rule="variant must be", stderr_has="'ca\\nusal'")
+        self.run("quoting", "export --view with a newline and a tab",
+                 ["export", "--checkpoint", TINY_TEXT, "--text", "hi", "--view", "mat\nri\tx", "--out", "fig.png"],
+                 rule="unknown view", stderr_has="'mat\\nri\\tx'")
+        self.run("quoting", "an option value CLI11 checks (--kind with a backspace)",
+                 ["train", "--kind", "te\x08xt", "--out", "x.safetensors"], stderr_has="te\\x08xt")
+        missing = os.path.join(self.inputs, "no\nsuch.safetensors")
+        self.run("quoting", "a missing checkpoint whose name holds a newline", ["info", "--checkpoint", missing],
+                 stderr_has="no\\nsuch.safetensors")
+        bad = self.write("trun\rcated\x07.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+        self.run("quoting", "a corrupt checkpoint whose name holds CR and BEL", ["info", "--checkpoint", bad],
+                 stderr_has="trun\\rcated\\x07.safetensors")
+        img = self.write("im\nage.png", b"\x89PNG\r\n\x1a\nnot really")
+        self.run("quoting", "a broken image whose name holds a newline",
+                 ["inspect", "--checkpoint", TINY_IMAGE, "--image", img, "--out", "out"], stderr_has="im\\nage.png")
+
     def main(self):
+        self.quoting_cases()
         self.checkpoint_cases()
         self.image_cases()
         self.text_cases()

@@ -152,9 +152,11 @@ TEST(Engine, QueuedJobsThatAreSupersededNeverRun) {
   EXPECT_EQ(started, 2);  // the one running, then only the newest
 }
 
+// A foreign exception (LibTorch's carry a backtrace) comes back as its first line; an Error,
+// whose values are quoted already, whole with any stray control byte escaped (error_line).
 TEST(Engine, ErrorsComeBackAsOneLine) {
   Engine engine([](const EngineJob&, const Engine::Progress&) -> EngineResult {
-    throw Error("model.safetensors: header is not JSON\n  at frame 1\n  at frame 2");
+    throw std::runtime_error("model.safetensors: header is not JSON\n  at frame 1\n  at frame 2");
   });
   engine.submit({});
   auto r = wait_result(engine);
@@ -162,6 +164,14 @@ TEST(Engine, ErrorsComeBackAsOneLine) {
   EXPECT_FALSE(r->ok());
   EXPECT_FALSE(r->cancelled);
   EXPECT_EQ(r->error, "model.safetensors: header is not JSON");
+
+  Engine quoting([](const EngineJob&, const Engine::Progress&) -> EngineResult {
+    throw Error("kind must be text or image, got ca\nusal");
+  });
+  quoting.submit({});
+  r = wait_result(quoting);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->error, "kind must be text or image, got ca\\nusal");
 }
 
 TEST(Engine, TheEngineKeepsWorkingAfterAnError) {

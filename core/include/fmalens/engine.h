@@ -90,7 +90,4 @@ class Engine {
   std::thread worker_;            // last member: starts after everything above exists
 };
 
-// The first line of an exception message (LibTorch messages carry a backtrace).
-std::string first_line(const std::string& message);
-
 }  // namespace fmalens

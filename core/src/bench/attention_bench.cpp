@@ -10,6 +10,7 @@
 
 #include "fma/attention.h"
 #include "fmalens/model.h"
+#include "fmalens/quote.h"
 #include "threads.h"
 
 namespace fmalens {
@@ -93,7 +94,7 @@ class TorchBench : public PreparedBench {
       note_ = checkpoint;
     } else {
       if (c.variant != "causal" && c.variant != "bidirectional" && c.variant != "linear")
-        throw Error("bench: unknown variant '" + c.variant + "'");
+        throw Error("bench: unknown variant " + quote(c.variant));
       auto opts = torch::TensorOptions().device(device).requires_grad(backward);
       q = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
       k = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
@@ -120,7 +121,7 @@ class TorchBench : public PreparedBench {
         }
         flops_ = 2.0 * 2.0 * query_slots * kBenchHeadDim * kBenchHeads;
         const bool ops = c.impl == "fma_ops";
-        if (!ops && c.impl != "fma") throw Error("bench: unknown impl '" + c.impl + "'");
+        if (!ops && c.impl != "fma") throw Error("bench: unknown impl " + quote(c.impl));
         body = [this, ops] {
           auto y = ops ? attention->forward_ops(q, k, v) : attention->forward(q, k, v);
           if (backward) y.sum().backward();

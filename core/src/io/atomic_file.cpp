@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "fmalens/quote.h"
 #include "fmalens/checkpoint.h"
 
 namespace fmalens {
@@ -20,7 +21,7 @@ std::string parent_dir(const std::string& path) {
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw Error("cannot write " + path + ": " + why);
+  throw Error("cannot write " + shown_path(path) + ": " + why);
 }
 
 }  // namespace
@@ -30,8 +31,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(path, "it is a directory");
   const std::string dir = parent_dir(path);
-  if (::stat(dir.c_str(), &st) != 0) fail(path, "folder " + dir + " does not exist");
-  if (!S_ISDIR(st.st_mode)) fail(path, dir + " is not a folder");
+  if (::stat(dir.c_str(), &st) != 0) fail(path, "folder " + shown_path(dir) + " does not exist");
+  if (!S_ISDIR(st.st_mode)) fail(path, shown_path(dir) + " is not a folder");
 
   std::string tmp = path + ".tmp-XXXXXX";
   const int fd = ::mkstemp(tmp.data());

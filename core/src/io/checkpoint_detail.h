@@ -5,25 +5,9 @@
 #include <string>
 #include <vector>
 
-namespace fmalens::detail {
+#include "fmalens/quote.h"
 
-// `s` quoted for a one-line error message: control bytes escaped, long names shortened.
-inline std::string printable(const std::string& s, size_t max_chars = 80) {
-  static const char* hex = "0123456789abcdef";
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < max_chars; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > max_chars) out += "...";
-  return out + "'";
-}
+namespace fmalens::detail {
 
 // Product of `shape` (1 for a scalar), or -1 when a dimension is negative or the product (or
 // the product times `elem_size`, the byte size) does not fit in int64.

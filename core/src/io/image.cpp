@@ -1,5 +1,14 @@
-// Image decoding with stb_image (Debian's libstb), with limits checked before decoding.
+// Image decoding: JPEG with libjpeg-turbo (TurboJPEG API), PNG, BMP and GIF with stb_image
+// (Debian's libstb), limits checked before decoding.
+//
+// Why two libraries: stb_image 2.27 is not hardened against hostile files. Its PNG, BMP and GIF
+// readers are kept safe by checks and normalisation here (each one found by fuzz_image, each
+// with a regression seed), but a JPEG's problems lie in its entropy-coded data, which cannot be
+// checked without decoding it: fuzzing found a Huffman table overflow (memory corruption) and
+// a bit reader whose bit count goes negative (undefined shifts) in stb. libjpeg-turbo is fuzzed
+// continuously upstream and reports corrupt data as errors.
 #include <stb_image.h>
+#include <turbojpeg.h>
 
 #include <sys/stat.h>
 
@@ -10,6 +19,7 @@
 #include <vector>
 #include <algorithm>
 
+#include "fmalens/quote.h"
 #include "fmalens/model.h"
 
 namespace fmalens {
@@ -22,7 +32,7 @@ bool starts_with(const std::vector<uint8_t>& b, const char* magic, size_t n) {
   return b.size() >= n && std::memcmp(b.data(), magic, n) == 0;
 }
 
-// The formats passed to stb, told apart by their magic numbers. Not TGA (no magic: stb guesses),
+// The formats accepted, told apart by their magic numbers. Not TGA (no magic: stb guesses),
 // PSD, PIC or HDR (rarely needed, they only widen what a hostile file can reach), nor PNM (stb
 // 2.27 overflows a signed int on a long number in a PNM header: found by fuzz_image).
 const char* format_of(const std::vector<uint8_t>& b) {
@@ -31,30 +41,6 @@ const char* format_of(const std::vector<uint8_t>& b) {
   if (starts_with(b, "BM", 2)) return "BMP";
   if (starts_with(b, "GIF87a", 6) || starts_with(b, "GIF89a", 6)) return "GIF";
   return nullptr;
-}
-
-// stb_image 2.27 (Debian 12's libstb) builds a Huffman table from a DHT segment without checking
-// that its 16 code counts sum to at most 256: more overflows the table (found by fuzz_image).
-// Which DHT segments stb reaches depends on its own parse of the file (a walk of the marker
-// structure missed one the fuzzer placed after damaged segments), so every FF C4 in the file is
-// checked as stb would read it: valid JPEGs cannot contain FF C4 outside a real DHT marker
-// (entropy-coded data stuffs every FF). Returns the first broken rule, or "".
-std::string jpeg_huffman_problem(const std::vector<uint8_t>& b) {
-  auto byte = [&](size_t at) -> size_t { return at < b.size() ? b[at] : 0; };  // stb reads 0 past the end
-  for (size_t i = 2; i + 1 < b.size(); ++i) {
-    if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
-    // L bytes of tables, each (class/id, 16 counts, values): stb reads them while L > 0.
-    long remaining = static_cast<long>((byte(i + 2) << 8) | byte(i + 3)) - 2;
-    size_t t = i + 4;
-    while (remaining > 0 && t < b.size()) {
-      size_t n = 0;
-      for (size_t k = 1; k <= 16; ++k) n += byte(t + k);
-      if (n > 256) return "JPEG Huffman table with " + std::to_string(n) + " codes (at most 256)";
-      remaining -= static_cast<long>(17 + n);
-      t += 17 + n;
-    }
-  }
-  return "";
 }
 
 // stb_image grows its IDAT buffer to a chunk's declared length before it reads the chunk, so a
@@ -72,31 +58,85 @@ std::string png_chunk_problem(const std::vector<uint8_t>& b) {
   return "";
 }
 
-// stb's reason for a failure, printable: for an unknown PNG chunk it quotes the chunk's four
+// A PNG without its zero-length IDAT chunks (an empty IDAT is legal: the image data is the
+// concatenation of all IDAT chunks). stb_image 2.27 appends every IDAT to its buffer with
+// memcpy(NULL + 0, ..., 0) while the buffer is still unallocated: undefined behaviour that UBSan
+// stops at stb_image.h:5130 (found by fuzz_image). Dropping them keeps a legal file legal and
+// the pixels the same. Returns false when there was none (then `out` is untouched).
+bool drop_empty_idat_chunks(const std::vector<uint8_t>& b, std::vector<uint8_t>& out) {
+  std::vector<uint8_t> kept(b.begin(), b.begin() + 8);  // the signature
+  bool dropped = false;
+  size_t i = 8;
+  while (i + 8 <= b.size()) {  // length, type, data, CRC (a last chunk may lack its CRC: stb still reads it)
+    const uint64_t len = (uint64_t{b[i]} << 24) | (uint64_t{b[i + 1]} << 16) | (uint64_t{b[i + 2]} << 8) | b[i + 3];
+    const size_t end = static_cast<size_t>(std::min<uint64_t>(b.size(), i + 12 + len));
+    if (len == 0 && std::memcmp(&b[i + 4], "IDAT", 4) == 0) dropped = true;
+    else kept.insert(kept.end(), b.begin() + static_cast<std::ptrdiff_t>(i), b.begin() + static_cast<std::ptrdiff_t>(end));
+    i = end;
+  }
+  kept.insert(kept.end(), b.begin() + static_cast<std::ptrdiff_t>(i), b.end());  // a partial last chunk, as it was
+  if (dropped) out.swap(kept);
+  return dropped;
+}
+
+// stb's reason for a failure, escaped: for an unknown PNG chunk it quotes the chunk's four
 // type bytes, which a hostile file can make newlines or control bytes (found by fuzz_image).
 std::string failure_reason(const char* fallback) {
   const char* r = stbi_failure_reason();
-  std::string out = r ? r : fallback;
-  for (char& ch : out)
-    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x7f) ch = '?';
-  return out;
+  return escaped(r && *r ? r : fallback);
+}
+
+void check_side(const std::string& path, int64_t w, int64_t h) {
+  if (w < 1 || h < 1) throw Error(shown_path(path) + ": image has no pixels");
+  if (w > kMaxSide || h > kMaxSide)
+    throw Error(shown_path(path) + ": image of " + std::to_string(w) + "x" + std::to_string(h) +
+                " pixels exceeds the limit of 8192x8192");
+}
+
+// A JPEG through TurboJPEG: gray stays gray, colour becomes RGB; the size is checked from the
+// header before any pixel is decoded. Corrupt data is refused (a warning, such as a few
+// bytes of garbage after the image, is not).
+Image decode_jpeg(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::unique_ptr<void, int (*)(tjhandle)> handle(tjInitDecompress(), &tjDestroy);
+  if (!handle) throw Error(shown_path(path) + ": cannot start the JPEG decoder");
+  auto reason = [&] { return escaped(tjGetErrorStr2(handle.get())); };
+  int w = 0, h = 0, subsampling = 0, colourspace = 0;
+  if (tjDecompressHeader3(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), &w, &h, &subsampling,
+                          &colourspace) != 0 &&
+      (tjGetErrorCode(handle.get()) != TJERR_WARNING || w < 1 || h < 1))
+    throw Error(shown_path(path) + ": not a readable JPEG image (" + reason() + ")");
+  check_side(path, w, h);
+  if (colourspace == TJCS_CMYK || colourspace == TJCS_YCCK)
+    throw Error(shown_path(path) + ": CMYK JPEG images are not supported (save it as RGB)");
+  const bool gray = colourspace == TJCS_GRAY;
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.channels = gray ? 1 : 3;
+  img.pixels.resize(static_cast<size_t>(w) * static_cast<size_t>(h) * static_cast<size_t>(img.channels));
+  // TJFLAG_LIMITSCANS: a progressive JPEG of thousands of scans is refused, not decoded for minutes.
+  if (tjDecompress2(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), img.pixels.data(), w, 0, h,
+                    gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS) != 0 &&
+      tjGetErrorCode(handle.get()) != TJERR_WARNING)
+    throw Error(shown_path(path) + ": corrupt JPEG image (" + reason() + ")");
+  return img;
 }
 
 }  // namespace
 
 Image load_image(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
-  if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
-  if (st.st_size == 0) throw Error(path + ": empty file, not an image");
-  if (st.st_size > kMaxFileBytes) throw Error(path + ": larger than 64 MB, refused");
+  if (::stat(path.c_str(), &st) != 0) throw Error(shown_path(path) + ": cannot open (" + std::strerror(errno) + ")");
+  if (!S_ISREG(st.st_mode)) throw Error(shown_path(path) + ": not a regular file");
+  if (st.st_size == 0) throw Error(shown_path(path) + ": empty file, not an image");
+  if (st.st_size > kMaxFileBytes) throw Error(shown_path(path) + ": larger than 64 MB, refused");
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  if (!f) throw Error(shown_path(path) + ": cannot open (" + std::strerror(errno) + ")");
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f.get()));
-  if (bytes.empty()) throw Error(path + ": empty file, not an image");
+  if (bytes.empty()) throw Error(shown_path(path) + ": empty file, not an image");
   const char* format = format_of(bytes);
-  if (!format) throw Error(path + ": not a PNG, JPEG, BMP or GIF image");
+  if (!format) throw Error(shown_path(path) + ": not a PNG, JPEG, BMP or GIF image");
   // PNG: the size from IHDR, before stb (whose own "too large" for over 2^30 pixels is lost when
   // stbi_info goes on to try the other formats).
   if (std::strcmp(format, "PNG") == 0 && bytes.size() >= 24 && std::memcmp(&bytes[12], "IHDR", 4) == 0) {
@@ -105,26 +145,27 @@ Image load_image(const std::string& path) {
     };
     const uint32_t pw = be32(16), ph = be32(20);
     if (pw > kMaxSide || ph > kMaxSide)
-      throw Error(path + ": image of " + std::to_string(pw) + "x" + std::to_string(ph) +
+      throw Error(shown_path(path) + ": image of " + std::to_string(pw) + "x" + std::to_string(ph) +
                   " pixels exceeds the limit of 8192x8192");
   }
-  const std::string problem = std::strcmp(format, "JPEG") == 0  ? jpeg_huffman_problem(bytes)
-                              : std::strcmp(format, "PNG") == 0 ? png_chunk_problem(bytes)
-                                                                 : std::string();
-  if (!problem.empty()) throw Error(path + ": corrupt image (" + problem + ")");
+  if (std::strcmp(format, "JPEG") == 0) return decode_jpeg(path, bytes);
+  const std::string problem = std::strcmp(format, "PNG") == 0 ? png_chunk_problem(bytes) : std::string();
+  if (!problem.empty()) throw Error(shown_path(path) + ": corrupt image (" + problem + ")");
+  if (std::strcmp(format, "PNG") == 0) {
+    std::vector<uint8_t> without_empty;
+    if (drop_empty_idat_chunks(bytes, without_empty)) bytes.swap(without_empty);
+  }
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(bytes.data(), size, &w, &h, &c))
-    throw Error(path + ": not a readable " + format + " image (" +
+    throw Error(shown_path(path) + ": not a readable " + format + " image (" +
                 failure_reason("unknown format") + ")");
-  if (w < 1 || h < 1) throw Error(path + ": image has no pixels");
-  if (w > kMaxSide || h > kMaxSide)
-    throw Error(path + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceeds the limit of 8192x8192");
+  check_side(path, w, h);
   int cw = 0, ch = 0, cc = 0;
   stbi_uc* data = stbi_load_from_memory(bytes.data(), size, &cw, &ch, &cc, 0);  // 16-bit PNGs come back as 8-bit
-  if (!data) throw Error(path + ": corrupt " + std::string(format) + " image (" + failure_reason("decode failed") + ")");
+  if (!data) throw Error(shown_path(path) + ": corrupt " + std::string(format) + " image (" + failure_reason("decode failed") + ")");
   std::unique_ptr<stbi_uc, void (*)(void*)> owned(data, &stbi_image_free);
-  if (cw != w || ch != h || cc < 1 || cc > 4) throw Error(path + ": image header and data disagree");
+  if (cw != w || ch != h || cc < 1 || cc > 4) throw Error(shown_path(path) + ": image header and data disagree");
   Image img;
   img.width = cw;
   img.height = ch;

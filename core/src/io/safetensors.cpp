@@ -12,13 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "fmalens/quote.h"
 #include "fmalens/checkpoint.h"
 #include "io/checkpoint_detail.h"
 
 namespace fmalens {
 namespace {
 
-using detail::printable;
 using detail::shape_string;
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
@@ -41,7 +41,7 @@ class InputFile {
     // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; it is refused below.
     // Reads of regular files ignore the flag.
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd_ < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
+    if (fd_ < 0) throw Error(shown_path(path) + ": cannot open: " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd_, &st) != 0) fail(std::string("cannot stat: ") + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) fail("not a regular file");
@@ -67,7 +67,7 @@ class InputFile {
   void read_exact(void* out, size_t n) {
     if (read_some(out, n) != n) fail("file ended early (was it changed while being read?)");
   }
-  [[noreturn]] void fail(const std::string& rule) const { throw Error(path_ + ": " + rule); }
+  [[noreturn]] void fail(const std::string& rule) const { throw Error(shown_path(path_) + ": " + rule); }
 
  private:
   std::string path_;
@@ -148,7 +148,7 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
   }
   bool key(string_t& k) override {
     if (state_ == State::top) {
-      if (!names_.insert(k).second) return fail("duplicate name " + printable(k) + " in the header");
+      if (!names_.insert(k).second) return fail("duplicate name " + quote(k) + " in the header");
       if (k == "__metadata__") {
         state_ = State::meta_start;
       } else {
@@ -159,7 +159,7 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
       return true;
     }
     if (state_ == State::meta) {
-      if (metadata.count(k)) return fail("duplicate key " + printable(k) + " in __metadata__");
+      if (metadata.count(k)) return fail("duplicate key " + quote(k) + " in __metadata__");
       meta_key_ = k;
       state_ = State::meta_value;
       return true;
@@ -170,8 +170,8 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
                  : k == "shape"        ? &e.has_shape
                  : k == "data_offsets" ? &e.has_offsets
                                        : nullptr;
-    if (!seen) return fail(entry_name() + " has an unknown field " + printable(k));
-    if (*seen) return fail(entry_name() + " has a duplicate field " + printable(k));
+    if (!seen) return fail(entry_name() + " has an unknown field " + quote(k));
+    if (*seen) return fail(entry_name() + " has a duplicate field " + quote(k));
     *seen = true;
     state_ = k == "dtype" ? State::dtype : k == "shape" ? State::shape_start : State::offsets_start;
     return true;
@@ -235,7 +235,7 @@ class HeaderParser : public nlohmann::json_sax<nlohmann::json> {
     done
   };
 
-  std::string entry_name() const { return "tensor " + printable(entries.back().name); }
+  std::string entry_name() const { return "tensor " + quote(entries.back().name); }
   bool fail(const std::string& rule) {
     if (error.empty()) error = rule;
     return false;
@@ -283,8 +283,8 @@ DType dtype_from_name(const std::string& name) {
   for (const auto& d : kDTypes)
     if (name == d.name) return d.dtype;
   for (const char* other : {"U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "C64"})
-    if (name == other) throw Error("unsupported dtype " + printable(name));
-  throw Error("unknown dtype " + printable(name));
+    if (name == other) throw Error("unsupported dtype " + quote(name));
+  throw Error("unknown dtype " + quote(name));
 }
 
 int64_t TensorData::numel() const {
@@ -298,12 +298,12 @@ void write_safetensors(const std::string& path, const SafeTensorsFile& file) {
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
   uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {  // std::map: sorted by name
-    if (name == "__metadata__") throw Error(path + ": the tensor name '__metadata__' is reserved");
+    if (name == "__metadata__") throw Error(shown_path(path) + ": the tensor name '__metadata__' is reserved");
     const int64_t numel = detail::checked_numel(t.shape, static_cast<int64_t>(dtype_size(t.dtype)));
-    if (numel < 0) throw Error(path + ": tensor " + printable(name) + " has an invalid shape " + shape_string(t.shape));
+    if (numel < 0) throw Error(shown_path(path) + ": tensor " + quote(name) + " has an invalid shape " + shape_string(t.shape));
     const uint64_t bytes = static_cast<uint64_t>(numel) * dtype_size(t.dtype);
     if (t.bytes.size() != bytes)
-      throw Error(path + ": tensor " + printable(name) + " holds " + std::to_string(t.bytes.size()) +
+      throw Error(shown_path(path) + ": tensor " + quote(name) + " holds " + std::to_string(t.bytes.size()) +
                   " bytes, but shape " + shape_string(t.shape) + " of " + dtype_name(t.dtype) + " needs " +
                   std::to_string(bytes));
     header[name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
@@ -313,10 +313,10 @@ void write_safetensors(const std::string& path, const SafeTensorsFile& file) {
   try {
     text = header.dump();
   } catch (const nlohmann::json::exception&) {
-    throw Error(path + ": a tensor name or metadata string is not valid UTF-8");
+    throw Error(shown_path(path) + ": a tensor name or metadata string is not valid UTF-8");
   }
   text.append((8 - text.size() % 8) % 8, ' ');
-  if (text.size() > kMaxHeaderBytes) throw Error(path + ": the header would be larger than 100 MB");
+  if (text.size() > kMaxHeaderBytes) throw Error(shown_path(path) + ": the header would be larger than 100 MB");
 
   std::string out;
   out.reserve(8 + text.size() + offset);
@@ -348,7 +348,7 @@ SafeTensorsFile read_safetensors(const std::string& path) {
   const uint64_t data_size = in.size() - 8 - header_len;
   std::vector<Entry>& entries = parser.entries;
   for (const Entry& e : entries) {
-    const std::string name = "tensor " + printable(e.name);
+    const std::string name = "tensor " + quote(e.name);
     const int64_t numel = detail::checked_numel(e.shape, static_cast<int64_t>(dtype_size(e.dtype)));
     if (numel < 0) in.fail(name + " has a shape too large: " + shape_string(e.shape));
     const uint64_t begin = e.offsets[0], end = e.offsets[1];
@@ -366,10 +366,10 @@ SafeTensorsFile read_safetensors(const std::string& path) {
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.offsets[0] < covered)
-      in.fail("tensors " + printable(entries[i - 1].name) + " and " + printable(e.name) + " overlap");
+      in.fail("tensors " + quote(entries[i - 1].name) + " and " + quote(e.name) + " overlap");
     if (e.offsets[0] > covered)
       in.fail("the data area has " + std::to_string(e.offsets[0] - covered) + " unused bytes before tensor " +
-              printable(e.name));
+              quote(e.name));
     covered = e.offsets[1];
   }
   if (covered != data_size)

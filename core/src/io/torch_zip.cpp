@@ -21,7 +21,6 @@
 namespace fmalens {
 namespace {
 
-using detail::printable;
 using Json = nlohmann::ordered_json;
 using pickle::Value;
 
@@ -63,7 +62,7 @@ class Archive {
     if (prefix_.empty()) fail("the zip archive has no <name>/data.pkl (not a torch.save checkpoint)");
   }
 
-  [[noreturn]] void fail(const std::string& rule) const { throw Error(path_ + ": " + rule); }
+  [[noreturn]] void fail(const std::string& rule) const { throw Error(shown_path(path_) + ": " + rule); }
   const std::string& prefix() const { return prefix_; }
   uint64_t file_size() const { return file_size_; }
 
@@ -78,12 +77,12 @@ class Archive {
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat_index(zip_.get(), index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-      fail("cannot read the size of " + printable(name));
+      fail("cannot read the size of " + quote(name));
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
-      fail(printable(name) + " is encrypted");
+      fail(quote(name) + " is encrypted");
     const uint64_t limit = file_size_ > kMaxEntryBytes / 1000 ? kMaxEntryBytes : file_size_ * 1000;
     if (st.size > limit)
-      fail(printable(name) + " would uncompress to " + std::to_string(st.size) +
+      fail(quote(name) + " would uncompress to " + std::to_string(st.size) +
            " bytes, more than 4 GB or 1000 times the file");
     return st.size;
   }
@@ -92,7 +91,7 @@ class Archive {
   std::vector<uint8_t> read(zip_uint64_t index, const std::string& name) const {
     const uint64_t size = entry_size(index, name);
     const std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen_index(zip_.get(), index, 0), &zip_fclose);
-    if (!f) fail("cannot read " + printable(name) + ": " + zip_strerror(zip_.get()));
+    if (!f) fail("cannot read " + quote(name) + ": " + zip_strerror(zip_.get()));
     std::vector<uint8_t> out(size);
     uint64_t done = 0;
     std::string why;
@@ -105,8 +104,8 @@ class Archive {
       if (r <= 0 || full) break;
       done += static_cast<uint64_t>(r);
     }
-    if (!why.empty()) fail(printable(name) + " is damaged (" + why + ")");
-    if (done != size) fail(printable(name) + " is truncated");
+    if (!why.empty()) fail(quote(name) + " is damaged (" + why + ")");
+    if (done != size) fail(quote(name) + " is truncated");
     return out;
   }
 
@@ -272,11 +271,11 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
   const auto check_storage = [&zip](const std::string& key, DType dtype, int64_t numel) {
     const std::string name = storage_name(zip, key);
     const auto entry = zip.locate(name);
-    if (!entry) zip.fail("missing storage entry " + printable(name));
+    if (!entry) zip.fail("missing storage entry " + quote(name));
     const uint64_t have = zip.entry_size(*entry, name);
     const int64_t need = detail::checked_numel({numel}, static_cast<int64_t>(dtype_size(dtype)));
     if (need < 0 || have < static_cast<uint64_t>(need) * dtype_size(dtype))
-      zip.fail("storage " + printable(name) + " holds " + std::to_string(have) + " bytes, fewer than " +
+      zip.fail("storage " + quote(name) + " holds " + std::to_string(have) + " bytes, fewer than " +
                std::to_string(numel) + " elements of " + dtype_name(dtype));
   };
   const std::unique_ptr<pickle::Pickle> pickled = pickle::unpickle(pkl, path, check_storage);
@@ -300,7 +299,7 @@ TorchCheckpoint read_torch_checkpoint(const std::string& path) {
   TorchCheckpoint out;
   for (const auto& [key, value] : state->entries) {
     if (key->kind != Value::Kind::string) zip.fail("the state_dict has a key that is not a string");
-    if (value->kind != Value::Kind::tensor) zip.fail("state_dict entry " + printable(key->s) + " is not a tensor");
+    if (value->kind != Value::Kind::tensor) zip.fail("state_dict entry " + quote(key->s) + " is not a tensor");
     out.state_dict[key->s] = converter.materialize(value);
   }
 

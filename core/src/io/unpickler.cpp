@@ -12,7 +12,6 @@
 namespace fmalens::pickle {
 namespace {
 
-using detail::printable;
 using detail::shape_string;
 
 std::optional<DType> storage_dtype(const std::string& global) {
@@ -183,7 +182,7 @@ class Unpickler {
 
  private:
   [[noreturn]] void fail(const std::string& rule) const {
-    throw Error(path_ + ": data.pkl at byte " + std::to_string(at_) + ": " + rule);
+    throw Error(shown_path(path_) + ": data.pkl at byte " + std::to_string(at_) + ": " + rule);
   }
 
   // ---- reading the byte stream
@@ -319,7 +318,7 @@ class Unpickler {
 
   // ---- the allowed globals
   Value* global(const std::string& name) {
-    if (!allowed_global(name)) fail("pickle names a forbidden global " + printable(name));
+    if (!allowed_global(name)) fail("pickle names a forbidden global " + quote(name));
     Value* v = make(Value::Kind::global);
     v->s = name;
     return v;
@@ -337,7 +336,7 @@ class Unpickler {
       if (a.size() < 3 || a[0]->kind != Value::Kind::tensor) fail(fn->s + " needs a tensor");
       return a[0];
     }
-    fail("cannot call " + printable(fn->s));
+    fail("cannot call " + quote(fn->s));
   }
 
   // ('storage', torch.XStorage, key, location, numel) -> the storage <prefix>/data/<key>.
@@ -348,7 +347,7 @@ class Unpickler {
         it[4]->kind != Value::Kind::integer)
       fail("persistent id is not ('storage', type, key, location, numel)");
     const std::optional<DType> dtype = storage_dtype(it[1]->s);
-    if (!dtype) fail("persistent id names " + printable(it[1]->s) + ", not a storage type");
+    if (!dtype) fail("persistent id names " + quote(it[1]->s) + ", not a storage type");
     const std::string& key = it[2]->s;
     const int64_t numel = it[4]->i;
     auto found = storage_index_.find(key);
@@ -358,7 +357,7 @@ class Unpickler {
       out_->storages.push_back(StorageRef{key, *dtype, numel});
     }
     const StorageRef& s = out_->storages[found->second];
-    if (s.dtype != *dtype || s.numel != numel) fail("storage " + printable(key) + " is named with two types or sizes");
+    if (s.dtype != *dtype || s.numel != numel) fail("storage " + quote(key) + " is named with two types or sizes");
     Value* v = make(Value::Kind::storage);
     v->i = static_cast<int64_t>(found->second);
     return v;
@@ -386,7 +385,7 @@ class Unpickler {
     t.size = ints(a[2], "size");
     t.stride = ints(a[3], "stride");
     const StorageRef& s = out_->storages[t.storage];
-    const std::string what = "tensor of shape " + shape_string(t.size) + " on storage " + printable(s.key);
+    const std::string what = "tensor of shape " + shape_string(t.size) + " on storage " + quote(s.key);
     if (t.size.size() != t.stride.size()) fail(what + " has " + std::to_string(t.stride.size()) + " strides");
     if (t.offset < 0) fail(what + " has a negative storage offset");
     const int64_t numel = detail::checked_numel(t.size, static_cast<int64_t>(dtype_size(s.dtype)));

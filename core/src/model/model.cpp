@@ -1,5 +1,6 @@
 // fmalens::Model: load a checkpoint, run it with capture, turn tensors into a Snapshot.
 #include "fmalens/model.h"
+#include "fmalens/quote.h"
 
 #include <nlohmann/json.hpp>
 
@@ -44,7 +45,7 @@ torch::Device resolve_device(const std::string& name) {
     return torch::kCUDA;
   }
   if (name == "cpu") return torch::kCPU;
-  if (name != "auto") throw Error("device must be auto, cpu or cuda (got '" + name + "')");
+  if (name != "auto") throw Error("device must be auto, cpu or cuda (got " + quote(name) + ")");
   return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 

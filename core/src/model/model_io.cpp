@@ -1,3 +1,4 @@
+#include "fmalens/quote.h"
 #include "model/model_io.h"
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,7 @@ std::string shape_str(c10::IntArrayRef s) {
 
 std::string list_some(const std::vector<std::string>& names) {
   std::string out;
-  for (size_t i = 0; i < names.size() && i < 4; ++i) out += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < names.size() && i < 4; ++i) out += (i ? ", " : "") + quote(names[i]);
   if (names.size() > 4) out += ", ... (" + std::to_string(names.size()) + " in all)";
   return out;
 }
@@ -77,19 +78,19 @@ void load_module_tensors(torch::nn::Module& module, const TensorMap& tensors, co
     }
     const TensorData& d = it->second;
     if (!c10::IntArrayRef(d.shape).equals(p.value().sizes()))
-      throw Error(path + ": tensor '" + p.key() + "' has shape " + shape_str(d.shape) + " but the config needs " +
+      throw Error(shown_path(path) + ": tensor '" + p.key() + "' has shape " + shape_str(d.shape) + " but the config needs " +
                   shape_str(p.value().sizes()));
     if (d.dtype != DType::F32 && d.dtype != DType::F16 && d.dtype != DType::BF16 && d.dtype != DType::F64)
-      throw Error(path + ": tensor '" + p.key() + "' has dtype " + dtype_name(d.dtype) + ", expected a float type");
+      throw Error(shown_path(path) + ": tensor '" + p.key() + "' has dtype " + dtype_name(d.dtype) + ", expected a float type");
     auto t = from_tensor_data(d).to(torch::kFloat);
     if (!torch::isfinite(t).all().item<bool>())
-      throw Error(path + ": tensor '" + p.key() + "' holds NaN or infinite values");
+      throw Error(shown_path(path) + ": tensor '" + p.key() + "' holds NaN or infinite values");
     p.value().copy_(t);
   }
   for (const auto& kv : tensors)
     if (!expected.count(kv.first)) unknown.push_back(kv.first);
-  if (!missing.empty()) throw Error(path + ": missing tensors " + list_some(missing));
-  if (!unknown.empty()) throw Error(path + ": unknown tensors " + list_some(unknown));
+  if (!missing.empty()) throw Error(shown_path(path) + ": missing tensors " + list_some(missing));
+  if (!unknown.empty()) throw Error(shown_path(path) + ": unknown tensors " + list_some(unknown));
 }
 
 ModelConfig config_from_model_args(const std::string& model_args_json, const std::string& path) {
@@ -97,15 +98,15 @@ ModelConfig config_from_model_args(const std::string& model_args_json, const std
   try {
     a = nlohmann::json::parse(model_args_json);
   } catch (const nlohmann::json::exception&) {
-    throw Error(path + ": model_args is not readable");
+    throw Error(shown_path(path) + ": model_args is not readable");
   }
-  if (!a.is_object() || a.empty()) throw Error(path + ": checkpoint has no model_args (not a nanoGPT-style checkpoint)");
+  if (!a.is_object() || a.empty()) throw Error(shown_path(path) + ": checkpoint has no model_args (not a nanoGPT-style checkpoint)");
   auto integer = [&](const char* key, std::optional<int64_t> fallback) -> int64_t {
     if (!a.contains(key) || a[key].is_null()) {
       if (fallback) return *fallback;
-      throw Error(path + ": model_args has no '" + key + "'");
+      throw Error(shown_path(path) + ": model_args has no '" + key + "'");
     }
-    if (!a[key].is_number_integer()) throw Error(path + ": model_args '" + key + "' must be an integer");
+    if (!a[key].is_number_integer()) throw Error(shown_path(path) + ": model_args '" + key + "' must be an integer");
     return a[key].get<int64_t>();
   };
   ModelConfig c;
@@ -128,7 +129,7 @@ ModelConfig config_from_model_args(const std::string& model_args_json, const std
       try {
         c.attention.downsampling = downsampling_from_string(a["downsampling"].get<std::string>());
       } catch (const ConfigError& e) {
-        throw Error(path + ": " + e.what());
+        throw Error(shown_path(path) + ": " + e.what());
       }
     }
     c.attention.scale_attn = a.contains("scale_attn") && a["scale_attn"].is_boolean() ? a["scale_attn"].get<bool>() : true;
@@ -136,7 +137,7 @@ ModelConfig config_from_model_args(const std::string& model_args_json, const std
   try {
     validate(c);
   } catch (const ConfigError& e) {
-    throw Error(path + ": " + e.what());
+    throw Error(shown_path(path) + ": " + e.what());
   }
   return c;
 }
@@ -147,12 +148,12 @@ LoadedNetwork load_safetensors_network(const std::string& path) {
   SafeTensorsFile file = read_safetensors(path);
   auto it = file.metadata.find("fmalens_config");
   if (it == file.metadata.end())
-    throw Error(path + ": no 'fmalens_config' in the safetensors metadata (not an FMA Lens model)");
+    throw Error(shown_path(path) + ": no 'fmalens_config' in the safetensors metadata (not an FMA Lens model)");
   ModelConfig config;
   try {
     config = model_config_from_json(it->second);
   } catch (const ConfigError& e) {
-    throw Error(path + ": " + e.what());
+    throw Error(shown_path(path) + ": " + e.what());
   }
   LoadedNetwork out;
   out.network = std::make_unique<Network>(config);
@@ -178,13 +179,13 @@ LoadedNetwork load_torch_network(const std::string& path) {
         key.compare(key.size() - mask_suffix.size(), mask_suffix.size(), mask_suffix) == 0 &&
         key.find(".attn.attn.") == std::string::npos && kv.second.shape.size() == 4)
       continue;
-    if (!tensors.emplace(key, std::move(kv.second)).second) throw Error(path + ": tensor '" + key + "' appears twice");
+    if (!tensors.emplace(key, std::move(kv.second)).second) throw Error(shown_path(path) + ": tensor " + quote(key) + " appears twice");
   }
   auto head = tensors.find("lm_head.weight");
   if (head != tensors.end()) {
     auto wte = tensors.find("transformer.wte.weight");
     if (wte == tensors.end() || head->second.bytes != wte->second.bytes || head->second.dtype != wte->second.dtype)
-      throw Error(path + ": lm_head.weight is not tied to transformer.wte.weight (untied heads are not supported)");
+      throw Error(shown_path(path) + ": lm_head.weight is not tied to transformer.wte.weight (untied heads are not supported)");
     tensors.erase(head);
   }
   LoadedNetwork out;
@@ -206,7 +207,7 @@ LoadedNetwork load_network(const std::string& path) {
     case CheckpointFormat::torch_zip: return load_torch_network(path);
     case CheckpointFormat::unknown: break;
   }
-  throw Error(path + ": not a checkpoint (neither safetensors nor a torch.save zip)");
+  throw Error(shown_path(path) + ": not a checkpoint (neither safetensors nor a torch.save zip)");
 }
 
 void save_network(const std::string& path, Network& network, std::map<std::string, std::string> metadata,

@@ -1,3 +1,4 @@
+#include "fmalens/quote.h"
 #include "train/datasets.h"
 
 #include <algorithm>
@@ -36,10 +37,10 @@ bool looks_like_text(const fs::path& p) {
 TextCorpus load_text_corpus(const std::string& path, int every, int offset) {
   TextCorpus corpus;
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(path + ": no such file or folder");
+  if (!fs::exists(path, ec)) throw Error(shown_path(path) + ": no such file or folder");
   if (fs::is_regular_file(path, ec)) {
     const std::string all = read_all(path);
-    if (all.size() < 64) throw Error(path + ": too little text to train on (" + std::to_string(all.size()) + " bytes)");
+    if (all.size() < 64) throw Error(shown_path(path) + ": too little text to train on (" + std::to_string(all.size()) + " bytes)");
     const size_t cut = all.size() * 9 / 10;
     corpus.train = all.substr(0, cut);
     corpus.val = all.substr(cut);
@@ -58,7 +59,7 @@ TextCorpus load_text_corpus(const std::string& path, int every, int offset) {
     if (looks_like_text(p)) files.push_back(p);
   }
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw Error(path + ": no text files found");
+  if (files.empty()) throw Error(shown_path(path) + ": no text files found");
   for (size_t i = 0; i < files.size(); ++i) {
     const bool held_out = files.size() > 1 && static_cast<int>(i % static_cast<size_t>(every)) == offset % every;
     (held_out ? corpus.val_files : corpus.train_files).push_back(files[i].string());
@@ -71,7 +72,7 @@ TextCorpus load_text_corpus(const std::string& path, int every, int offset) {
     for (auto& f : corpus.train_files) corpus.train += read_all(f) + "\n";
     corpus.val = read_all(corpus.val_files.back()) + "\n";
   }
-  if (corpus.train.size() < 64) throw Error(path + ": too little training text");
+  if (corpus.train.size() < 64) throw Error(shown_path(path) + ": too little training text");
   return corpus;
 }
 

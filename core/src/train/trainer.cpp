@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "fmalens/quote.h"
 #include "fmalens/train.h"
 #include "model/model_io.h"
 #include "threads.h"
@@ -23,7 +24,7 @@ torch::Device pick_device(const std::string& name) {
     if (!torch::cuda::is_available()) throw Error("device cuda: this LibTorch has no CUDA device available");
     return torch::kCUDA;
   }
-  if (name != "auto") throw Error("device must be auto, cpu or cuda (got '" + name + "')");
+  if (name != "auto") throw Error("device must be auto, cpu or cuda (got " + quote(name) + ")");
   return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
@@ -67,7 +68,7 @@ class AdamW {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params_.size(); ++i) {
       auto m = state.find("optim.m." + params_[i].first), v = state.find("optim.v." + params_[i].first);
-      if (m == state.end() || v == state.end()) throw Error(path + ": optimizer state for '" + params_[i].first + "' missing");
+      if (m == state.end() || v == state.end()) throw Error(shown_path(path) + ": optimizer state for " + quote(params_[i].first) + " missing");
       m_[i].copy_(from_tensor_data(m->second));
       v_[i].copy_(from_tensor_data(v->second));
     }
@@ -101,7 +102,7 @@ std::vector<Phase> parse_schedule(const TrainOptions& o) {
       if (colon != std::string::npos) ph.batch = std::stoll(item.substr(colon + 1, at - colon - 1));
       if (at != std::string::npos) ph.from = std::stod(item.substr(at + 1));
     } catch (const std::exception&) {
-      throw Error("seq schedule: cannot read '" + item + "' (expected len[:batch]@fraction)");
+      throw Error("seq schedule: cannot read " + quote(item) + " (expected len[:batch]@fraction)");
     }
     if (ph.seq_len < 2 || ph.seq_len > o.model.block_size || ph.batch < 1)
       throw Error("seq schedule: length " + std::to_string(ph.seq_len) + " must be in [2, block_size " +
