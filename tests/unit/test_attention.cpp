@@ -85,6 +85,17 @@ std::vector<AttentionConfig> agreement_cases() {
   out.push_back(cfg_2d(16, 2, 4, 8, Downsampling::avgpool));
   out.push_back(cfg_2d(16, 2, 2, 8, Downsampling::groupedconv, true));
   out.push_back(cfg_2d(32, 4, 4, 8, Downsampling::groupedconv, true));
+  // m and p at both ends of 1..32.
+  out.push_back(cfg_1d(Variant::causal, 8, 1, 1, 4));                   // m = 1: one key per fine block
+  out.push_back(cfg_1d(Variant::bidirectional, 16, 1, 1, 4, Downsampling::groupedconv, Boundary::mask, true));
+  out.push_back(cfg_1d(Variant::causal, 128, 32, 32, 4));               // m = p = 32
+  out.push_back(cfg_1d(Variant::causal, 256, 32, 16, 4, Downsampling::groupedconv, Boundary::zero_pad));
+  out.push_back(cfg_1d(Variant::bidirectional, 256, 32, 8, 4, Downsampling::avgpool));
+  out.push_back(cfg_1d(Variant::bidirectional, 256, 32, 32, 4, Downsampling::groupedconv, Boundary::mask, true));
+  out.push_back(cfg_1d(Variant::causal, 128, 16, 3, 5, Downsampling::conv));  // p that divides nothing
+  out.push_back(cfg_2d(8, 4, 16, 4));                                   // p = r^2
+  out.push_back(cfg_2d(16, 1, 1, 4, Downsampling::avgpool, true));
+  out.push_back(cfg_2d(16, 2, 3, 4, Downsampling::conv, true));
   // Random (n, m, p, d) in 1D.
   for (int r = 0; r < 8; ++r) {
     const int64_t m = int64_t{1} << std::uniform_int_distribution<int>(1, 4)(rng);
@@ -101,29 +112,109 @@ std::vector<AttentionConfig> agreement_cases() {
 
 double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
 
-TEST(Attention, FastPathAgreesWithDenseReferenceInOutputsAndGradients) {
+const char* path_name(FmaPath path) { return path == FmaPath::kernel ? "kernel" : "ops"; }
+
+// Both implementations against the dense reference, whose summaries come from torch's own
+// conv1d / conv2d / average pooling of the layer's parameters (independent of downsample()).
+// FmaPath::ops is what a CUDA build runs (grouped-conv by baddbmm, elementwise query
+// downsampling): checked here on the CPU, before a GPU ever runs it.
+TEST(Attention, BothPathsAgreeWithTheIndependentReferenceInOutputsAndGradients) {
   int index = 0;
   for (const auto& c : agreement_cases()) {
-    SCOPED_TRACE(describe(c));
     auto attn = make_attention(c, 100 + index++);
     const int64_t n = c.tokens();
     auto q = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
     auto k = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
     auto v = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
     auto r = torch::randn({2, c.heads, n, c.head_dim});
-
-    auto y = attn->forward(q, k, v);
     auto params = attn->parameters();
     std::vector<torch::Tensor> inputs{q, k, v};
     inputs.insert(inputs.end(), params.begin(), params.end());
-    auto g_fast = torch::autograd::grad({(y * r).sum()}, inputs);
-
     auto y_ref = fma_dense_reference(*attn, q, k, v);
     auto g_ref = torch::autograd::grad({(y_ref * r).sum()}, inputs);
+    for (FmaPath path : {FmaPath::kernel, FmaPath::ops}) {
+      SCOPED_TRACE(describe(c) + " path " + path_name(path));
+      attn->set_path(path);
+      auto y = attn->forward(q, k, v);
+      auto g = torch::autograd::grad({(y * r).sum()}, inputs);
+      EXPECT_LT(max_abs(y - y_ref), 1e-5);
+      for (size_t i = 0; i < inputs.size(); ++i)
+        EXPECT_LT(max_abs(g[i] - g_ref[i]), 2e-5 * std::max(1.0, max_abs(g_ref[i]))) << "gradient " << i;
+    }
+  }
+}
 
-    EXPECT_LT(max_abs(y - y_ref), 1e-5);
-    for (size_t i = 0; i < inputs.size(); ++i)
-      EXPECT_LT(max_abs(g_fast[i] - g_ref[i]), 2e-5 * std::max(1.0, max_abs(g_ref[i]))) << "gradient " << i;
+// Causal inputs shorter than a valid length (odd lengths): both paths right-pad them; the
+// reference on the zero-padded input gives the same rows (padding is future).
+TEST(Attention, OddLengthCausalInputsAgreeWithTheReferenceOnBothPaths) {
+  int index = 0;
+  for (const auto& [c, T] : std::vector<std::pair<AttentionConfig, int64_t>>{
+           {cfg_1d(Variant::causal, 64, 8, 2, 8), 37}, {cfg_1d(Variant::causal, 64, 4, 4, 8, Downsampling::avgpool), 61},
+           {cfg_1d(Variant::causal, 128, 16, 3, 6, Downsampling::conv, Boundary::zero_pad), 99},
+           {cfg_1d(Variant::causal, 32, 1, 1, 4), 31}}) {
+    auto attn = make_attention(c, 900 + index++);
+    const int64_t n = c.tokens();
+    auto q = torch::randn({1, c.heads, T, c.head_dim}, torch::requires_grad());
+    auto k = torch::randn({1, c.heads, T, c.head_dim}, torch::requires_grad());
+    auto v = torch::randn({1, c.heads, T, c.head_dim}, torch::requires_grad());
+    auto r = torch::randn({1, c.heads, T, c.head_dim});
+    auto pad = [&](const torch::Tensor& x) { return torch::constant_pad_nd(x, {0, 0, 0, n - T}); };
+    auto y_ref = fma_dense_reference(*attn, pad(q), pad(k), pad(v)).narrow(2, 0, T);
+    auto g_ref = torch::autograd::grad({(y_ref * r).sum()}, {q, k, v});
+    for (FmaPath path : {FmaPath::kernel, FmaPath::ops}) {
+      SCOPED_TRACE(describe(c) + " T=" + std::to_string(T) + " path " + path_name(path));
+      attn->set_path(path);
+      auto y = attn->forward(q, k, v);
+      ASSERT_EQ(y.size(2), T);
+      auto g = torch::autograd::grad({(y * r).sum()}, {q, k, v});
+      EXPECT_LT(max_abs(y - y_ref), 1e-5);
+      for (size_t i = 0; i < 3; ++i) EXPECT_LT(max_abs(g[i] - g_ref[i]), 2e-5 * std::max(1.0, max_abs(g_ref[i])));
+    }
+  }
+}
+
+// The LibTorch path in float64 on small sizes: it equals the float64 reference to rounding,
+// and its gradients (inputs and downsampling weights) equal central finite differences.
+TEST(Attention, OpsPathGradientsInDoubleMatchFiniteDifferences) {
+  int index = 0;
+  for (const auto& c : {cfg_1d(Variant::causal, 16, 2, 2, 3, Downsampling::groupedconv, Boundary::zero_pad),
+                        cfg_1d(Variant::bidirectional, 16, 2, 2, 3, Downsampling::conv),
+                        cfg_1d(Variant::bidirectional, 16, 2, 1, 3, Downsampling::groupedconv, Boundary::mask, true),
+                        cfg_2d(8, 1, 1, 3), cfg_2d(8, 2, 2, 3, Downsampling::groupedconv, true)}) {
+    SCOPED_TRACE(describe(c));
+    auto attn = make_attention(c, 40 + index++);
+    attn->to(torch::kDouble);
+    attn->set_path(FmaPath::ops);
+    const int64_t n = c.tokens();
+    const auto dbl = torch::TensorOptions().dtype(torch::kDouble);
+    auto q = torch::randn({1, c.heads, n, c.head_dim}, dbl).requires_grad_();
+    auto k = torch::randn({1, c.heads, n, c.head_dim}, dbl).requires_grad_();
+    auto v = torch::randn({1, c.heads, n, c.head_dim}, dbl).requires_grad_();
+    auto r = torch::randn({1, c.heads, n, c.head_dim}, dbl);
+    auto params = attn->parameters();
+    std::vector<torch::Tensor> inputs{q, k, v};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    auto loss = [&] { return (attn->forward(q, k, v) * r).sum(); };
+    auto y = attn->forward(q, k, v);
+    ASSERT_EQ(y.scalar_type(), torch::kDouble);
+    EXPECT_LT(max_abs(y - fma_dense_reference(*attn, q, k, v)), 1e-12);
+    auto grads = torch::autograd::grad({loss()}, inputs);
+    torch::NoGradGuard no_grad;
+    std::mt19937 rng(11);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto flat = inputs[i].view({-1});
+      for (int probe = 0; probe < 6; ++probe) {
+        const int64_t at = std::uniform_int_distribution<int64_t>(0, flat.numel() - 1)(rng);
+        const double x0 = flat[at].item<double>(), eps = 1e-6;
+        flat[at] = x0 + eps;
+        const double up = loss().item<double>();
+        flat[at] = x0 - eps;
+        const double down = loss().item<double>();
+        flat[at] = x0;
+        const double numeric = (up - down) / (2 * eps), analytic = grads[i].reshape({-1})[at].item<double>();
+        EXPECT_NEAR(analytic, numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << "input " << i << " element " << at;
+      }
+    }
   }
 }
 
@@ -342,8 +433,10 @@ TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
     auto params = attn->parameters();
     std::vector<torch::Tensor> inputs{q, k, v};
     inputs.insert(inputs.end(), params.begin(), params.end());
-    auto y_kernel = attn->forward_kernel(q, k, v);
-    auto y_ops = attn->forward_ops(q, k, v);
+    attn->set_path(FmaPath::kernel);
+    auto y_kernel = attn->forward(q, k, v);
+    attn->set_path(FmaPath::ops);
+    auto y_ops = attn->forward(q, k, v);
     auto g_kernel = torch::autograd::grad({(y_kernel * r).sum()}, inputs);
     auto g_ops = torch::autograd::grad({(y_ops * r).sum()}, inputs);
     EXPECT_LT(max_abs(y_kernel - y_ops), 1e-5);
@@ -351,8 +444,10 @@ TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
       EXPECT_LT(max_abs(g_kernel[i] - g_ops[i]), 2e-5 * std::max(1.0, max_abs(g_ops[i]))) << "gradient " << i;
     torch::NoGradGuard no_grad;
     FmaCapture ck, co;
-    attn->forward_kernel(q, k, v, &ck);
-    attn->forward_ops(q, k, v, &co);
+    attn->set_path(FmaPath::kernel);
+    attn->forward(q, k, v, &ck);
+    attn->set_path(FmaPath::ops);
+    attn->forward(q, k, v, &co);
     ASSERT_EQ(ck.weights.size(), co.weights.size());
     for (size_t l = 0; l < ck.weights.size(); ++l) EXPECT_LT(max_abs(ck.weights[l] - co.weights[l]), 1e-6) << "level " << l;
     EXPECT_LT(max_abs(ck.row_max - co.row_max), 1e-5);
@@ -363,27 +458,41 @@ TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
 // Every instruction-set build of the kernel this CPU runs gives the same result.
 // The kernel keeps its own layout of the downsampling weights between inference runs; a
 // changed parameter (an optimiser step, a loaded checkpoint) must be seen on the next run.
+// The expected output comes from a freshly built layer holding copies of the parameters, on
+// the ops path: it has no cache to share with the layer under test.
 TEST(Attention, KernelSeesChangedDownsamplingWeights) {
   for (const auto& c : agreement_cases()) {
     if (c.downsampling != Downsampling::groupedconv || Layout(c).num_levels() < 2) continue;
     SCOPED_TRACE(describe(c));
     auto attn = make_attention(c, 700);
+    attn->set_path(FmaPath::kernel);
     const int64_t n = c.tokens();
     auto q = torch::randn({1, c.heads, n, c.head_dim});
     auto k = torch::randn({1, c.heads, n, c.head_dim});
     auto v = torch::randn({1, c.heads, n, c.head_dim});
     torch::NoGradGuard no_grad;
-    const auto before = attn->forward_kernel(q, k, v);
-    EXPECT_LT(max_abs(before - attn->forward_ops(q, k, v)), 1e-5);
+    auto fresh_output = [&] {
+      FmaAttention fresh(c);
+      fresh->set_path(FmaPath::ops);
+      auto mine = attn->named_parameters(), theirs = fresh->named_parameters();
+      for (const auto& item : mine) theirs[item.key()].copy_(item.value());
+      return fresh->forward(q, k, v);
+    };
+    // Kernel and ops round differently: bounds relative to the output's size.
+    auto close = [](const torch::Tensor& a, const torch::Tensor& b) { return max_abs(a - b) < 2e-5 * std::max(1.0, max_abs(b)); };
+    const auto before = attn->forward(q, k, v);
+    EXPECT_TRUE(close(before, fresh_output()));
     // In place, as an optimiser step does.
     for (auto& param : attn->parameters()) param.mul_(-1.5).add_(0.25);
-    const auto after = attn->forward_kernel(q, k, v);
-    EXPECT_LT(max_abs(after - attn->forward_ops(q, k, v)), 1e-5);
+    const auto after = attn->forward(q, k, v);
     EXPECT_GT(max_abs(after - before), 1e-3);
+    EXPECT_TRUE(close(after, fresh_output()));
     // New storage, as loading a checkpoint does (unscaled: larger outputs, a relative bound).
     for (auto& param : attn->parameters()) param.set_(torch::randn_like(param));
-    const auto ops = attn->forward_ops(q, k, v);
-    EXPECT_LT(max_abs(attn->forward_kernel(q, k, v) - ops), 1e-5 * std::max(1.0, max_abs(ops)));
+    const auto reloaded = attn->forward(q, k, v);
+    const auto expected = fresh_output();
+    EXPECT_GT(max_abs(reloaded - after), 1e-3);
+    EXPECT_TRUE(close(reloaded, expected));
   }
 }
 

@@ -389,9 +389,10 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
   const int64_t n = layout.tokens();
   const bool two_d = config_.variant == Variant::grid2d;
 
-  // (B, n, d) float32, padded, internal order.
+  // (B, n, d) float32 (float64 for float64 input), padded, internal order.
+  const auto compute = q.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   auto prepare = [&](const torch::Tensor& x) {
-    auto y = x.to(torch::kFloat).reshape({B, T, d});
+    auto y = x.to(compute).reshape({B, T, d});
     if (T < n) y = torch::constant_pad_nd(y, {0, 0, 0, n - T});
     if (two_d) y = y.index_select(1, plan.token_of_internal);
     return y;

@@ -73,9 +73,19 @@ struct ConvWeightsImpl : torch::nn::Module {
 };
 TORCH_MODULE(ConvWeights);
 
+// Which implementation forward() and the downsampling use. `automatic`: the CPU kernel for
+// float32 on the CPU (unless FMALENS_KERNEL=ops), the LibTorch ops elsewhere (CUDA). `ops`
+// forces the LibTorch ops everywhere (grouped-conv summaries by baddbmm, query summaries
+// elementwise): on the CPU it is exactly what a CUDA build runs, so tests can check that path
+// without a GPU. `kernel` forces the CPU kernel (refused for other devices).
+enum class FmaPath { automatic, kernel, ops };
+
 class FmaAttentionImpl : public torch::nn::Module {
  public:
   explicit FmaAttentionImpl(const AttentionConfig& config);
+
+  void set_path(FmaPath path) { path_ = path; }
+  FmaPath path() const { return path_; }
 
   // q, k, v: (b, h, T, d), float32, half or bfloat16, any device; T <= n. Causal input
   // shorter than a valid length is right-padded (padding is future); the result keeps T rows.
@@ -91,6 +101,7 @@ class FmaAttentionImpl : public torch::nn::Module {
   bool kernel_applies(const torch::Tensor& q) const;
 
   // The plain LibTorch-ops path (the readable reference of the fast kernels; differentiable).
+  // Computes in float64 when q is float64 (the module's parameters must be too), else float32.
   torch::Tensor forward_ops(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                             FmaCapture* capture = nullptr);
 
@@ -110,6 +121,8 @@ class FmaAttentionImpl : public torch::nn::Module {
   int64_t run_length(int64_t T) const;
 
   torch::nn::ModuleList conv_k{nullptr}, conv_v{nullptr}, conv_q{nullptr};
+  // The learned downsampling of level l (1..L); which: 'k', 'v', 'q'.
+  const ConvWeightsImpl& conv(char which, int l) const;
 
  private:
   // Query downsampling (the linear variant): the fine level's result of either path, merged
@@ -130,7 +143,6 @@ class FmaAttentionImpl : public torch::nn::Module {
   std::vector<torch::Tensor> coarse_bands(const Plan& plan, const torch::Tensor& x, char which) const;
 
   torch::Tensor flat_weight(int l, char which) const;  // (out, in_per_group, block_tokens), Z order in 2D
-  const ConvWeightsImpl& conv(char which, int l) const;  // which: 'k', 'v', 'q'; l = 1..L
 
   std::vector<std::shared_ptr<ConvWeightsImpl>> conv_k_, conv_v_, conv_q_;
 
@@ -147,6 +159,7 @@ class FmaAttentionImpl : public torch::nn::Module {
   mutable std::map<std::pair<int, char>, KernelWeights> kernel_weights_;
 
   AttentionConfig config_;
+  FmaPath path_ = FmaPath::automatic;
   std::mutex plan_mutex_;
   std::map<std::pair<int64_t, std::string>, std::shared_ptr<Plan>> plans_;
 };
@@ -156,10 +169,13 @@ TORCH_MODULE(FmaAttention);
 // w (bt, p, d), bias (p, d) -> (B, n/bt * p, d), row blk*p + s = summary s of block blk.
 torch::Tensor depthwise_downsample(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias);
 
-// Dense O(n^2) reference built from the same interaction lists (`serves`), independent of
-// the band layout: every key token and every summary of every level is a column, masked by
-// the definition of FMA, coarse columns weighted by alpha_l, phantoms as one column of
-// score log(phantom_count). Returns (b, h, n, d); with `weights`, also the (B, n, cols) matrix.
+// Dense O(n^2) reference, independent of both fast paths: the summaries (and coarse queries)
+// come straight from the layer's parameters through torch's own conv1d / conv2d (groups = d
+// for groupedconv) and average pooling on token-order inputs; the interaction lists come from
+// the definition (`serves`), not the band layout. Every key token and every summary of every
+// level is a column, masked by the definition of FMA, coarse columns weighted by alpha_l,
+// phantoms as one column of score log(phantom_count). Computes in float64 for float64 input
+// (parameters too), else float32. Returns (b, h, n, d); with `weights`, the (B, n, cols) matrix.
 torch::Tensor fma_dense_reference(FmaAttentionImpl& attention, const torch::Tensor& q,
                                   const torch::Tensor& k, const torch::Tensor& v,
                                   torch::Tensor* weights = nullptr);

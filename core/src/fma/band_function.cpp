@@ -220,12 +220,19 @@ torch::Tensor depthwise_downsample(const torch::Tensor& x, const torch::Tensor& 
 }
 
 bool FmaAttentionImpl::kernel_applies(const torch::Tensor& q) const {
+  if (path_ == FmaPath::ops) return false;
+  const bool fits = Layout(config_).num_levels() <= kernel::kMaxLevels;
+  if (path_ == FmaPath::kernel) {
+    TORCH_CHECK(q.device().is_cpu() && fits, "the CPU kernel was asked for, but it needs CPU tensors and at most ",
+                kernel::kMaxLevels, " levels");
+    return true;
+  }
   if (!q.device().is_cpu()) return false;
   static const bool disabled = [] {
     const char* k = std::getenv("FMALENS_KERNEL");
     return k && std::strcmp(k, "ops") == 0;
   }();
-  return !disabled && Layout(config_).num_levels() <= kernel::kMaxLevels;
+  return !disabled && fits;
 }
 
 torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
