@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <string>
 
+#include "render/matrix_renderer.h"
+
 namespace fmalens::render {
 
 struct MatrixFrameTimes {
   double zoom_ms = 0;   // every frame a new zoom: a full resample of the whole view
   double pan_ms = 0;    // a zoomed-in view moved 3 pixels a frame: only new strips sampled
   double still_ms = 0;  // the same view again
+  MatrixRenderer::Work zoom_work, pan_work, still_work;  // what each phase's frames did
   std::string gl;       // renderer, for the record
 };
 

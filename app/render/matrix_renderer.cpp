@@ -193,7 +193,7 @@ bool MatrixRenderer::reproject(RenderContext& ctx, const BandTextures& bands, co
   if (gy > 0) strips.push_back({0, 0, w, gy});
   if (gy < 0) strips.push_back({0, h + gy, w, -gy});
   for (const Region& r : strips)
-    for (int pass = 0; pass < passes_done_; ++pass) sample_pass(ctx, bands, view, pass, accum_, false, &r);
+    for (int pass = 0; pass < passes_done_; ++pass, ++work_.strip_passes) sample_pass(ctx, bands, view, pass, accum_, false, &r);
   // Colours of the strips, one pixel wider (outlines look at the right and lower neighbours),
   // and of the right column and bottom row, which lost their neighbours (no outline at an edge).
   strips.push_back({w - 1, 0, 1, h});
@@ -229,6 +229,7 @@ void MatrixRenderer::update(RenderContext& ctx, const BandTextures& bands, const
   const bool same_frame = key.same_frame(key_);
   const bool moved = same_frame && !(key == key_);
   reprojected_ = moved && reproject(ctx, bands, view, (key_.t0 - key.t0) / view.cells_per_pixel, (key_.i0 - key.i0) / view.cells_per_pixel);
+  work_.reprojections += reprojected_;
   if (!same_frame || (moved && !reprojected_)) {
     passes_done_ = 0;
     passes_needed_ = key.samples <= 1 ? 1 : 1 + key.samples * key.samples;
@@ -239,7 +240,7 @@ void MatrixRenderer::update(RenderContext& ctx, const BandTextures& bands, const
   // new band textures), and the frame time matters more than the refinement.
   int budget = max_new_passes <= 0 ? passes_needed_ : (passes_done_ == 0 ? 1 : max_new_passes);
   bool sampled = false;
-  for (; passes_done_ < passes_needed_ && budget > 0; ++passes_done_, --budget, sampled = true)
+  for (; passes_done_ < passes_needed_ && budget > 0; ++passes_done_, --budget, sampled = true, ++work_.full_passes)
     sample_pass(ctx, bands, view, passes_done_, accum_, false);
 
   ColourKey ck;
@@ -277,6 +278,7 @@ bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const M
   }
   // The last picture, scaled to the new view, stands in while the caller asks for a preview.
   previewed_ = preview && colour_valid_ && key.w == key_.w && key.h == key_.h && !(key == key_);
+  work_.previews += previewed_;
   if (previewed_) {
     scaled_preview(view);
     key_ = key;

@@ -67,8 +67,13 @@ class MatrixRenderer {
   // `out`, which must be rect-sized. Level -1 where no level serves the cell.
   void draw_locate_debug(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, OffscreenTarget& out);
 
-  int passes_done() const { return passes_done_; }
-  int passes_needed() const { return passes_needed_; }
+  // What the draws so far did, cumulative: sample passes over the whole view (a new view),
+  // passes over strips that came into view (panning), draws that shifted or scaled the
+  // previous picture. Tests and `fmalens bench` read what happened here instead of timing it.
+  struct Work {
+    int64_t full_passes = 0, strip_passes = 0, reprojections = 0, previews = 0;
+  };
+  const Work& work() const { return work_; }
   bool reprojected() const { return reprojected_; }  // the last draw shifted the previous picture
   bool previewed() const { return previewed_; }      // the last draw scaled the previous picture
 
@@ -89,6 +94,7 @@ class MatrixRenderer {
   bool colour_valid_ = false;
   int passes_done_ = 0, passes_needed_ = 1;
   bool reprojected_ = false, previewed_ = false;
+  Work work_;
   double colour_t0_ = 0, colour_i0_ = 0, colour_cpp_ = 1;  // the view colour_ shows
   // What the accumulated samples depend on: a change of anything but the corner restarts them.
   struct Key {

@@ -31,7 +31,9 @@ std::filesystem::file_time_type modified(const std::string& path) {
   return ec ? std::filesystem::file_time_type{} : t;
 }
 
-Engine::Runner model_runner() {
+}  // namespace
+
+Engine::Runner Engine::model_runner() {
   auto loaded = std::make_shared<LoadedModel>();
   return [loaded](const EngineJob& job, const Engine::Progress& progress) {
     EngineResult r;
@@ -58,8 +60,6 @@ Engine::Runner model_runner() {
     return r;
   };
 }
-
-}  // namespace
 
 Engine::Engine() : Engine(model_runner()) {}
 

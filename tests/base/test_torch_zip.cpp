@@ -471,14 +471,22 @@ TEST_F(TorchZipTest, SurvivesEveryByteOfTheFixturePickleMutated) {
     pkl->second[pos] = static_cast<char>(rng());
     write_zip(path("mutant.pt"), entries);
     try {
-      read_torch_checkpoint(path("mutant.pt"));
+      const TorchCheckpoint ck = read_torch_checkpoint(path("mutant.pt"));
       ++accepted;
+      // What a mutant that still parses delivers is consistent: every tensor holds exactly
+      // its shape's bytes.
+      for (const auto& [name, t] : ck.state_dict) {
+        ASSERT_GE(t.numel(), 0) << name;
+        ASSERT_EQ(t.bytes.size(), static_cast<size_t>(t.numel()) * dtype_size(t.dtype)) << name << " at byte " << pos;
+      }
     } catch (const Error&) {
       ++refused;
     }
   }
+  // Both outcomes happen: the reader neither trusts every byte nor refuses harmless changes
+  // (a byte inside a name or an unused field).
   EXPECT_GT(refused, 0);
-  EXPECT_GT(accepted + refused, 100);
+  EXPECT_GT(accepted, 0);
 }
 
 }  // namespace

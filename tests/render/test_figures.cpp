@@ -208,6 +208,35 @@ TEST(CompareFigure, ExactFmaAndDifference) {
     EXPECT_GE(tv, 0);
     EXPECT_LE(tv, 1 + 1e-6);
   }
+  // Cell by cell, for one head: "exact" is the pooled exact softmax rows (exact_attention_rows,
+  // itself checked against LibTorch's softmax in the unit tests), "FMA" the pooled implied rows,
+  // the difference the signed largest FMA - exact of the pooled cells, and the total variation
+  // half the L1 distance of the whole rows.
+  const CompareData one = compute_compare(snap, 0, 1, rows, 64, 448, 96);
+  const int64_t span = one.c1 - one.c0;
+  ASSERT_EQ(one.c0, 64);
+  ASSERT_EQ(one.c1, 448);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const Array e = exact_attention_rows(snap, 0, 1, rows[r], rows[r] + 1);
+    const Array f = implied_attention_rows(snap, 0, 1, rows[r], rows[r] + 1);
+    double tv = 0;
+    for (size_t t = 0; t < e.data.size(); ++t) tv += std::abs(static_cast<double>(f.data[t]) - e.data[t]);
+    EXPECT_NEAR(one.total_variation[r], 0.5 * tv, 1e-6) << "row " << rows[r];
+    for (int c = 0; c < one.columns; ++c) {
+      const int64_t a = one.c0 + span * c / one.columns, b = std::max(a + 1, one.c0 + span * (c + 1) / one.columns);
+      float me = 0, mf = 0, md = 0;
+      for (int64_t t = a; t < b; ++t) {
+        me = std::max(me, e.data[static_cast<size_t>(t)]);
+        mf = std::max(mf, f.data[static_cast<size_t>(t)]);
+        const float diff = f.data[static_cast<size_t>(t)] - e.data[static_cast<size_t>(t)];
+        if (std::abs(diff) > std::abs(md)) md = diff;
+      }
+      const size_t at = r * static_cast<size_t>(one.columns) + static_cast<size_t>(c);
+      ASSERT_EQ(one.exact[at], me) << "row " << rows[r] << " column " << c;
+      ASSERT_EQ(one.fma[at], mf) << "row " << rows[r] << " column " << c;
+      ASSERT_EQ(one.diff[at], md) << "row " << rows[r] << " column " << c;
+    }
+  }
   CompareFigure fig;
   fig.set(d);
   Picture pic;

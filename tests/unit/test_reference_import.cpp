@@ -2,18 +2,28 @@
 // the logits that FMA.md's reference semantics give (computed in Python, query by query).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
 #include "fmalens/model.h"
 #include "test_util.h"
 
 namespace fmalens {
 namespace {
 
-// Fresh files from Debian's python3-torch when it is installed, the committed ones otherwise.
+// Fresh files from Debian's python3-torch (the reference semantics computed in Python) when it
+// is installed; then the script must succeed. Without it, the committed files of an earlier
+// run, except in CI (CI set), where python3-torch is installed and its absence is a failure.
 std::string reference_dir(test::TempDir& tmp) {
   if (test::python_torch_available()) {
     const std::string cmd = "/usr/bin/python3 " FMALENS_FIXTURES_DIR "/make_reference_fma.py " + tmp.path;
-    if (std::system(cmd.c_str()) == 0) return tmp.path;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "the Python reference failed: " << cmd;
+    return tmp.path;
   }
+  EXPECT_EQ(std::getenv("CI"), nullptr) << "CI has no python3-torch: the reference cannot be recomputed";
   return FMALENS_FIXTURES_DIR "/reference";
 }
 
@@ -64,9 +74,28 @@ TEST(ReferenceImport, InspectCommandWritesTheSameLogits) {
   const test::Npy expected = test::read_npy(dir + "/ref_fma_logits.npy");
   ASSERT_EQ(got.shape, expected.shape);
   EXPECT_LT(max_diff(got.data, expected.data, expected.data.size()), 1e-4);
-  // Every array the manifest lists exists.
-  const std::string manifest = test::read_file(out + "/manifest.json");
-  EXPECT_NE(manifest.find("layer1_head1_level2_weights.npy"), std::string::npos);
+  // Every array the manifest lists exists, with the dtype and shape it gives and exactly the
+  // bytes they need; and the arrays a viewer needs are among them.
+  const auto manifest = nlohmann::json::parse(test::read_file(out + "/manifest.json"));
+  const std::map<std::string, std::pair<std::string, size_t>> dtypes{
+      {"float32", {"<f4", 4}}, {"int32", {"<i4", 4}}, {"int64", {"<i8", 8}}};
+  std::set<std::string> listed;
+  for (const auto& a : manifest.at("arrays")) {
+    const std::string file = a.at("file");
+    SCOPED_TRACE(file);
+    listed.insert(file);
+    const test::NpyHeader h = test::read_npy_header(out + "/" + file);
+    ASSERT_TRUE(dtypes.count(a.at("dtype")));
+    const auto& [descr, item] = dtypes.at(a.at("dtype"));
+    EXPECT_EQ(h.descr, descr);
+    EXPECT_EQ(h.shape, a.at("shape").get<std::vector<int64_t>>());
+    size_t count = 1;
+    for (int64_t d : h.shape) count *= static_cast<size_t>(d);
+    EXPECT_EQ(h.file_size, h.data_offset + count * item);
+  }
+  for (const char* needed : {"logits.npy", "layer1_head1_level2_weights.npy", "layer0_q.npy", "layer1_k.npy",
+                             "layer1_row_norm.npy", "level2_slot_blocks.npy"})
+    EXPECT_TRUE(listed.count(needed)) << needed;
   EXPECT_EQ(test::read_npy(out + "/layer1_head1_level2_weights.npy").shape, (std::vector<int64_t>{64, 4}));
 }
 

@@ -48,11 +48,15 @@ class Engine {
   // Progress in [0, 1]; returns false once the job is cancelled or superseded.
   using Progress = std::function<bool(double)>;
   // Does one job on the worker thread. It may throw: Cancelled becomes a cancelled result,
-  // any other exception an error whose message is the exception's first line.
+  // any other exception an error whose message is error_line() of the exception.
   using Runner = std::function<EngineResult(const EngineJob&, const Progress&)>;
 
-  Engine();                        // runs jobs with Model, keeping the last checkpoint loaded
-  explicit Engine(Runner runner);  // a stand-in runner (tests)
+  // The runner of Engine(): runs jobs with Model, keeping the last checkpoint loaded; it
+  // reports progress once per layer and stops (Cancelled) as soon as progress says so.
+  static Runner model_runner();
+
+  Engine();                        // Engine(model_runner())
+  explicit Engine(Runner runner);  // a stand-in or wrapped runner (tests)
   ~Engine();                       // cancels the running job and joins the worker
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -1,6 +1,6 @@
 // IDX files (MNIST's format), optionally gzip-compressed, validated before use.
-#include "fmalens/quote.h"
 #include "io/idx.h"
+#include "fmalens/quote.h"
 
 #include <zlib.h>
 

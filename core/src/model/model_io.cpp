@@ -1,5 +1,5 @@
-#include "fmalens/quote.h"
 #include "model/model_io.h"
+#include "fmalens/quote.h"
 
 #include <nlohmann/json.hpp>
 
