@@ -50,6 +50,8 @@ void add_train(CLI::App& app, Action& action) {
   cmd->add_flag("--resume", o->resume, "Continue from OUT.state when it exists");
   cmd->add_option("--init", o->init, "Warm start from this checkpoint's weights with a new schedule");
   cmd->add_flag("--position-offsets", o->position_offsets, "Text: train short windows at random positions of the context");
+  cmd->add_flag("--masked", m.masked_lm,
+                "Text: a masked byte LM (bidirectional; 15% of bytes masked in spans of 1-8, the loss on those)");
   cmd->add_flag("--no-augment", [o](int64_t) { o->augment = false; }, "Images: no random shifts and flips");
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
@@ -66,7 +68,9 @@ void add_train(CLI::App& app, Action& action) {
         mc.num_classes = 10;
         mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
       }
-      mc.attention.variant = variant_from_string(variant->empty() ? (mc.kind == ModelKind::text ? "causal" : "2d") : *variant);
+      if (mc.masked_lm) mc.vocab_size = kMaskToken + 1;
+      const char* default_variant = mc.kind == ModelKind::image ? "2d" : mc.masked_lm ? "bidirectional" : "causal";
+      mc.attention.variant = variant_from_string(variant->empty() ? default_variant : *variant);
       mc.attention.downsampling = downsampling_from_string(*downsampling);
       mc.attention.boundary = boundary_from_string(*boundary);
       const bool q = *quiet;

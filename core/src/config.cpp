@@ -139,8 +139,11 @@ void validate(const ModelConfig& c) {
       refuse("block_size must be between 2 and 2^20 (got " + std::to_string(c.block_size) + ")");
     if (c.vocab_size < 1 || c.vocab_size > (int64_t{1} << 20))
       refuse("vocab_size must be between 1 and 2^20 (got " + std::to_string(c.vocab_size) + ")");
-    if (c.attention_kind == AttentionKind::fma && c.attention.variant == Variant::grid2d)
+    if (c.attention.variant == Variant::grid2d)
       refuse("a text model needs 1D attention (causal or bidirectional), not 2d");
+    if (c.masked_lm && (c.vocab_size != kMaskToken + 1 || c.attention.variant != Variant::bidirectional))
+      refuse("a masked LM reads bytes and a mask token (vocab_size 257) with bidirectional attention (vocab_size " +
+             std::to_string(c.vocab_size) + ", variant " + to_string(c.attention.variant) + ")");
   } else {
     if (c.channels != 1 && c.channels != 3)
       refuse("channels must be 1 or 3 (got " + std::to_string(c.channels) + ")");
@@ -181,6 +184,7 @@ std::string to_json(const ModelConfig& c) {
   if (c.kind == ModelKind::text) {
     j["block_size"] = c.block_size;
     j["vocab_size"] = c.vocab_size;
+    j["masked_lm"] = c.masked_lm;
   } else {
     j["image_size"] = c.image_size;
     j["patch_size"] = c.patch_size;
@@ -259,6 +263,7 @@ ModelConfig model_config_from_json(const std::string& text) {
   if (c.kind == ModelKind::text) {
     c.block_size = field<int64_t>(j, "block_size", "");
     c.vocab_size = field_or<int64_t>(j, "vocab_size", "", 256);
+    c.masked_lm = field_or<bool>(j, "masked_lm", "", false);
   } else {
     c.image_size = field<int64_t>(j, "image_size", "");
     c.patch_size = field<int64_t>(j, "patch_size", "");

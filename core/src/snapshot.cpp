@@ -15,10 +15,7 @@ void check_rows(const Snapshot& s, int layer, int head, int64_t r0, int64_t r1) 
   if (r0 < 0 || r1 > s.tokens || r0 > r1) throw Error("rows out of range");
 }
 
-bool is_causal(const Snapshot& s) {
-  return s.config.kind == ModelKind::text &&
-         (s.config.attention_kind == AttentionKind::dense || s.config.attention.variant == Variant::causal);
-}
+bool is_causal(const Snapshot& s) { return s.config.causal(); }
 
 }  // namespace
 

@@ -58,6 +58,9 @@ Downsampling downsampling_from_string(const std::string& s);
 Boundary boundary_from_string(const std::string& s);
 
 enum class ModelKind { text, image };
+
+// The id of a masked byte in a masked LM's input (one past the bytes).
+constexpr int64_t kMaskToken = 256;
 enum class AttentionKind { fma, dense };
 
 // A whole model: the GPT (text) or the vision transformer (image). The attention's `n`
@@ -72,6 +75,9 @@ struct ModelConfig {
   // text
   int64_t block_size = 1024;
   int64_t vocab_size = 256;
+  // Masked byte LM (encoder-only, bidirectional attention): ids 0..255 are bytes, kMaskToken
+  // marks a masked byte (vocab_size 257); it predicts the bytes behind the masks.
+  bool masked_lm = false;
   // image: the input is resized to image_size x image_size with `channels` channels and cut
   // into patches of patch_size; the patch grid is image_size / patch_size on a side.
   int64_t image_size = 0;
@@ -83,6 +89,9 @@ struct ModelConfig {
   AttentionConfig attention;
 
   int64_t sequence_length() const;  // text: block_size; image: patches
+  // Whether a token attends to the past only (text models that are not bidirectional; the
+  // variant says so for dense twins too).
+  bool causal() const { return kind == ModelKind::text && attention.variant == Variant::causal; }
   int64_t grid_side() const { return patch_size > 0 ? image_size / patch_size : 0; }
   // The attention configuration with n, grid, heads and head_dim filled in.
   AttentionConfig attention_config() const;

@@ -18,8 +18,7 @@ SelfAttentionImpl::SelfAttentionImpl(const ModelConfig& config) {
   n_head = config.n_head;
   c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(C, 3 * C).bias(config.bias)));
   c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(C, C).bias(config.bias)));
-  causal = config.kind == ModelKind::text &&
-           (config.attention_kind == AttentionKind::dense || config.attention.variant == Variant::causal);
+  causal = config.causal();
   if (config.attention_kind == AttentionKind::fma)
     attn = register_module("attn", FmaAttention(config.attention_config()));
 }

@@ -1,5 +1,5 @@
-#include "fmalens/quote.h"
 #include "train/datasets.h"
+#include "fmalens/quote.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -85,6 +85,35 @@ torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_
   for (int64_t b = 0; b < batch; ++b) {
     const auto* s = reinterpret_cast<const uint8_t*>(text.data()) + start(rng);
     for (int64_t t = 0; t <= T; ++t) *o++ = s[t];
+  }
+  return out;
+}
+
+MaskedBatch mask_spans(const torch::Tensor& bytes, std::mt19937_64& rng, double rate, int64_t max_span) {
+  const auto src = bytes.to(torch::kLong).contiguous();
+  const int64_t b = src.size(0), T = src.size(1);
+  MaskedBatch out;
+  out.inputs = src.clone();
+  out.targets = torch::full({b, T}, int64_t{-100}, torch::kLong);
+  auto* in = out.inputs.data_ptr<int64_t>();
+  auto* tg = out.targets.data_ptr<int64_t>();
+  const auto* by = src.data_ptr<int64_t>();
+  const int64_t want = std::max<int64_t>(1, static_cast<int64_t>(std::llround(rate * static_cast<double>(T))));
+  std::uniform_int_distribution<int64_t> span_len(1, std::max<int64_t>(1, std::min(max_span, T)));
+  for (int64_t r = 0; r < b; ++r) {
+    int64_t masked = 0;
+    while (masked < want) {
+      const int64_t len = span_len(rng);
+      const int64_t start = std::uniform_int_distribution<int64_t>(0, T - len)(rng);
+      for (int64_t t = start; t < start + len; ++t) {
+        const int64_t at = r * T + t;
+        if (tg[at] >= 0) continue;  // overlapping spans: count each place once
+        tg[at] = by[at];
+        in[at] = kMaskToken;
+        ++masked;
+      }
+    }
+    out.masked += masked;
   }
   return out;
 }

@@ -27,6 +27,15 @@ TextCorpus load_text_corpus(const std::string& path, int every = 10, int offset 
 // targets [:, 1:].
 torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng);
 
+// Masked-LM inputs and targets from byte windows (b, T): spans of 1..max_span bytes at random
+// places, until at least `rate` of each window is masked. Masked bytes become kMaskToken in
+// `inputs`; `targets` holds the byte at a masked place and -100 (ignored) elsewhere.
+struct MaskedBatch {
+  torch::Tensor inputs, targets;  // (b, T) int64
+  int64_t masked = 0;             // masked places in all
+};
+MaskedBatch mask_spans(const torch::Tensor& bytes, std::mt19937_64& rng, double rate = 0.15, int64_t max_span = 8);
+
 struct ImageDataset {
   torch::Tensor images;  // (N, 1, 28, 28) uint8
   torch::Tensor labels;  // (N) int64

@@ -164,6 +164,21 @@ Data load_data(const ModelConfig& config, const std::string& path, bool need_tra
   return d;
 }
 
+// Mean cross-entropy of a text model on windows (b, T + 1) of bytes: next-byte prediction on
+// [:, :T] -> [:, 1:], or for a masked LM the bytes behind spans masked in [:, :T].
+torch::Tensor text_loss(Network& net, const torch::Tensor& windows, std::mt19937_64& rng, const torch::Device& device,
+                        int64_t position_offset = 0) {
+  const int64_t T = windows.size(1) - 1;
+  if (net.config().masked_lm) {
+    const MaskedBatch mb = mask_spans(windows.narrow(1, 0, T), rng);
+    auto logits = net.forward(mb.inputs.to(device), nullptr, nullptr, position_offset);
+    return torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), mb.targets.to(device).reshape({-1}));
+  }
+  const auto w = windows.to(device);
+  auto logits = net.forward(w.narrow(1, 0, T), nullptr, nullptr, position_offset);
+  return torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, T).reshape({-1}));
+}
+
 // Mean loss over `batches` fixed batches of held-out data.
 double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t batch, int64_t batches,
                        const torch::Device& device) {
@@ -174,9 +189,7 @@ double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t 
   for (int64_t i = 0; i < batches; ++i) {
     torch::Tensor loss;
     if (net.config().kind == ModelKind::text) {
-      auto w = sample_text_windows(data.text.val, batch, seq_len, rng).to(device);
-      auto logits = net.forward(w.narrow(1, 0, seq_len));
-      loss = torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, seq_len).reshape({-1}));
+      loss = text_loss(net, sample_text_windows(data.text.val, batch, seq_len, rng), rng, device);
     } else {
       const int64_t n = data.test_images.labels.size(0), start = (i * batch) % std::max<int64_t>(1, n - batch);
       auto x = resize_images(data.test_images.images.narrow(0, start, batch), net.config().image_size).to(device);
@@ -290,7 +303,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     torch::Tensor loss;
     int64_t items;
     if (config.kind == ModelKind::text) {
-      auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng).to(device);
+      auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng);
       // Short windows placed at random positions of the context (multiples of their length,
       // so the FMA blocks keep their alignment): every position embedding gets trained.
       int64_t offset = 0;
@@ -298,8 +311,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
         std::uniform_int_distribution<int64_t> slot(0, config.block_size / ph.seq_len - 1);
         offset = slot(rng) * ph.seq_len;
       }
-      auto logits = net->forward(w.narrow(1, 0, ph.seq_len), nullptr, nullptr, offset);
-      loss = torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, ph.seq_len).reshape({-1}));
+      loss = text_loss(*net, w, rng, device, offset);
       items = ph.batch * ph.seq_len;
     } else {
       const int64_t n = data.train_images.labels.size(0);
@@ -379,7 +391,34 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
   EvalResult r;
   r.data = data.description;
   double nll = 0;
-  if (config.kind == ModelKind::text) {
+  if (config.kind == ModelKind::text && config.masked_lm) {
+    // Bits per masked byte: windows of block_size over the held-out text (the last one ends
+    // at the text's end and scores only bytes no earlier window scored), spans masked with a
+    // fixed seed so that the figure repeats.
+    const std::string& text = data.text.val;
+    const int64_t total = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(text.size())) : static_cast<int64_t>(text.size());
+    const int64_t T = std::min<int64_t>(config.block_size, total);
+    if (T < 2 * config.attention.m && config.attention_kind == AttentionKind::fma)
+      throw Error("eval: " + std::to_string(total) + " held-out bytes are too few for this model");
+    std::mt19937_64 rng(20261204);
+    int64_t scored_to = 0;
+    for (int64_t s = 0; scored_to < total; s = std::min(s + T, total - T)) {
+      auto w = torch::empty({1, T}, torch::kLong);
+      auto* wp = w.data_ptr<int64_t>();
+      for (int64_t t = 0; t < T; ++t) wp[t] = static_cast<uint8_t>(text[static_cast<size_t>(s + t)]);
+      MaskedBatch mb = mask_spans(w, rng);
+      if (scored_to > s) mb.targets.narrow(1, 0, scored_to - s).fill_(-100);
+      auto logits = net.forward(mb.inputs.to(device));
+      auto targets = mb.targets.to(device).reshape({-1});
+      nll += torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), targets, {}, torch::Reduction::Sum).item<double>();
+      r.items += targets.ge(0).sum().item<int64_t>();
+      scored_to = s + T;
+      if (progress) progress(static_cast<double>(scored_to) / static_cast<double>(total));
+    }
+    r.loss = nll / static_cast<double>(std::max<int64_t>(1, r.items));
+    r.metric = "bits_per_masked_byte";
+    r.value = r.loss / std::log(2.0);
+  } else if (config.kind == ModelKind::text) {
     const std::string& text = data.text.val;
     const int64_t total = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(text.size())) : static_cast<int64_t>(text.size());
     const int64_t T = config.block_size, batch = 4;
