@@ -1,6 +1,8 @@
 // One benchmark case, run in-process (see bench.h).
 #include "fmalens/bench.h"
 
+#include "device.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,14 +19,6 @@ namespace fmalens {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-torch::Device bench_device(const std::string& name) {
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw Error("bench: --device cuda, but no CUDA device is available");
-    return torch::kCUDA;
-  }
-  return torch::kCPU;
-}
 
 void sync(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
@@ -65,7 +59,7 @@ namespace {
 class TorchBench : public PreparedBench {
  public:
   TorchBench(const BenchCase& c, const std::string& device_name, const std::string& checkpoint)
-      : device(bench_device(device_name)), backward(c.pass == "forward_backward") {
+      : device(select_device(device_name)), backward(c.pass == "forward_backward") {
     device_ = device.str();
     if (c.variant == "matmul") {
       a = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));

@@ -1,5 +1,7 @@
 // fmalens::Model: load a checkpoint, run it with capture, turn tensors into a Snapshot.
 #include "fmalens/model.h"
+
+#include "device.h"
 #include "fmalens/quote.h"
 
 #include <nlohmann/json.hpp>
@@ -39,15 +41,6 @@ std::string group_of(const std::string& name) {
   return "other";
 }
 
-torch::Device resolve_device(const std::string& name) {
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw Error("device cuda: no CUDA device is available to this build");
-    return torch::kCUDA;
-  }
-  if (name == "cpu") return torch::kCPU;
-  if (name != "auto") throw Error("device must be auto, cpu or cuda (got " + quote(name) + ")");
-  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-}
 
 }  // namespace
 
@@ -66,7 +59,7 @@ struct Model::Impl {
     std::lock_guard<std::mutex> lock(run_mutex);
     ensure_threads();
     const auto t0 = std::chrono::steady_clock::now();
-    const torch::Device dev = resolve_device(options.device);
+    const torch::Device dev = select_device(options.device);
     if (dev != device) {
       net->to(dev);
       device = dev;

@@ -8,6 +8,7 @@
 
 #include "fmalens/quote.h"
 #include "fmalens/train.h"
+#include "device.h"
 #include "model/model_io.h"
 #include "threads.h"
 #include "train/datasets.h"
@@ -18,15 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-torch::Device pick_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw Error("device cuda: this LibTorch has no CUDA device available");
-    return torch::kCUDA;
-  }
-  if (name != "auto") throw Error("device must be auto, cpu or cuda (got " + quote(name) + ")");
-  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-}
 
 void set_threads(int threads) { configure_threads(threads); }
 
@@ -216,7 +208,7 @@ nlohmann::json options_json(const TrainOptions& o) {
 TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   if (options.out.empty()) throw Error("train: --out is required");
   set_threads(options.threads);
-  const torch::Device device = pick_device(options.device);
+  const torch::Device device = select_device(options.device);
   const std::string state_path = options.out + ".state";
 
   // Model, optimizer and history: fresh, or from the resume state.
@@ -380,7 +372,7 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
                     const std::string& device_name, const std::function<void(double)>& progress) {
   const auto t0 = Clock::now();
   set_threads(0);
-  const torch::Device device = pick_device(device_name);
+  const torch::Device device = select_device(device_name);
   LoadedNetwork loaded = load_network(checkpoint);
   Network& net = *loaded.network;
   net.to(device);
