@@ -14,6 +14,7 @@
 #include "fmalens/quote.h"
 
 #ifdef FMALENS_WITH_GUI
+#include "gui/views.h"
 #include "render/figure_export.h"
 #include "render/gl.h"
 #include "render/headless_gl.h"
@@ -75,8 +76,9 @@ void check_output(const ExportOptions& o, size_t views) {
 int run_export(ExportOptions o) {
   const auto t_start = std::chrono::steady_clock::now();
   render::ExportRequest req;
-  req.views = render::parse_figure_views(o.views);
-  req.skip_unavailable = o.views == "all";
+  bool all = false;
+  req.views = gui::parse_view_list(o.views, &all);
+  req.skip_unavailable = all;
   if (o.format.empty()) {  // from the file's extension, else PNG
     const std::string ext = std::filesystem::path(o.out).extension().string();
     o.format = ext == ".svg" ? "svg" : ext == ".pdf" ? "pdf" : "png";
@@ -157,7 +159,7 @@ void add_export(CLI::App& app, Action& action) {
   file->excludes(image);
   cmd->add_option("--window-start", o->in.window_start, "Text files longer than the context: first byte of the window");
   cmd->add_option("--device", o->in.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  cmd->add_option("--view", o->views, "matrix, levels, weights, regions, text, compare, model; several with commas, or all")->required();
+  cmd->add_option("--view", o->views, gui::view_names_help() + "; several with commas")->required();
   cmd->add_option("--format", o->format, "png, svg or pdf (default: the extension of --out, else png)")
       ->check(CLI::IsMember({"png", "svg", "pdf"}));
   cmd->add_option("--out", o->out, "Output file; with several views a folder (files named by view)")->required();

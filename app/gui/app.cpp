@@ -18,6 +18,7 @@
 #include "fmalens/checkpoint.h"
 #include "fmalens/quote.h"
 #include "gui/settings.h"
+#include "gui/views.h"
 #include "render/gl.h"
 #include "render/png.h"
 #include "render/synthetic_snapshot.h"

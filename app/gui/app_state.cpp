@@ -11,10 +11,6 @@
 namespace fmalens::gui {
 namespace {
 
-constexpr const char* kViewNames[kViewCount] = {"matrix", "levels", "weights", "regions", "text", "model", "compare"};
-constexpr const char* kViewTitles[kViewCount] = {"Attention matrix", "Level breakdown", "Downsampling weights", "Region maps",
-                                                 "Text", "Model", "Compare with exact attention"};
-
 std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -289,14 +285,6 @@ struct Applier {
 
 }  // namespace
 
-const char* view_name(ViewId view) { return kViewNames[static_cast<int>(view)]; }
-const char* view_title(ViewId view) { return kViewTitles[static_cast<int>(view)]; }
-
-std::optional<ViewId> view_from_name(const std::string& name) {
-  for (int i = 0; i < kViewCount; ++i)
-    if (name == kViewNames[i]) return static_cast<ViewId>(i);
-  return std::nullopt;
-}
 
 EngineJob make_job(const AppState& s) {
   EngineJob job;

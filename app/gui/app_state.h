@@ -18,11 +18,9 @@
 
 namespace fmalens::gui {
 
+// The views, in the order of the views' registry (gui/views.h: names, titles, panels, figures).
 enum class ViewId { matrix, levels, weights, regions, text, model, compare };
 constexpr int kViewCount = 7;
-const char* view_name(ViewId view);   // "matrix", "levels", ... (command line, settings)
-const char* view_title(ViewId view);  // "Attention matrix", ... (window titles)
-std::optional<ViewId> view_from_name(const std::string& name);
 
 struct MatrixSettings : render::MatrixStyle {
   float overlay_opacity = 0.7f;      // region maps: attention over the image

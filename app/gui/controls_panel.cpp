@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "gui/panels.h"
+#include "gui/views.h"
 
 namespace fmalens::gui {
 namespace {

@@ -5,17 +5,17 @@
 
 #include <filesystem>
 
+#include "gui/views.h"
+
 namespace fmalens::gui {
 
-render::FigureView figure_view(ViewId v) { return render::parse_figure_views(view_name(v)).front(); }
-
-render::FigureSettings figure_settings(const AppState& s, render::FigureView view) {
+render::FigureSettings figure_settings(const AppState& s, ViewId view) {
   render::FigureSettings f;
   static_cast<render::MatrixStyle&>(f) = s.matrix;
   f.layer = s.layer;
   f.head = s.head;
   f.query = s.query;
-  f.level = view == render::FigureView::weights ? s.weights_level : -1;
+  f.level = view_row(view).figure.all_heads ? s.weights_level : -1;  // the weights view: its level
   f.overlay_opacity = s.matrix.overlay_opacity;
   f.fit = s.nav.fit;
   f.t0 = s.nav.t0;
@@ -74,8 +74,8 @@ std::optional<render::ExportRequest> ExportDialog::draw(const AppState& s) {
                         s.head < 0 ? "mean of heads" : ("head " + std::to_string(s.head)).c_str(), static_cast<long long>(s.query));
     if (ImGui::Button("Export", ImVec2(ImGui::GetFontSize() * 6, 0)) && !path_.empty()) {
       render::ExportRequest req;
-      const render::FigureView view = figure_view(static_cast<ViewId>(view_));
-      req.views = {view};
+      const ViewId view = static_cast<ViewId>(view_);
+      req.views = {&view_row(view).figure};
       req.format = static_cast<render::FigureFormat>(format_);
       req.out = path_;
       req.size.width = width_;

@@ -11,9 +11,7 @@
 namespace fmalens::gui {
 
 // The figure settings of the GUI's current selection and panels, for `view`.
-render::FigureSettings figure_settings(const AppState& state, render::FigureView view);
-// ViewId -> FigureView (same names).
-render::FigureView figure_view(ViewId view);
+render::FigureSettings figure_settings(const AppState& state, ViewId view);
 
 class ExportDialog {
  public:

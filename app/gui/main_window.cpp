@@ -9,6 +9,7 @@
 
 #include "fmalens/quote.h"
 #include "gui/panels.h"
+#include "gui/views.h"
 
 namespace fmalens::gui {
 namespace {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "gui/panels.h"
+#include "gui/views.h"
 #include "render/figure_common.h"
 #include "render/matrix_renderer.h"
 
@@ -45,16 +46,6 @@ std::string token_label(const Snapshot& s, int64_t t) {
   return "token " + std::to_string(t);
 }
 
-void draw_view_panel(ViewId view, PanelContext& p) {
-  switch (view) {
-    case ViewId::matrix: draw_matrix_panel(p); break;
-    case ViewId::levels: draw_levels_panel(p); break;
-    case ViewId::weights: draw_weights_panel(p); break;
-    case ViewId::regions: draw_regions_panel(p); break;
-    case ViewId::text: draw_text_panel(p); break;
-    case ViewId::model: draw_model_panel(p); break;
-    case ViewId::compare: draw_compare_panel(p); break;
-  }
-}
+void draw_view_panel(ViewId view, PanelContext& p) { view_row(view).panel(p); }
 
 }  // namespace fmalens::gui

@@ -1,4 +1,5 @@
 #include "gui/settings.h"
+#include "gui/views.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,7 @@
 #include "render/compare_figure.h"
 
+#include "render/figure_call.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -122,6 +124,24 @@ void CompareFigure::draw(RenderContext& ctx, Colormap colormap, bool log_scale, 
                     std::to_string(data_.rows[r]), kDimTextColor, Label::Align::right);
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+void compare_view_figure(FigureCall& c) {
+  const Snapshot& s = c.snapshot;
+  const FigureSettings& st = c.settings;
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  if (s.layers.empty() || s.layers[0].q.empty()) throw Error("view 'compare' needs a run that captured queries and keys");
+  CompareFigure fig;
+  PixelRect boxes[3];
+  fig.layout(body, f, boxes);
+  const int columns = std::max(16, boxes[0].w);
+  fig.set(compute_compare(s, st.layer, st.head, spread_rows(0, s.tokens, 32), 0, s.tokens, columns));
+  fig.draw(c.ctx, st.colormap, st.log_scale, st.decades, body, W, H, f, &canvas);
+  fig.layout(body, f, boxes);
+  for (const PixelRect& b : boxes) c.raster.push_back(b);
 }
 
 }  // namespace fmalens::render

@@ -11,6 +11,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 struct CompareData {
   std::vector<int64_t> rows;  // query rows compared
   int64_t c0 = 0, c1 = 0;     // key columns [c0, c1) shown
@@ -41,5 +43,8 @@ class CompareFigure {
   CompareData data_;
   Texture textures_[3];
 };
+
+// FMA against exact attention for rows spread over the input as a figure.
+void compare_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

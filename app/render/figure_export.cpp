@@ -26,12 +26,8 @@
 namespace fmalens::render {
 namespace {
 
-constexpr const char* kViewNames[kFigureViewCount] = {"matrix", "levels", "weights", "regions", "text", "compare", "model"};
-
 // Room the colorbar of the views that follow the matrix's colours takes at the right.
 float side_colorbar_width(float f) { return f * 6.4f; }
-
-bool has_side_colorbar(FigureView v) { return v == FigureView::levels || v == FigureView::text || v == FigureView::regions; }
 
 int64_t default_query(const Snapshot& s) {
   if (s.config.kind == ModelKind::image) {
@@ -54,27 +50,15 @@ std::string query_text(const Snapshot& s, int64_t q) {
   return out;
 }
 
-std::string auto_title(const FigureSource& src, FigureView view, const FigureSettings& st, int64_t query, int weights_level) {
-  const Snapshot& s = *src.snapshot;
+std::string auto_title(const FigureSource& src, const FigureKind& kind, const FigureSettings& st, int64_t query, int weights_level) {
   std::string t = src.model_name.empty() ? std::string("model") : src.model_name;
-  if (view == FigureView::model) return t + ": training loss";
+  if (!kind.per_layer) return t + kind.title_suffix;
   t += ", layer " + std::to_string(st.layer);
-  if (view == FigureView::weights) return t + " (all heads), level " + std::to_string(weights_level) + ": learned downsampling";
+  if (kind.all_heads) return t + " (all heads), level " + std::to_string(weights_level) + kind.title_suffix;
   t += ", " + head_text(st.head);
-  if (view == FigureView::levels || view == FigureView::text || view == FigureView::regions) t += ", " + query_text(s, query);
-  if (view == FigureView::compare) return t + ": FMA against exact attention";
-  t += st.level >= 0 ? ", level " + std::to_string(st.level) : ", all levels";
-  return t;
-}
-
-ColourScale colour_scale(const FigureSettings& st, const BandTextures& textures) {
-  ColourScale c;
-  c.colormap = st.colormap;
-  c.log_scale = st.log_scale;
-  MatrixView view;
-  view.decades = st.decades;
-  matrix_color_range(view, textures, &c.lo, &c.hi);
-  return c;
+  if (kind.names_query) t += ", " + query_text(*src.snapshot, query);
+  if (*kind.title_suffix) return t + kind.title_suffix;
+  return t + (st.level >= 0 ? ", level " + std::to_string(st.level) : ", all levels");
 }
 
 // The colorbar of the views that colour by the matrix's scale (levels, text, regions).
@@ -93,55 +77,44 @@ void draw_side_colorbar(RenderContext& ctx, const ColourScale& c, const PixelRec
   raster->push_back(bar);
 }
 
-void require_bands(const Snapshot& s, FigureView view) {
-  if (s.layers.empty() || s.layers[0].bands.empty())
-    throw Error(std::string("view '") + kViewNames[static_cast<int>(view)] + "' needs an FMA model (this one has dense attention)");
-}
-
 }  // namespace
 
-const char* figure_view_name(FigureView v) { return kViewNames[static_cast<int>(v)]; }
+FigureCall::FigureCall(RenderContext& ctx_, const FigureSource& source_, const FigureSettings& settings_, int width_, int height_,
+                       float font_px_, Canvas& canvas_, std::vector<PixelRect>& raster_)
+    : ctx(ctx_), source(source_), snapshot(*source_.snapshot), settings(settings_), width(width_), height(height_),
+      font_px(font_px_), canvas(canvas_), raster(raster_) {}
 
-std::vector<FigureView> parse_figure_views(const std::string& list) {
-  std::vector<FigureView> out;
-  size_t start = 0;
-  while (start <= list.size()) {
-    const size_t end = std::min(list.find(',', start), list.size());
-    const std::string name = list.substr(start, end - start);
-    start = end + 1;
-    if (name.empty()) continue;
-    if (name == "all") {
-      for (int v = 0; v < kFigureViewCount; ++v) out.push_back(static_cast<FigureView>(v));
-      continue;
-    }
-    bool found = false;
-    for (int v = 0; v < kFigureViewCount; ++v)
-      if (name == kViewNames[v]) {
-        out.push_back(static_cast<FigureView>(v));
-        found = true;
-      }
-    if (!found) throw Error("unknown view " + quote(name) + " (views: matrix, levels, weights, regions, text, compare, model, all)");
+const BandData& FigureCall::bands(const char* view) {
+  if (!bands_) {
+    if (!has_fma_bands(snapshot))
+      throw Error(std::string("view '") + view + "' needs an FMA model (this one has dense attention)");
+    bands_ = make_band_data(snapshot, settings.layer, settings.head);
+    textures_.upload(*bands_);
   }
-  if (out.empty()) throw Error("no view given (views: matrix, levels, weights, regions, text, compare, model, all)");
-  std::vector<FigureView> unique;
-  for (FigureView v : out)
-    if (std::find(unique.begin(), unique.end(), v) == unique.end()) unique.push_back(v);
-  return unique;
+  return *bands_;
 }
 
-bool figure_view_available(const Snapshot& s, FigureView v) {
-  const bool fma = !s.layers.empty() && !s.layers[0].bands.empty();
-  switch (v) {
-    case FigureView::matrix:
-    case FigureView::levels: return fma;
-    case FigureView::weights: return fma && !s.downsampling.empty() && !s.downsampling[0].empty();
-    case FigureView::regions: return fma && s.config.kind == ModelKind::image && !s.image.empty();
-    case FigureView::text: return fma && s.config.kind == ModelKind::text;
-    case FigureView::compare: return fma && !s.layers[0].q.empty();
-    case FigureView::model: return true;
-  }
-  return false;
+const BandTextures& FigureCall::textures(const char* view) {
+  bands(view);
+  return textures_;
 }
+
+ColourScale FigureCall::colour_scale(const char* view) {
+  ColourScale c;
+  c.colormap = settings.colormap;
+  c.log_scale = settings.log_scale;
+  MatrixView scale_view;
+  scale_view.decades = settings.decades;
+  matrix_color_range(scale_view, textures(view), &c.lo, &c.hi);
+  return c;
+}
+
+bool has_fma_bands(const Snapshot& s) { return !s.layers.empty() && !s.layers[0].bands.empty(); }
+bool has_learned_downsampling(const Snapshot& s) { return has_fma_bands(s) && !s.downsampling.empty() && !s.downsampling[0].empty(); }
+bool has_image_and_bands(const Snapshot& s) { return has_fma_bands(s) && s.config.kind == ModelKind::image && !s.image.empty(); }
+bool has_text_and_bands(const Snapshot& s) { return has_fma_bands(s) && s.config.kind == ModelKind::text; }
+bool has_queries_and_keys(const Snapshot& s) { return has_fma_bands(s) && !s.layers[0].q.empty(); }
+bool always_available(const Snapshot&) { return true; }
 
 FigureFormat figure_format_from_name(const std::string& name) {
   if (name == "png") return FigureFormat::png;
@@ -166,7 +139,7 @@ Snapshot synthetic_export_snapshot(int64_t tokens) {
   return make_synthetic_snapshot(spec);
 }
 
-RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, FigureView view, const FigureSettings& st, int W, int H,
+RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, const FigureKind& view, const FigureSettings& st, int W, int H,
                              float f, bool with_shapes) {
   const Snapshot& s = *src.snapshot;
   RenderedFigure out;
@@ -180,7 +153,7 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, Figure
   const int64_t query = st.query >= 0 ? st.query : default_query(s);
   if (query >= s.tokens) throw Error("query " + std::to_string(query) + " out of range (the input has " + std::to_string(s.tokens) + " tokens)");
   uint32_t mask = st.level_mask;
-  if (st.level >= 0 && view != FigureView::weights) {
+  if (st.level >= 0 && !view.all_heads) {
     if (st.level >= 16) throw Error("level " + std::to_string(st.level) + " out of range");
     mask = 1u << st.level;
   }
@@ -196,164 +169,18 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, Figure
   glClear(GL_COLOR_BUFFER_BIT);
   ctx.set_canvas_enabled(with_shapes);
 
-  PixelRect body = figure_body(W, H, f, st);
-  if (has_side_colorbar(view) && st.colorbar) body.w = std::max(1, body.w - static_cast<int>(side_colorbar_width(f)));
-  out.body = body;
-  Canvas& canvas = out.canvas;
-
-  BandTextures textures;
-  BandData bands;
-  auto upload_bands = [&] {
-    require_bands(s, view);
-    bands = make_band_data(s, st.layer, st.head);
-    textures.upload(bands);
-  };
+  FigureCall call(ctx, src, st, W, H, f, out.canvas, out.raster);
+  call.body = figure_body(W, H, f, st);
+  if (view.side_colorbar && st.colorbar) call.body.w = std::max(1, call.body.w - static_cast<int>(side_colorbar_width(f)));
+  call.query = query;
+  call.level_mask = mask;
+  call.weights_level = weights_level;
   try {
-    switch (view) {
-      case FigureView::matrix: {
-        upload_bands();
-        MatrixFigure fig;
-        fig.font_px = f;
-        fig.colorbar = st.colorbar;
-        fig.text = s.config.kind == ModelKind::text ? &s.text : nullptr;
-        fig.grid_side = s.attention.grid_side;
-        MatrixFigureLayout lay = matrix_figure_layout(body, f, st.colorbar);
-        MatrixView v;
-        if (st.fit) {
-          // The whole matrix is square: the figure shrinks to it (centred), leaving no empty frame.
-          v = MatrixView::fit(s.tokens, lay.matrix.w, lay.matrix.h);
-          const int side = static_cast<int>(std::ceil(static_cast<double>(s.tokens) / v.cells_per_pixel - 1e-6));
-          const int extra_w = lay.matrix.w - side, extra_h = lay.matrix.h - side;
-          if (extra_w > 0) {
-            body.x += extra_w / 2;
-            body.w -= extra_w;
-          }
-          if (extra_h > 0) body.h -= extra_h;
-          out.body = body;
-          lay = matrix_figure_layout(body, f, st.colorbar);
-          v = MatrixView::fit(s.tokens, lay.matrix.w, lay.matrix.h);
-        } else {
-          v.t0 = st.t0;
-          v.i0 = st.i0;
-          v.cells_per_pixel = st.cells_per_pixel;
-          v = v.clamped(s.tokens, lay.matrix.w, lay.matrix.h);
-        }
-        static_cast<MatrixStyle&>(v) = st;
-        v.level_mask = mask;
-        if (st.query >= 0) {
-          int64_t row = st.query;
-          if (s.attention.variant == Variant::grid2d && st.z_order) row = Layout::morton(row / s.attention.grid_side, row % s.attention.grid_side);
-          v.selected_row = row;
-        }
-        fig.view = v;
-        MatrixRenderer renderer;
-        draw_matrix_figure(ctx, renderer, textures, fig, body, W, H, 0, &canvas);
-        out.raster.push_back(lay.matrix);
-        if (st.colorbar) out.raster.push_back(lay.colorbar);
-        break;
-      }
-      case FigureView::levels: {
-        upload_bands();
-        const Layout layout(s.attention);
-        LevelsFigure fig;
-        implied_row(bands, layout, query, &fig.row, &fig.row_levels);
-        fig.mass = row_level_mass(s, st.layer, st.head, query);
-        fig.names = level_names(layout);
-        fig.query = query;
-        fig.level_mask = mask;
-        fig.colours = colour_scale(st, textures);
-        fig.font_px = f;
-        draw_levels_figure(ctx, fig, body, W, H, &canvas);
-        if (st.colorbar) {
-          Canvas bar;
-          draw_side_colorbar(ctx, fig.colours, body, W, H, f, &bar, &out.raster);
-          canvas.append(bar);
-        }
-        break;
-      }
-      case FigureView::weights: {
-        if (static_cast<size_t>(st.layer) >= s.downsampling.size() || s.downsampling[static_cast<size_t>(st.layer)].empty())
-          throw Error("view 'weights' needs an FMA model with learned downsampling (this one has none)");
-        const auto& levels = s.downsampling[static_cast<size_t>(st.layer)];
-        if (weights_level > static_cast<int>(levels.size()))
-          throw Error("level " + std::to_string(weights_level) + " out of range (the model has coarse levels 1.." +
-                      std::to_string(levels.size()) + ")");
-        WeightsFigure fig;
-        fig.set(levels[static_cast<size_t>(weights_level - 1)], weights_level);
-        fig.draw(ctx, body, W, H, f, &canvas);
-        const WeightsFigureLayout lay = fig.layout(body, f);
-        out.raster.push_back(lay.heatmap[0]);
-        out.raster.push_back(lay.heatmap[1]);
-        break;
-      }
-      case FigureView::regions: {
-        if (s.config.kind != ModelKind::image || s.image.empty()) throw Error("view 'regions' needs an image model and an image");
-        upload_bands();
-        RegionRenderer regions;
-        regions.set_image(s.image);
-        RegionFigure fig;
-        fig.query = query;
-        fig.level_mask = mask;
-        fig.colours = colour_scale(st, textures);
-        fig.opacity = st.overlay_opacity;
-        fig.scores = top_classes(s, 5);
-        fig.font_px = f;
-        regions.draw(ctx, textures, fig, body, W, H, &canvas);
-        const RegionFigureLayout lay = regions.layout(body, textures.levels(), f);
-        out.raster.push_back(lay.map);
-        for (const PixelRect& r : lay.level_maps) out.raster.push_back(r);
-        if (st.colorbar) {
-          Canvas bar;
-          draw_side_colorbar(ctx, fig.colours, body, W, H, f, &bar, &out.raster);
-          canvas.append(bar);
-        }
-        break;
-      }
-      case FigureView::text: {
-        if (s.config.kind != ModelKind::text) throw Error("view 'text' needs a text model");
-        upload_bands();
-        const Layout layout(s.attention);
-        TextFigure fig;
-        fig.text = &s.text;
-        implied_row(bands, layout, query, &fig.row, &fig.row_levels);
-        fig.query = query;
-        fig.predictions = next_bytes(s, query, 5);
-        fig.colours = colour_scale(st, textures);
-        fig.font_px = f;
-        fig.cell_w = std::round(f * 0.54f);  // DejaVu Sans Mono's advance at the labels' size, and a little
-        fig.cell_h = std::round(f * 1.35f) + 3;
-        const int columns = std::max(8, static_cast<int>(static_cast<float>(body.w) / fig.cell_w) - 1);
-        const TextLayout tl = layout_text(s.text, columns);
-        // Longer texts than the figure holds: the lines around the query.
-        const int64_t fits = std::max<int64_t>(1, static_cast<int64_t>((static_cast<float>(body.h) - text_header_height(fig)) / fig.cell_h));
-        const int64_t lines = static_cast<int64_t>(tl.line_start.size());
-        if (lines > fits) fig.first_line = std::clamp<int64_t>(tl.line_of(query) - fits / 2, 0, lines - fits);
-        draw_text_figure(ctx, fig, tl, body, W, H, &canvas);
-        out.monospace = true;
-        if (st.colorbar) {
-          Canvas bar;
-          draw_side_colorbar(ctx, fig.colours, body, W, H, f, &bar, &out.raster);
-          canvas.append(bar);
-        }
-        break;
-      }
-      case FigureView::compare: {
-        if (s.layers.empty() || s.layers[0].q.empty()) throw Error("view 'compare' needs a run that captured queries and keys");
-        CompareFigure fig;
-        PixelRect boxes[3];
-        fig.layout(body, f, boxes);
-        const int columns = std::max(16, boxes[0].w);
-        fig.set(compute_compare(s, st.layer, st.head, spread_rows(0, s.tokens, 32), 0, s.tokens, columns));
-        fig.draw(ctx, st.colormap, st.log_scale, st.decades, body, W, H, f, &canvas);
-        fig.layout(body, f, boxes);
-        for (const PixelRect& b : boxes) out.raster.push_back(b);
-        break;
-      }
-      case FigureView::model: {
-        const LossCurve curve = src.model ? parse_loss_curve(src.model->training_json) : LossCurve{};
-        draw_loss_curve(ctx, curve, body, W, H, f, &canvas);
-        break;
-      }
+    view.draw(call);
+    if (view.side_colorbar && st.colorbar && call.side_colours) {
+      Canvas bar;
+      draw_side_colorbar(ctx, *call.side_colours, call.body, W, H, f, &bar, &out.raster);
+      out.canvas.append(bar);
     }
   } catch (...) {
     ctx.set_canvas_enabled(true);
@@ -361,11 +188,13 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, Figure
     glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
     throw;
   }
+  out.body = call.body;
+  out.monospace = call.monospace;
   ctx.set_canvas_enabled(true);
   out.title = st.title.empty() ? auto_title(src, view, st, query, weights_level) : st.title;
   if (st.show_title) {
     const PixelRect top = figure_body(W, H, f, st);
-    canvas.label(static_cast<float>(top.x), static_cast<float>(top.y) - f * 1.7f, out.title, kTextColor);
+    out.canvas.label(static_cast<float>(top.x), static_cast<float>(top.y) - f * 1.7f, out.title, kTextColor);
   }
   glFinish();
   out.rgba = target.read_rgba8();
@@ -377,17 +206,17 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, Figure
 
 std::vector<std::string> export_figures(const FigureSource& src, const ExportRequest& req) {
   if (!src.snapshot) throw Error("nothing to export: no run yet");
-  std::vector<FigureView> views;
-  for (FigureView v : req.views)
-    if (!req.skip_unavailable || figure_view_available(*src.snapshot, v)) views.push_back(v);
+  std::vector<const FigureKind*> views;
+  for (const FigureKind* v : req.views)
+    if (!req.skip_unavailable || v->available(*src.snapshot)) views.push_back(v);
   if (views.empty()) throw Error("no view to export");
   if (req.out.empty()) throw Error("no output path given (--out)");
   const bool vector = req.format != FigureFormat::png;
   // The matrix is square: its default figure is narrower than the others.
-  const bool square = views.size() == 1 && views[0] == FigureView::matrix;
+  const bool square = views.size() == 1 && views[0]->shape == FigureKind::Shape::square;
   const double width = req.size.width > 0 ? req.size.width : vector ? (square ? 360 : 432) : (square ? 1000 : 1200);
   // Levels and text hold less than a page: shorter by default.
-  const bool short_view = views.size() == 1 && (views[0] == FigureView::levels || views[0] == FigureView::text);
+  const bool short_view = views.size() == 1 && views[0]->shape == FigureKind::Shape::short_wide;
   const double height = req.size.height > 0 ? req.size.height : vector ? (short_view ? 216 : 324) : (short_view ? 600 : 900);
   if (!(req.size.dpi >= 18 && req.size.dpi <= 2400)) throw Error("dpi must lie in 18..2400");
   const double scale = vector ? req.size.dpi / 72.0 : 1.0;  // render pixels per unit
@@ -414,8 +243,8 @@ std::vector<std::string> export_figures(const FigureSource& src, const ExportReq
   } else {
     if (!fs::is_directory(req.out, ec) && !fs::create_directories(req.out, ec))
       throw Error("cannot create folder " + shown_path(req.out) + (ec ? ": " + ec.message() : ""));
-    for (FigureView v : views)
-      paths.push_back((fs::path(req.out) / (std::string(figure_view_name(v)) + "." + figure_format_name(req.format))).string());
+    for (const FigureKind* v : views)
+      paths.push_back((fs::path(req.out) / (std::string(v->name) + "." + figure_format_name(req.format))).string());
   }
   for (const std::string& p : paths) {
     const fs::path dir = fs::path(p).parent_path();
@@ -425,8 +254,8 @@ std::vector<std::string> export_figures(const FigureSource& src, const ExportReq
   // Render everything before writing anything: a view the model lacks writes no file.
   RenderContext ctx;
   std::vector<std::string> documents;
-  for (FigureView v : views) {
-    RenderedFigure fig = render_figure(ctx, src, v, req.settings, W, H, f, !vector);
+  for (const FigureKind* v : views) {
+    RenderedFigure fig = render_figure(ctx, src, *v, req.settings, W, H, f, !vector);
     const LabelFont font{f, fig.monospace};
     if (!vector) {
       draw_labels_on_pixels(&fig.rgba, W, H, fig.canvas, font);

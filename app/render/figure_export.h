@@ -1,5 +1,5 @@
 // Figure export: every view as PNG, SVG or PDF, drawn by the same figure functions as the
-// GUI's panels. `fmalens export` (app/cli/export.cpp, with a headless EGL context) and the
+// GUI's panels (each view's FigureKind comes from the views' registry, app/gui/views.h). `fmalens export` (app/cli/export.cpp, with a headless EGL context) and the
 // GUI's File > Export... (with the window's context) both call export_figures().
 //   PNG: the renderer's pixels at the requested size, labels drawn over them with Cairo.
 //   SVG, PDF: sizes in points; the figure is rendered at dpi / 72 pixels a point, its
@@ -12,43 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "fmalens/model.h"
-#include "fmalens/snapshot.h"
-#include "render/canvas.h"
-#include "render/colormap.h"
-#include "render/matrix_style.h"
-#include "render/render_context.h"
+#include "render/figure_call.h"
 
 namespace fmalens::render {
-
-enum class FigureView { matrix, levels, weights, regions, text, compare, model };
-constexpr int kFigureViewCount = 7;
-const char* figure_view_name(FigureView view);
-// "matrix", "matrix,levels", "all" (the views the snapshot's model has). Throws Error.
-std::vector<FigureView> parse_figure_views(const std::string& list);
-
-// Whether the snapshot's model has the view (regions: image models; text: text models;
-// matrix, levels, weights, compare: FMA models).
-bool figure_view_available(const Snapshot& snapshot, FigureView view);
 
 enum class FigureFormat { png, svg, pdf };
 FigureFormat figure_format_from_name(const std::string& name);  // throws Error
 const char* figure_format_name(FigureFormat format);            // "png", ...
-
-// What a figure shows: the selection and the colours (the GUI passes its panel settings).
-struct FigureSettings : MatrixStyle {
-  int layer = 0;
-  int head = -1;        // -1: the average over heads
-  int64_t query = -1;   // -1: the last byte, or the centre patch
-  int level = -1;       // weights: the coarse level (default 1); other views: show only this level
-  float overlay_opacity = 0.7f;
-  // The matrix's navigation: the whole matrix, or a corner and a zoom (as in the GUI).
-  bool fit = true;
-  double t0 = 0, i0 = 0, cells_per_pixel = 1;
-  std::string title;    // "" : made from the model, layer, head, query and level
-  bool show_title = true;
-  bool colorbar = true;
-};
 
 struct FigureSize {
   double width = 0, height = 0;  // PNG: pixels; SVG, PDF: points. 0: the default (per view)
@@ -57,7 +27,7 @@ struct FigureSize {
 };
 
 struct ExportRequest {
-  std::vector<FigureView> views;
+  std::vector<const FigureKind*> views;  // from the views' registry (app/gui/views.h)
   bool skip_unavailable = false;  // "all": leave out the views the model does not have
   FigureFormat format = FigureFormat::png;
   std::string out;  // one view: the file; several: a folder (created), files named by view
@@ -65,11 +35,13 @@ struct ExportRequest {
   FigureSettings settings;
 };
 
-struct FigureSource {
-  const Snapshot* snapshot = nullptr;
-  const ModelInfo* model = nullptr;  // the model view's loss curve (may be null)
-  std::string model_name;            // for titles: the checkpoint's file name
-};
+// Availability rules the views' rows pick from (FigureKind::available).
+bool has_fma_bands(const Snapshot& snapshot);           // an FMA model's run
+bool has_learned_downsampling(const Snapshot& snapshot);
+bool has_image_and_bands(const Snapshot& snapshot);     // an FMA image model's run
+bool has_text_and_bands(const Snapshot& snapshot);      // an FMA text model's run
+bool has_queries_and_keys(const Snapshot& snapshot);    // an FMA run that captured q and k
+bool always_available(const Snapshot& snapshot);
 
 // Needs a current OpenGL 3.3 core context. Writes each file atomically (a temporary file
 // renamed into place) and returns the paths written. Throws fmalens::Error (one line) for a
@@ -88,7 +60,7 @@ struct RenderedFigure {
   std::string title;
 };
 // `with_shapes` false: the canvas's shapes are recorded but not drawn (vector output).
-RenderedFigure render_figure(RenderContext& ctx, const FigureSource& source, FigureView view, const FigureSettings& settings,
+RenderedFigure render_figure(RenderContext& ctx, const FigureSource& source, const FigureKind& view, const FigureSettings& settings,
                              int width, int height, float font_px, bool with_shapes = true);
 
 // The rectangle a view's figure function gets inside a w x h figure (below the title).

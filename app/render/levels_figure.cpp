@@ -1,5 +1,7 @@
 #include "render/levels_figure.h"
 
+#include "render/figure_call.h"
+
 #include <algorithm>
 
 #include "render/figure_common.h"
@@ -100,6 +102,27 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
   canvas->stroke_rect(static_cast<float>(lay.strip.x) - 0.5f, static_cast<float>(lay.strip.y) - 0.5f,
                       static_cast<float>(lay.strip.w) + 1, static_cast<float>(lay.strip.h) + 1, kAxisColor);
   ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+void levels_view_figure(FigureCall& c) {
+  const Snapshot& s = c.snapshot;
+  const FigureSettings& st = c.settings;
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  const BandData& bands = c.bands("levels");
+  const Layout layout(s.attention);
+  LevelsFigure fig;
+  implied_row(bands, layout, c.query, &fig.row, &fig.row_levels);
+  fig.mass = row_level_mass(s, st.layer, st.head, c.query);
+  fig.names = level_names(layout);
+  fig.query = c.query;
+  fig.level_mask = c.level_mask;
+  fig.colours = c.colour_scale("levels");
+  fig.font_px = f;
+  draw_levels_figure(c.ctx, fig, body, W, H, &canvas);
+  c.side_colours = fig.colours;
 }
 
 }  // namespace fmalens::render

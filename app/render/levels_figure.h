@@ -13,6 +13,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 struct LevelsFigure {
   std::vector<double> mass;       // per level (row_level_mass)
   std::vector<std::string> names; // per level: "fine (32 tokens)", "level 1 (w 32, p 4)", ...
@@ -40,5 +42,8 @@ std::vector<float> pool_max(const std::vector<float>& values, int columns);
 
 void draw_levels_figure(RenderContext& ctx, const LevelsFigure& figure, const PixelRect& rect, int target_w, int target_h,
                         Canvas* canvas);
+
+// The level breakdown of the selected query as a figure.
+void levels_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

@@ -1,5 +1,7 @@
 #include "render/matrix_figure.h"
 
+#include "render/figure_call.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -86,6 +88,53 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
   return done;
+}
+
+void matrix_view_figure(FigureCall& c) {
+  const Snapshot& s = c.snapshot;
+  const FigureSettings& st = c.settings;
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  const BandTextures& textures = c.textures("matrix");
+  MatrixFigure fig;
+  fig.font_px = f;
+  fig.colorbar = st.colorbar;
+  fig.text = s.config.kind == ModelKind::text ? &s.text : nullptr;
+  fig.grid_side = s.attention.grid_side;
+  MatrixFigureLayout lay = matrix_figure_layout(body, f, st.colorbar);
+  MatrixView v;
+  if (st.fit) {
+    // The whole matrix is square: the figure shrinks to it (centred), leaving no empty frame.
+    v = MatrixView::fit(s.tokens, lay.matrix.w, lay.matrix.h);
+    const int side = static_cast<int>(std::ceil(static_cast<double>(s.tokens) / v.cells_per_pixel - 1e-6));
+    const int extra_w = lay.matrix.w - side, extra_h = lay.matrix.h - side;
+    if (extra_w > 0) {
+      body.x += extra_w / 2;
+      body.w -= extra_w;
+    }
+    if (extra_h > 0) body.h -= extra_h;
+    lay = matrix_figure_layout(body, f, st.colorbar);
+    v = MatrixView::fit(s.tokens, lay.matrix.w, lay.matrix.h);
+  } else {
+    v.t0 = st.t0;
+    v.i0 = st.i0;
+    v.cells_per_pixel = st.cells_per_pixel;
+    v = v.clamped(s.tokens, lay.matrix.w, lay.matrix.h);
+  }
+  static_cast<MatrixStyle&>(v) = st;
+  v.level_mask = c.level_mask;
+  if (st.query >= 0) {
+    int64_t row = st.query;
+    if (s.attention.variant == Variant::grid2d && st.z_order) row = Layout::morton(row / s.attention.grid_side, row % s.attention.grid_side);
+    v.selected_row = row;
+  }
+  fig.view = v;
+  MatrixRenderer renderer;
+  draw_matrix_figure(c.ctx, renderer, textures, fig, body, W, H, 0, &canvas);
+  c.raster.push_back(lay.matrix);
+  if (st.colorbar) c.raster.push_back(lay.colorbar);
 }
 
 }  // namespace fmalens::render

@@ -10,6 +10,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 struct MatrixFigureLayout {
   PixelRect matrix;    // where the cells are drawn
   PixelRect colorbar;  // empty without a colorbar
@@ -32,5 +34,8 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
 
 // Label of token `t` on an axis position `a` (2D: Z order when `z_order`).
 std::string axis_token_label(const MatrixFigure& figure, const AttentionConfig& attention, int64_t a);
+
+// The attention matrix view as a figure (render_figure calls it; see figure_call.h).
+void matrix_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

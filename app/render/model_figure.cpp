@@ -1,5 +1,7 @@
 #include "render/model_figure.h"
 
+#include "render/figure_call.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -75,6 +77,15 @@ void draw_loss_curve(RenderContext& ctx, const LossCurve& c, const PixelRect& r,
   canvas->label(static_cast<float>(plot.x + plot.w) - f * 12, static_cast<float>(plot.y) + f * 0.3f, "train (smoothed)", train_color);
   if (!val.empty()) canvas->label(static_cast<float>(plot.x + plot.w) - f * 12, static_cast<float>(plot.y) + f * 1.4f, "validation", val_color);
   ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+void model_view_figure(FigureCall& c) {
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  const LossCurve curve = c.source.model ? parse_loss_curve(c.source.model->training_json) : LossCurve{};
+  draw_loss_curve(c.ctx, curve, body, W, H, f, &canvas);
 }
 
 }  // namespace fmalens::render

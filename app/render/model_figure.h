@@ -10,6 +10,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 struct LossCurve {
   std::vector<double> step, train;
   std::vector<double> val_step, val;
@@ -21,5 +23,8 @@ LossCurve parse_loss_curve(const std::string& training_json);
 
 void draw_loss_curve(RenderContext& ctx, const LossCurve& curve, const PixelRect& rect, int target_w, int target_h, float font_px,
                      Canvas* canvas);
+
+// The model's training loss curve as a figure.
+void model_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

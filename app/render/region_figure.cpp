@@ -1,5 +1,7 @@
 #include "render/region_figure.h"
 
+#include "render/figure_call.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -118,6 +120,31 @@ void RegionRenderer::draw(RenderContext& ctx, const BandTextures& bands, const R
                   format_percent(fig.scores[k].probability) + "  " + fig.scores[k].name, kTextColor);
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+void regions_view_figure(FigureCall& c) {
+  const Snapshot& s = c.snapshot;
+  const FigureSettings& st = c.settings;
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  if (s.config.kind != ModelKind::image || s.image.empty()) throw Error("view 'regions' needs an image model and an image");
+  const BandTextures& textures = c.textures("regions");
+  RegionRenderer regions;
+  regions.set_image(s.image);
+  RegionFigure fig;
+  fig.query = c.query;
+  fig.level_mask = c.level_mask;
+  fig.colours = c.colour_scale("regions");
+  fig.opacity = st.overlay_opacity;
+  fig.scores = top_classes(s, 5);
+  fig.font_px = f;
+  regions.draw(c.ctx, textures, fig, body, W, H, &canvas);
+  const RegionFigureLayout lay = regions.layout(body, textures.levels(), f);
+  c.raster.push_back(lay.map);
+  for (const PixelRect& r : lay.level_maps) c.raster.push_back(r);
+  c.side_colours = fig.colours;
 }
 
 }  // namespace fmalens::render

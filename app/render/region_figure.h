@@ -13,6 +13,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 struct RegionFigureLayout {
   PixelRect map;                     // the large map
   std::vector<PixelRect> level_maps; // one per level
@@ -52,5 +54,8 @@ class RegionRenderer {
   Texture image_;
   int size_ = 0;
 };
+
+// The region maps of the selected query patch over the image as a figure.
+void regions_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

@@ -1,5 +1,7 @@
 #include "render/text_figure.h"
 
+#include "render/figure_call.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -102,6 +104,35 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
     }
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+void text_view_figure(FigureCall& c) {
+  const Snapshot& s = c.snapshot;
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  if (s.config.kind != ModelKind::text) throw Error("view 'text' needs a text model");
+  const BandData& bands = c.bands("text");
+  const Layout layout(s.attention);
+  TextFigure fig;
+  fig.text = &s.text;
+  implied_row(bands, layout, c.query, &fig.row, &fig.row_levels);
+  fig.query = c.query;
+  fig.predictions = next_bytes(s, c.query, 5);
+  fig.colours = c.colour_scale("text");
+  fig.font_px = f;
+  fig.cell_w = std::round(f * 0.54f);  // DejaVu Sans Mono's advance at the labels' size, and a little
+  fig.cell_h = std::round(f * 1.35f) + 3;
+  const int columns = std::max(8, static_cast<int>(static_cast<float>(body.w) / fig.cell_w) - 1);
+  const TextLayout tl = layout_text(s.text, columns);
+  // Longer texts than the figure holds: the lines around the query.
+  const int64_t fits = std::max<int64_t>(1, static_cast<int64_t>((static_cast<float>(body.h) - text_header_height(fig)) / fig.cell_h));
+  const int64_t lines = static_cast<int64_t>(tl.line_start.size());
+  if (lines > fits) fig.first_line = std::clamp<int64_t>(tl.line_of(c.query) - fits / 2, 0, lines - fits);
+  draw_text_figure(c.ctx, fig, tl, body, W, H, &canvas);
+  c.monospace = true;
+  c.side_colours = fig.colours;
 }
 
 }  // namespace fmalens::render

@@ -13,6 +13,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 // Where each line of the wrapped text starts (byte index); wraps at `columns` and after '\n'.
 struct TextLayout {
   std::vector<int64_t> line_start;
@@ -47,5 +49,8 @@ int64_t text_hit(const TextFigure& figure, const TextLayout& layout, const Pixel
 
 void draw_text_figure(RenderContext& ctx, const TextFigure& figure, const TextLayout& layout, const PixelRect& rect, int target_w,
                       int target_h, Canvas* canvas);
+
+// The text coloured by the selected query's attention as a figure.
+void text_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

@@ -1,5 +1,7 @@
 #include "render/weights_figure.h"
 
+#include "render/figure_call.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -141,6 +143,27 @@ void WeightsFigure::draw(RenderContext& ctx, const PixelRect& rect, int target_w
                     "position 0.." + std::to_string(n - 1), kDimTextColor, Label::Align::right);
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
+}
+
+void weights_view_figure(FigureCall& c) {
+  const Snapshot& s = c.snapshot;
+  const FigureSettings& st = c.settings;
+  const float f = c.font_px;
+  const int W = c.width, H = c.height;
+  PixelRect& body = c.body;
+  Canvas& canvas = c.canvas;
+  if (static_cast<size_t>(st.layer) >= s.downsampling.size() || s.downsampling[static_cast<size_t>(st.layer)].empty())
+    throw Error("view 'weights' needs an FMA model with learned downsampling (this one has none)");
+  const auto& levels = s.downsampling[static_cast<size_t>(st.layer)];
+  if (c.weights_level > static_cast<int>(levels.size()))
+    throw Error("level " + std::to_string(c.weights_level) + " out of range (the model has coarse levels 1.." +
+                std::to_string(levels.size()) + ")");
+  WeightsFigure fig;
+  fig.set(levels[static_cast<size_t>(c.weights_level - 1)], c.weights_level);
+  fig.draw(c.ctx, body, W, H, f, &canvas);
+  const WeightsFigureLayout lay = fig.layout(body, f);
+  c.raster.push_back(lay.heatmap[0]);
+  c.raster.push_back(lay.heatmap[1]);
 }
 
 }  // namespace fmalens::render

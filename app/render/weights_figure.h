@@ -12,6 +12,8 @@
 
 namespace fmalens::render {
 
+class FigureCall;
+
 struct WeightsFigureLayout {
   PixelRect heatmap[2];  // keys, values: rows = summary * channels + channel, columns = position
   PixelRect curves[2];
@@ -44,5 +46,8 @@ class WeightsFigure {
   int level_ = 0;
   float max_abs_ = 0, lo_ = 0, hi_ = 0;
 };
+
+// The selected layer's learned downsampling of one coarse level as a figure.
+void weights_view_figure(FigureCall& call);
 
 }  // namespace fmalens::render

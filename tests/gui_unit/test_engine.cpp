@@ -338,7 +338,7 @@ TEST_F(EngineWithModelTest, CancelALongRunAnswersPromptly) {
   ASSERT_TRUE(wait_result(engine, 60000ms).has_value());
   reports = 0;
   engine.submit(long_text_job(text_model()));
-  ASSERT_TRUE(wait_until([&] { return reports.load() >= 2; }));  // inside the model's layers
+  ASSERT_TRUE(wait_until([&] { return reports.load() >= 2; }, 30000ms));  // inside the model's layers
   std::this_thread::sleep_for(200ms);
   const auto t0 = std::chrono::steady_clock::now();
   engine.cancel();
@@ -379,7 +379,7 @@ TEST_F(EngineWithModelTest, ClosingTheWindowMidRunExitsCleanly) {
   {
     Engine engine(slowed_model_runner(&reports));
     engine.submit(long_text_job(text_model()));
-    ASSERT_TRUE(wait_until([&] { return reports.load() >= 2; }));  // an 18 s run is in its layers
+    ASSERT_TRUE(wait_until([&] { return reports.load() >= 2; }, 30000ms));  // an 18 s run is in its layers
     t0 = std::chrono::steady_clock::now();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // the destructor cancelled it

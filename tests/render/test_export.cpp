@@ -17,6 +17,7 @@
 #include "gl_test_context.h"
 #include "png_test_util.h"
 #include "gui/export_dialog.h"
+#include "gui/views.h"
 #include "render/band_data.h"
 #include "render/band_textures.h"
 #include "render/figure_common.h"
@@ -94,7 +95,7 @@ TEST_F(Export, PngHasTheSizeAndTheGuiRendersPixels) {
   render::FigureSource src;
   src.snapshot = &snap;
   render::RenderContext& ctx = test::GlTestContext::get().render();
-  const render::RenderedFigure exported = render::render_figure(ctx, src, render::FigureView::matrix, {}, W, H, f);
+  const render::RenderedFigure exported = render::render_figure(ctx, src, gui::view_row(gui::ViewId::matrix).figure, {}, W, H, f);
   const render::PixelRect body = exported.body;
   render::BandTextures textures;
   textures.upload(render::make_band_data(snap, 0, -1));
@@ -236,7 +237,7 @@ TEST_F(Export, TheGuisExportUsesThePanelsSettings) {
   state.matrix.colormap = render::Colormap::magma;
   state.matrix.log_scale = false;
   state.matrix.level_mask = 0b101;
-  const render::FigureSettings m = gui::figure_settings(state, render::FigureView::matrix);
+  const render::FigureSettings m = gui::figure_settings(state, gui::ViewId::matrix);
   EXPECT_EQ(m.layer, 1);
   EXPECT_EQ(m.head, 0);
   EXPECT_EQ(m.query, 100);
@@ -244,11 +245,11 @@ TEST_F(Export, TheGuisExportUsesThePanelsSettings) {
   EXPECT_EQ(m.level_mask, 0b101u);
   EXPECT_EQ(m.colormap, render::Colormap::magma);
   EXPECT_FALSE(m.log_scale);
-  EXPECT_EQ(gui::figure_settings(state, render::FigureView::weights).level, 2);
-  EXPECT_EQ(gui::figure_view(gui::ViewId::compare), render::FigureView::compare);
+  EXPECT_EQ(gui::figure_settings(state, gui::ViewId::weights).level, 2);
+  EXPECT_EQ(gui::figure_settings(state, gui::ViewId::compare).level, -1);
 
   render::ExportRequest req;
-  req.views = {render::FigureView::matrix};
+  req.views = {&gui::view_row(gui::ViewId::matrix).figure};
   req.format = render::FigureFormat::png;
   req.out = path("gui.png");
   req.size.width = 500;

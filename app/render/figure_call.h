@@ -1,0 +1,94 @@
+// What a view's figure function gets: the snapshot and the selection, where to draw, and the
+// bands of the selected layer and head (uploaded on first use). One figure function per view,
+// in the view's figure file; render_figure() does what every view shares (target, checks,
+// title, the side colorbar) and calls it. The views' registry (app/gui/views.cpp) names them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fmalens/model.h"
+#include "fmalens/snapshot.h"
+#include "render/band_data.h"
+#include "render/band_textures.h"
+#include "render/canvas.h"
+#include "render/colormap.h"
+#include "render/figure_common.h"
+#include "render/matrix_style.h"
+#include "render/render_context.h"
+
+namespace fmalens::render {
+
+// What a figure shows: the selection and the colours (the GUI passes its panel settings).
+struct FigureSettings : MatrixStyle {
+  int layer = 0;
+  int head = -1;        // -1: the average over heads
+  int64_t query = -1;   // -1: the last byte, or the centre patch
+  int level = -1;       // weights: the coarse level (default 1); other views: show only this level
+  float overlay_opacity = 0.7f;
+  // The matrix's navigation: the whole matrix, or a corner and a zoom (as in the GUI).
+  bool fit = true;
+  double t0 = 0, i0 = 0, cells_per_pixel = 1;
+  std::string title;    // "" : made from the model, layer, head, query and level
+  bool show_title = true;
+  bool colorbar = true;
+};
+
+struct FigureSource {
+  const Snapshot* snapshot = nullptr;
+  const ModelInfo* model = nullptr;  // the model view's loss curve (may be null)
+  std::string model_name;            // for titles: the checkpoint's file name
+};
+
+class FigureCall {
+ public:
+  FigureCall(RenderContext& ctx, const FigureSource& source, const FigureSettings& settings, int width, int height, float font_px,
+             Canvas& canvas, std::vector<PixelRect>& raster);
+
+  RenderContext& ctx;
+  const FigureSource& source;
+  const Snapshot& snapshot;
+  const FigureSettings& settings;
+  const int width, height;
+  const float font_px;
+  PixelRect body;           // where the view draws; a view may shrink it (the matrix does)
+  int64_t query = 0;        // the settings' query, or the view's default
+  uint32_t level_mask = 0;  // levels shown (settings.level picks one)
+  int weights_level = 1;    // the weights view's coarse level
+  Canvas& canvas;
+  std::vector<PixelRect>& raster;  // rectangles drawn by shaders (vector output embeds them)
+  bool monospace = false;          // the labels are text cells (the text view)
+  std::optional<ColourScale> side_colours;  // set by views coloured like the matrix: their colorbar
+
+  // The selected layer's and head's bands, made and uploaded on first use. Throws Error
+  // naming `view` when the model has dense attention.
+  const BandData& bands(const char* view);
+  const BandTextures& textures(const char* view);
+  // The matrix's colours over those bands (the colours of the levels, text and region views).
+  ColourScale colour_scale(const char* view);
+
+ private:
+  std::optional<BandData> bands_;
+  BandTextures textures_;
+};
+
+using FigureFunction = void (*)(FigureCall& call);
+
+// A view as a figure: what render_figure() and export_figures() need to know of it. The
+// registry (app/gui/views.cpp) holds one per view.
+struct FigureKind {
+  const char* name = "";           // in file names ("matrix.png") and refusals
+  FigureFunction draw = nullptr;
+  bool (*available)(const Snapshot&) = nullptr;  // whether the snapshot's model has the view
+  bool side_colorbar = false;      // coloured like the matrix: a colorbar at the right
+  // The automatic title: "<model>, layer L, head H, query Q<suffix>", with what applies.
+  bool per_layer = true;           // false: about the whole model (no layer or head)
+  bool all_heads = false;          // all heads at once, one coarse level (the weights)
+  bool names_query = false;        // the title names the query
+  const char* title_suffix = "";   // ": training loss", ... ("": the levels shown)
+  enum class Shape { wide, square, short_wide } shape = Shape::wide;  // default export size
+};
+
+}  // namespace fmalens::render
