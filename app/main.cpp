@@ -2,11 +2,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 
 #include "cli/cli.h"
-#include "fmalens/config.h"
 #include "fmalens/quote.h"
+#include "front_end.h"
 #ifdef FMALENS_WITH_GUI
 #include "gui/gui_main.h"
 #endif
@@ -20,10 +19,8 @@ int main(int argc, char** argv) {
 #ifdef FMALENS_WITH_GUI
     return fmalens::gui::gui_main(argc, argv);
 #else
-    if (argc < 2 || std::strcmp(argv[1], "--help") != 0) {
-      std::fprintf(stderr, "error: this build has no GUI (configure with -DFMALENS_GUI=ON); run a subcommand, see --help\n");
-      return fmalens::cli::kExitBadInput;
-    }
+    if (argc < 2 || std::strcmp(argv[1], "--help") != 0)
+      return fmalens::refuse("this build has no GUI (configure with -DFMALENS_GUI=ON); run a subcommand, see --help");
 #endif
   }
 
@@ -41,16 +38,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     // One line, like every other refusal (CLI11's own print adds a second line).
-    std::fprintf(stderr, "error: %s (--help lists the options)\n", fmalens::escaped(e.what()).c_str());
-    return fmalens::cli::kExitBadInput;
+    return fmalens::refuse((fmalens::escaped(e.what()) + " (--help lists the options)").c_str());
   }
-  try {
-    return action ? action() : 0;
-  } catch (const fmalens::Error& e) {
-    std::fprintf(stderr, "error: %s\n", fmalens::error_line(e).c_str());
-    return fmalens::cli::kExitBadInput;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", fmalens::error_line(e).c_str());
-    return 1;
-  }
+  return fmalens::run_front_end([&] { return action ? action() : fmalens::kExitOk; });
 }

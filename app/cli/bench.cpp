@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "fmalens/assets.h"
 #include "fmalens/bench.h"
 #include "cli/bench_plot.h"
 #include "fmalens/checkpoint.h"
@@ -29,13 +30,25 @@ extern char** environ;
 namespace fmalens::cli {
 namespace {
 
+constexpr const char* kBundled = "bundled";
+
+// A model option: "bundled" is the bundled model of that kind (none when they are not found).
+std::string model_path(const std::string& option, bool image) {
+  if (option != kBundled) return option;
+  try {
+    const BundledFiles b = bundled_files();
+    return image ? b.image_model : b.text_model;
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 struct BenchArgs {
   bool child = false, quick = false, frames = true;
   BenchCase c;
   int repeats = 5;
   std::string device = "cpu", json, checkpoint, peer, plot;
-  std::string text_model = std::string(FMALENS_ASSETS_DIR) + "/models/text_fma.safetensors";
-  std::string image_model = std::string(FMALENS_ASSETS_DIR) + "/models/image_fma.safetensors";
+  std::string text_model = kBundled, image_model = kBundled;  // kBundled: the bundled models
   std::vector<int64_t> sizes{1024, 4096, 16384, 65536};
   std::vector<std::string> variants{"causal", "bidirectional", "linear"};
 };
@@ -200,10 +213,11 @@ int run_parent(const BenchArgs& a) {
         if (dense_bytes_needed(n, bwd) / (1024.0 * 1024.0) < 0.6 * ram)
           add({variant, "dense", n, pass}, n >= 16384 ? 3 : a.repeats);
       }
-  if (!a.text_model.empty() && access(a.text_model.c_str(), R_OK) == 0)
-    for (int64_t n : {1024, 4096}) add({"text_model", "fma", n, "forward"}, a.repeats, a.text_model);
-  if (!a.image_model.empty() && access(a.image_model.c_str(), R_OK) == 0)
-    add({"image_model", "fma", 1, "forward"}, a.repeats, a.image_model);
+  const std::string text_model = model_path(a.text_model, false), image_model = model_path(a.image_model, true);
+  if (!text_model.empty() && access(text_model.c_str(), R_OK) == 0)
+    for (int64_t n : {1024, 4096}) add({"text_model", "fma", n, "forward"}, a.repeats, text_model);
+  if (!image_model.empty() && access(image_model.c_str(), R_OK) == 0)
+    add({"image_model", "fma", 1, "forward"}, a.repeats, image_model);
 #ifdef FMALENS_WITH_GUI
   if (a.frames)
     for (int64_t n : {1024, 4096, 16384}) add({"matrix_view", "fma", n, "frame"}, a.repeats);
@@ -318,8 +332,8 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--variants", a->variants, "causal, bidirectional, linear")->delimiter(',');
   cmd->add_option("--repeats", a->repeats, "Timed calls per case (the median is reported)");
   cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--text-model", a->text_model, "Text model for the end-to-end rows ('' to skip)");
-  cmd->add_option("--image-model", a->image_model, "Image model for the end-to-end rows ('' to skip)");
+  cmd->add_option("--text-model", a->text_model, "Text model for the end-to-end rows (default: the bundled one; '' to skip)");
+  cmd->add_option("--image-model", a->image_model, "Image model for the end-to-end rows (default: the bundled one; '' to skip)");
   cmd->add_flag("--quick", a->quick, "Also time the LibTorch-ops FMA at every n <= 4096");
   cmd->add_flag("!--no-frames", a->frames, "Leave out the matrix view's offscreen frame times");
   // The child side (one case, prints one JSON line).

@@ -18,9 +18,6 @@ void add_inspect(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action);
 void add_export(CLI::App& app, Action& action);  // figures; needs the GUI build's renderer
 
-// Exit codes: 0 success, 1 an internal failure, 2 bad input (file, option, configuration).
-constexpr int kExitBadInput = 2;
-
 // "[#######.......]  45%" of `width` cells.
 std::string progress_bar(double fraction, int width = 24);
 // "1h02m", "3m12s", "42s"

@@ -49,11 +49,6 @@ struct ExportOptions {
   bool no_colorbar = false, no_title = false, no_outlines = false, quiet = false;
 };
 
-std::string assets_dir() {
-  const char* env = std::getenv("FMALENS_ASSETS");
-  return env && *env ? env : FMALENS_ASSETS_DIR;
-}
-
 // Fails before any model runs when the output cannot be written.
 void check_output(const ExportOptions& o, size_t views) {
   namespace fs = std::filesystem;
@@ -108,17 +103,10 @@ int run_export(ExportOptions o) {
     snapshot = render::synthetic_export_snapshot(o.synthetic);
     src.model_name = "synthetic n=" + std::to_string(snapshot.tokens);
   } else {
-    const std::filesystem::path assets(assets_dir());
     InputOptions in = o.in;
-    if (in.checkpoint.empty())
-      in.checkpoint = ((assets / "models") / (in.image.empty() ? "text_fma.safetensors" : "image_fma.safetensors")).string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(in.checkpoint, ec)) throw Error("checkpoint " + shown_path(in.checkpoint) + ": no such file");
+    resolve_checkpoint(in);
     model = Model::load(in.checkpoint);
-    if (in.text.empty() && in.text_file.empty() && in.image.empty()) {
-      if (model->config().kind == ModelKind::image) in.image = (assets / "samples" / "fashion_mnist_sneaker.png").string();
-      else in.text_file = (assets / "samples" / "sample.txt").string();
-    }
+    resolve_sample_input(in, model->config());
     RunOptions ro;
     ro.device = in.device;
     snapshot = run_input(*model, in, ro);
@@ -128,12 +116,7 @@ int run_export(ExportOptions o) {
   src.snapshot = &snapshot;
   const auto t_run = std::chrono::steady_clock::now();
 
-  std::unique_ptr<render::HeadlessGL> gl;
-  try {
-    gl = render::HeadlessGL::create();
-  } catch (const Error& e) {
-    throw std::runtime_error(e.what());  // the machine, not the input: exit 1
-  }
+  const std::unique_ptr<render::HeadlessGL> gl = render::HeadlessGL::create();  // EnvironmentError: exit 1
   const std::vector<std::string> written = render::export_figures(src, req);
   const auto t_end = std::chrono::steady_clock::now();
   if (!o.quiet) {
@@ -151,14 +134,7 @@ int run_export(ExportOptions o) {
 void add_export(CLI::App& app, Action& action) {
   auto o = std::make_shared<ExportOptions>();
   auto* cmd = app.add_subcommand("export", "Figures of the views as PNG, SVG or PDF (no display needed)");
-  cmd->add_option("--checkpoint", o->in.checkpoint, "Model file (default: the bundled text model, or image model with --image)");
-  auto* text = cmd->add_option("--text", o->in.text, "Text to run (text models)");
-  auto* file = cmd->add_option("--text-file", o->in.text_file, "Text file to run (a window of the context's size)");
-  auto* image = cmd->add_option("--image", o->in.image, "Image to run (image models)");
-  text->excludes(file)->excludes(image);
-  file->excludes(image);
-  cmd->add_option("--window-start", o->in.window_start, "Text files longer than the context: first byte of the window");
-  cmd->add_option("--device", o->in.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  add_input_options(cmd, o->in, CheckpointOption::defaults_to_bundled);
   cmd->add_option("--view", o->views, gui::view_names_help() + "; several with commas")->required();
   cmd->add_option("--format", o->format, "png, svg or pdf (default: the extension of --out, else png)")
       ->check(CLI::IsMember({"png", "svg", "pdf"}));

@@ -1,16 +1,44 @@
 #include "cli/input.h"
 
+#include <filesystem>
+
+#include "fmalens/assets.h"
+#include "fmalens/quote.h"
+
 namespace fmalens::cli {
 
-void add_input_options(CLI::App* cmd, InputOptions& in) {
-  cmd->add_option("--checkpoint", in.checkpoint, "Model file (.safetensors or reference ckpt.pt)")->required();
+void add_input_options(CLI::App* cmd, InputOptions& in, CheckpointOption checkpoint) {
+  auto* ck = cmd->add_option("--checkpoint", in.checkpoint,
+                             checkpoint == CheckpointOption::required
+                                 ? "Model file (.safetensors or reference ckpt.pt)"
+                                 : "Model file (.safetensors or reference ckpt.pt); default: the bundled text model, or "
+                                   "the image model with --image");
+  if (checkpoint == CheckpointOption::required) ck->required();
   auto* text = cmd->add_option("--text", in.text, "Text to run (text models)");
   auto* file = cmd->add_option("--text-file", in.text_file, "Text file to run (a window of the context's size)");
-  auto* image = cmd->add_option("--image", in.image, "Image to run (image models)");
+  auto* image = cmd->add_option("--image", in.image, "Image to run (image models): PNG, JPEG, BMP, GIF");
   text->excludes(file)->excludes(image);
   file->excludes(image);
   cmd->add_option("--window-start", in.window_start, "Text files longer than the context: first byte of the window (default: the end)");
   cmd->add_option("--device", in.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option_function<std::string>("--assets", [](const std::string& dir) { set_assets_dir(dir); },
+                                        "Folder of the bundled models and samples (default: found where installed)");
+}
+
+void resolve_checkpoint(InputOptions& in) {
+  if (in.checkpoint.empty()) {
+    const BundledFiles bundled = bundled_files();
+    in.checkpoint = in.image.empty() ? bundled.text_model : bundled.image_model;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(in.checkpoint, ec)) throw Error("checkpoint " + shown_path(in.checkpoint) + ": no such file");
+}
+
+void resolve_sample_input(InputOptions& in, const ModelConfig& model) {
+  if (!in.text.empty() || !in.text_file.empty() || !in.image.empty()) return;
+  const BundledFiles bundled = bundled_files();
+  if (model.kind == ModelKind::image) in.image = bundled.sample_image;
+  else in.text_file = bundled.sample_text;
 }
 
 Snapshot run_input(Model& model, const InputOptions& in, const RunOptions& options) {

@@ -1,5 +1,6 @@
-// The input options shared by the commands that run a model (inspect, export): which
-// checkpoint, and which text or image to run it on.
+// The input options of everything that runs a model on the user's input (inspect, export, the
+// window): the checkpoint, the text / text file (with its window) / image, the device. One
+// struct, declared once on the command line, resolved against the bundled defaults in one place.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -17,7 +18,17 @@ struct InputOptions {
   std::string device = "auto";
 };
 
-void add_input_options(CLI::App* cmd, InputOptions& in);
+enum class CheckpointOption { required, defaults_to_bundled };
+
+// --checkpoint, --text, --text-file, --image (at most one of the three), --window-start,
+// --device and --assets (the data folder, fmalens/assets.h).
+void add_input_options(CLI::App* cmd, InputOptions& in, CheckpointOption checkpoint);
+
+// The bundled defaults: no checkpoint -> the bundled text model (the image model when an image
+// is given). Throws Error when the bundled models cannot be found or the checkpoint is missing.
+void resolve_checkpoint(InputOptions& in);
+// No input -> the bundled sample the model takes (sample text, or sample image).
+void resolve_sample_input(InputOptions& in, const ModelConfig& model);
 
 // Runs `model` on the text or image the options name (exactly one of them).
 Snapshot run_input(Model& model, const InputOptions& in, const RunOptions& options);

@@ -95,7 +95,7 @@ void add_inspect(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("inspect", "Run a model with capture and write every captured array as .npy plus a manifest");
   auto in = std::make_shared<InputOptions>();
   auto out = std::make_shared<std::string>();
-  add_input_options(cmd, *in);
+  add_input_options(cmd, *in, CheckpointOption::required);
   cmd->add_option("--out", *out, "Folder to write (created if missing)")->required();
   cmd->callback([in, out, &action] {
     action = [in, out]() -> int {

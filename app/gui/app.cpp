@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fmalens/assets.h"
 #include "fmalens/checkpoint.h"
 #include "fmalens/quote.h"
 #include "gui/settings.h"
@@ -25,12 +26,6 @@
 
 namespace fmalens::gui {
 namespace {
-
-std::string assets_dir() {
-  const char* env = std::getenv("FMALENS_ASSETS");
-  if (env && *env) return env;
-  return FMALENS_ASSETS_DIR;
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -71,27 +66,28 @@ App::App(const GuiOptions& options) : options_(options) {
   if (options.ui_scale > 0) ui_scale_ = options.ui_scale;
   state_.devices = {"auto"};
   for (const auto& d : Model::devices()) state_.devices.push_back(d);
-  if (options.device != "auto" || std::find(state_.devices.begin(), state_.devices.end(), state_.device) == state_.devices.end())
-    state_.device = options.device;
-  const std::filesystem::path assets(assets_dir());
-  state_.image_model = (assets / "models" / "image_fma.safetensors").string();
-  // Inputs: the samples, unless the command line names one; then only that one, so that a
-  // text given to an image model (or an image to a text model) is an error, not ignored.
-  const bool text_given = !options.text.empty() || !options.text_file.empty(), image_given = !options.image.empty();
-  std::string checkpoint = options.checkpoint;
-  if (checkpoint.empty()) checkpoint = image_given ? state_.image_model : (assets / "models" / "text_fma.safetensors").string();
-  state_.checkpoint = checkpoint;
-  if (!options.text.empty()) state_.text = options.text;
-  else if (!options.text_file.empty()) state_.text = read_text(options.text_file);
-  else if (!image_given) state_.text = read_text((assets / "samples" / "sample.txt").string());
-  state_.text_path = options.text_file;
-  if (!text_given) {
-    const std::string image = image_given ? options.image : (assets / "samples" / "fashion_mnist_sneaker.png").string();
-    try {
-      state_.image = std::make_shared<const Image>(load_image(image));
-      state_.image_path = image;
-    } catch (const std::exception&) {
-      // No sample image: images arrive when the user opens one.
+  const cli::InputOptions& in = options.input;
+  if (in.device != "auto" || std::find(state_.devices.begin(), state_.devices.end(), state_.device) == state_.devices.end())
+    state_.device = in.device;
+  if (options.synthetic == 0) {  // a model and its inputs (a synthetic snapshot has neither)
+    const BundledFiles bundled = bundled_files();
+    state_.image_model = bundled.image_model;
+    // Inputs: the samples, unless the command line names one; then only that one, so that a
+    // text given to an image model (or an image to a text model) is an error, not ignored.
+    const bool text_given = !in.text.empty() || !in.text_file.empty(), image_given = !in.image.empty();
+    state_.checkpoint = in.checkpoint.empty() ? (image_given ? bundled.image_model : bundled.text_model) : in.checkpoint;
+    if (!in.text.empty()) state_.text = in.text;
+    else if (!in.text_file.empty()) state_.text = read_text(in.text_file);
+    else if (!image_given) state_.text = read_text(bundled.sample_text);
+    state_.text_path = in.text_file;
+    if (!text_given) {
+      const std::string image = image_given ? in.image : bundled.sample_image;
+      try {
+        state_.image = std::make_shared<const Image>(load_image(image));
+        state_.image_path = image;
+      } catch (const std::exception&) {
+        // No sample image: images arrive when the user opens one.
+      }
     }
   }
   if (!options.view.empty()) state_.focus = view_from_name(options.view);
@@ -113,7 +109,7 @@ App::~App() {
 
 void App::open_window() {
   glfwSetErrorCallback(glfw_error);
-  if (!glfwInit()) throw Error("cannot open a window: no display (set DISPLAY, or run headless under xvfb-run -a with --screenshot)");
+  if (!glfwInit()) throw EnvironmentError("cannot open a window: no display (set DISPLAY, or run headless under xvfb-run -a with --screenshot)");
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
@@ -123,7 +119,7 @@ void App::open_window() {
   window_ = glfwCreateWindow(options_.width, options_.height, "FMA Lens", nullptr, nullptr);
   if (!window_) {
     glfwTerminate();
-    throw Error("cannot open a window with OpenGL 3.3 core (update the graphics driver, or try LIBGL_ALWAYS_SOFTWARE=1)");
+    throw EnvironmentError("cannot open a window with OpenGL 3.3 core (update the graphics driver, or try LIBGL_ALWAYS_SOFTWARE=1)");
   }
   glfwMakeContextCurrent(window_);
   glfwSwapInterval(headless_ || bench_ ? 0 : 1);
@@ -307,7 +303,7 @@ void App::frame() {
   handle_shortcuts();
   try {
     draw_main_window();
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     // A view that cannot draw (a shader that does not compile, a texture too large) reports and the app goes on.
     state_.error = error_line(e);
   }
@@ -377,14 +373,9 @@ int App::run() {
 }
 
 int run_gui(const GuiOptions& options) {
-  try {
-    App app(options);
-    app.open_window();
-    return app.run();
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", error_line(e).c_str());
-    return 1;
-  }
+  App app(options);
+  app.open_window();
+  return app.run();
 }
 
 }  // namespace fmalens::gui

@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/input.h"
+
 namespace fmalens::gui {
 
 struct GuiOptions {
-  std::string checkpoint;  // default: the bundled text model
-  std::string text, text_file, image;
-  std::string device = "auto";
+  cli::InputOptions input;  // checkpoint (default: the bundled text model), text / image, device
   std::string view;        // show this view alone
   int layer = -1, head = -2;
   int64_t query = -1;
@@ -25,14 +25,12 @@ struct GuiOptions {
   float ui_scale = 0;      // > 0: scale of the interface on top of the monitor's (saved in the settings)
 };
 
-// True when argv asks for the GUI: no arguments, or the first one is an option ("--...").
-bool wants_gui(int argc, char** argv);
-
-// Parses the GUI options and runs. Exit codes: 0 success, 2 bad input (one line on stderr,
-// no file written), 1 an internal failure (no display, no OpenGL 3.3).
+// Parses the GUI options and runs. Exit codes (front_end.h): 0 success, 2 bad input (one
+// line on stderr, no file written), 1 the machine (no display, no OpenGL 3.3).
 int gui_main(int argc, char** argv);
 
-// Runs the GUI with parsed options.
+// Runs the GUI with parsed options; throws what it cannot handle (gui_main's boundary turns
+// it into a line and an exit code).
 int run_gui(const GuiOptions& options);
 
 }  // namespace fmalens::gui

@@ -29,10 +29,6 @@ class KeyHasher {
   }
   // Member by member: a struct's padding bytes are not values.
   KeyHasher& add(const render::ColourScale& c) { return add(c.colormap).add(c.log_scale).add(c.lo).add(c.hi); }
-  KeyHasher& add_string(const std::string& s) {
-    for (unsigned char b : s) hash_ = (hash_ ^ b) * 1099511628211ull;
-    return add(s.size());
-  }
   uint64_t get() const { return hash_; }
 
  private:

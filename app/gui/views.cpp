@@ -78,10 +78,10 @@ std::optional<ViewId> view_from_name(const std::string& name) {
   return std::nullopt;
 }
 
-std::string view_names_help() {
+std::string view_names_help(bool with_all) {
   std::string out;
-  for (const ViewRow& r : kRows) out += std::string(r.name()) + ", ";
-  return out + "all";
+  for (const ViewRow& r : kRows) out += (out.empty() ? "" : ", ") + std::string(r.name());
+  return with_all ? out + ", all" : out;
 }
 
 std::vector<const render::FigureKind*> parse_view_list(const std::string& list, bool* all) {

@@ -29,8 +29,8 @@ const ViewRow& view_row(ViewId view);
 const char* view_name(ViewId view);   // "matrix", "levels", ...
 const char* view_title(ViewId view);  // "Attention matrix", ...
 std::optional<ViewId> view_from_name(const std::string& name);
-// "matrix, levels, ..., all": what `--view` accepts, for help texts and refusals.
-std::string view_names_help();
+// "matrix, levels, ..." and ", all" when `with_all`: what `--view` accepts, for help texts and refusals.
+std::string view_names_help(bool with_all = true);
 
 // "matrix", "matrix,levels" or "all" -> the views' figures, in the order given (repeats
 // dropped); `*all` says whether "all" was among them. Throws Error naming the known views.

@@ -13,7 +13,7 @@ void check_gl(const char* where) {
   }
   char msg[128];
   std::snprintf(msg, sizeof(msg), "OpenGL error 0x%04x in %s", err, where);
-  throw Error(msg);
+  throw EnvironmentError(msg);
 }
 
 std::string gl_description() {

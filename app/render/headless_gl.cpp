@@ -103,7 +103,7 @@ std::unique_ptr<HeadlessGL> HeadlessGL::create() {
     gl->platform_ = c.name;
     return gl;
   }
-  throw Error("no OpenGL 3.3 without a display (" + why + "): " + kInstallHint);
+  throw EnvironmentError("no OpenGL 3.3 without a display (" + why + "): " + kInstallHint);
 }
 
 HeadlessGL::~HeadlessGL() {

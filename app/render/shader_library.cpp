@@ -26,7 +26,7 @@ Shader compile(GLenum stage, const std::string& source, const std::string& file)
     glGetShaderiv(shader.get(), GL_INFO_LOG_LENGTH, &len);
     std::string log(static_cast<size_t>(len > 0 ? len : 1), '\0');
     glGetShaderInfoLog(shader.get(), len, nullptr, log.data());
-    throw Error("shader " + file + " does not compile: " + log.substr(0, log.find('\0')));
+    throw EnvironmentError("shader " + file + " does not compile: " + log.substr(0, log.find('\0')));
   }
   return shader;
 }
@@ -43,18 +43,18 @@ ShaderLibrary::ShaderLibrary(std::string disk_dir) : disk_dir_(std::move(disk_di
 std::string ShaderLibrary::read_file(const std::string& file) const {
   if (!disk_dir_.empty()) {
     std::ifstream in(std::filesystem::path(disk_dir_) / file, std::ios::binary);
-    if (!in) throw Error("shader " + file + " not found in " + disk_dir_ + " (FMALENS_SHADER_DIR)");
+    if (!in) throw EnvironmentError("shader " + file + " not found in " + disk_dir_ + " (FMALENS_SHADER_DIR)");
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
   }
   for (const auto& [name, text] : embedded_shader_files())
     if (name == file) return text;
-  throw Error("shader " + file + " is not embedded in this build");
+  throw EnvironmentError("shader " + file + " is not embedded in this build");
 }
 
 std::string ShaderLibrary::expand(const std::string& file, std::vector<std::string>* files, int depth) const {
-  if (depth > 8) throw Error("shader " + file + ": includes nest deeper than 8");
+  if (depth > 8) throw EnvironmentError("shader " + file + ": includes nest deeper than 8");
   for (const auto& f : *files)
     if (f == file) return "";  // included once per program
   files->push_back(file);
@@ -64,7 +64,7 @@ std::string ShaderLibrary::expand(const std::string& file, std::vector<std::stri
     const auto pos = line.find("#include \"");
     if (pos != std::string::npos && line.find_first_not_of(" \t") == pos) {
       const auto end = line.find('"', pos + 10);
-      if (end == std::string::npos) throw Error("shader " + file + ": malformed #include");
+      if (end == std::string::npos) throw EnvironmentError("shader " + file + ": malformed #include");
       out += expand(line.substr(pos + 10, end - pos - 10), files, depth + 1);
     } else {
       out += line + "\n";
@@ -98,7 +98,7 @@ Program ShaderLibrary::build(const std::string& vertex_file, const std::string& 
     glGetProgramiv(program.get(), GL_INFO_LOG_LENGTH, &len);
     std::string log(static_cast<size_t>(len > 0 ? len : 1), '\0');
     glGetProgramInfoLog(program.get(), len, nullptr, log.data());
-    throw Error("shaders " + vertex_file + " + " + fragment_file + " do not link: " + log.substr(0, log.find('\0')));
+    throw EnvironmentError("shaders " + vertex_file + " + " + fragment_file + " do not link: " + log.substr(0, log.find('\0')));
   }
   glDetachShader(program.get(), v.get());
   glDetachShader(program.get(), f.get());
@@ -148,7 +148,7 @@ bool ShaderLibrary::reload_if_changed() {
       entry.files = files;
       last_error_.clear();
       rebuilt = true;
-    } catch (const Error& e) {
+    } catch (const EnvironmentError& e) {
       last_error_ = e.what();  // keep drawing with the previous program
     }
   }
@@ -163,9 +163,6 @@ void set_uniform(GLuint p, const char* name, float x, float y, float z) {
 }
 void set_uniform(GLuint p, const char* name, float x, float y, float z, float w) {
   glUniform4f(glGetUniformLocation(p, name), x, y, z, w);
-}
-void set_uniform_ivec4(GLuint p, const char* name, int x, int y, int z, int w) {
-  glUniform4i(glGetUniformLocation(p, name), x, y, z, w);
 }
 void set_uniform_array(GLuint p, const char* name, const int* values, int count) {
   glUniform1iv(glGetUniformLocation(p, name), count, values);

@@ -63,7 +63,6 @@ void set_uniform(GLuint program, const char* name, float value);
 void set_uniform(GLuint program, const char* name, float x, float y);
 void set_uniform(GLuint program, const char* name, float x, float y, float z);
 void set_uniform(GLuint program, const char* name, float x, float y, float z, float w);
-void set_uniform_ivec4(GLuint program, const char* name, int x, int y, int z, int w);
 void set_uniform_array(GLuint program, const char* name, const int* values, int count);
 void set_uniform_array(GLuint program, const char* name, const float* values, int count);
 void set_uniform_vec3_array(GLuint program, const char* name, const float* xyz, int count);

@@ -128,7 +128,7 @@ class Suite:
         return out
 
     def run(self, kind, name, args, expect=2, names=None, rule=None, timeout=60, fsize=None,
-            stdout_has=None, stderr_has=None):
+            stdout_has=None, stderr_has=None, env=None):
         """kind: what the note groups by. names: the path the one error line must contain."""
         label = f"{kind}: {name}"
         if self.only and self.only not in label:
@@ -144,7 +144,7 @@ class Suite:
         t0 = time.monotonic()
         try:
             p = subprocess.run([self.binary] + args, cwd=self.scratch, capture_output=True, timeout=timeout,
-                               preexec_fn=limits, env=dict(os.environ, OMP_NUM_THREADS="1"))
+                               preexec_fn=limits, env=dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
         except subprocess.TimeoutExpired:
             self.fail(label, f"no answer within {timeout} s (a hang)")
             return
@@ -156,7 +156,7 @@ class Suite:
             problems.append(f"killed by signal {-p.returncode} (a crash)")
         elif p.returncode != expect:
             problems.append(f"exit code {p.returncode}, expected {expect}")
-        if expect == 2:
+        if expect in (1, 2):  # a refusal (2) or a failure of the machine (1): one line all the same
             if len(lines) != 1:
                 problems.append(f"{len(lines)} lines on stderr, expected exactly one")
             elif not lines[0].startswith("error: "):
@@ -172,7 +172,7 @@ class Suite:
         if stderr_has and stderr_has not in err:
             problems.append(f"stderr lacks '{stderr_has}'")
         after = self.snapshot()
-        if expect == 2 and after != before:
+        if expect in (1, 2) and after != before:
             added = sorted(set(after) - set(before))
             changed = sorted(k for k in before if k in after and before[k] != after[k])
             removed = sorted(set(before) - set(after))
@@ -502,6 +502,24 @@ class Suite:
         self.run("quoting", "a broken image whose name holds a newline",
                  ["inspect", "--checkpoint", TINY_IMAGE, "--image", img, "--out", "out"], stderr_has="im\\nage.png")
 
+    # -------------------------------------------------------------- the window's command line
+    def window_cases(self):
+        """The window refuses bad input the way the subcommands do (exit 2, one line, before a
+        window opens) and says so in one line with exit 1 when the machine has no display."""
+        missing = self.path("no_such_model.safetensors")
+        self.run("window", "a missing checkpoint", ["--checkpoint", missing, "--screenshot", "shot.png"], names=missing)
+        bad = os.path.join(COMMITTED, "img_bad_bit_depth.png")
+        self.run("window", "a broken image", ["--image", bad, "--screenshot", "shot.png"], names=bad)
+        self.run("window", "an unknown view", ["--view", "sideways", "--screenshot", "shot.png"], names="sideways")
+        self.run("window", "a bad --size", ["--size", "10x10", "--screenshot", "shot.png"], rule="--size")
+        self.run("window", "an unknown option", ["--colour", "red"], rule="--help")
+        self.run("window", "an empty --text", ["--text", "", "--screenshot", "shot.png"], rule="empty")
+        self.run("window", "a missing --screenshot folder", ["--screenshot", "no_folder/shot.png"], names="no_folder")
+        self.run("window", "no display (the machine, not the input)", [], expect=1, rule="no display",
+                 env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+        self.run("window", "the data folder given holds no models", ["--assets", self.inputs, "--screenshot", "shot.png"],
+                 names=self.inputs, rule="not installed")
+
     def main(self):
         self.quoting_cases()
         self.checkpoint_cases()
@@ -509,6 +527,7 @@ class Suite:
         self.text_cases()
         self.output_cases()
         self.export_cases()
+        self.window_cases()
 
 
 def main():

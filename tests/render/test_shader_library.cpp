@@ -29,7 +29,7 @@ TEST(ShaderLibrary, EmbeddedSourcesWithIncludesExpandedOnce) {
   EXPECT_EQ(count(sample, "int locate("), 1u);  // bands.glsl includes locate.glsl too
   EXPECT_EQ(count(sample, "#include"), 0u);
   EXPECT_EQ(sample.rfind("#version 330 core", 0), 0u);
-  EXPECT_THROW(lib.expanded_source("missing.glsl"), Error);
+  EXPECT_THROW(lib.expanded_source("missing.glsl"), EnvironmentError);
 }
 
 TEST(ShaderLibrary, HotReloadFromDisk) {

@@ -64,9 +64,6 @@ class Model {
   // Image models: the image converted to the model's resolution and channels.
   Snapshot run_image(const Image& image, const RunOptions& options = {});
 
-  // Greedy or sampled continuation of `text` (text models), `count` bytes.
-  std::string generate(const std::string& text, int64_t count, double temperature, uint64_t seed);
-
  private:
   Model();
   struct Impl;

@@ -222,39 +222,4 @@ Snapshot Model::run_image(const Image& image, const RunOptions& options) {
   return impl_->run(input, options, std::move(snap));
 }
 
-std::string Model::generate(const std::string& text, int64_t count, double temperature, uint64_t seed) {
-  const ModelConfig& c = config();
-  if (c.kind != ModelKind::text) throw Error("generation needs a text model");
-  std::lock_guard<std::mutex> lock(impl_->run_mutex);
-  impl_->ensure_threads();
-  c10::InferenceMode guard;
-  std::mt19937_64 rng(seed);
-  std::string out = text.empty() ? std::string("\n") : text;
-  for (int64_t step = 0; step < count; ++step) {
-    const int64_t T = std::min<int64_t>(static_cast<int64_t>(out.size()), c.block_size);
-    auto idx = torch::empty({1, T}, torch::kLong);
-    for (int64_t t = 0; t < T; ++t) idx[0][t] = static_cast<int64_t>(static_cast<uint8_t>(out[out.size() - T + t]));
-    auto logits = impl_->net->forward(idx.to(impl_->device))[0][T - 1].to(torch::kCPU, torch::kFloat);
-    int64_t next;
-    if (temperature <= 0) {
-      next = logits.argmax().item<int64_t>();
-    } else {
-      auto probs = torch::softmax(logits / temperature, 0);
-      std::uniform_real_distribution<double> u(0, 1);
-      double r = u(rng), acc = 0;
-      auto pa = probs.accessor<float, 1>();
-      next = probs.size(0) - 1;
-      for (int64_t v = 0; v < probs.size(0); ++v) {
-        acc += pa[v];
-        if (r < acc) {
-          next = v;
-          break;
-        }
-      }
-    }
-    out.push_back(static_cast<char>(next));
-  }
-  return out.substr(text.empty() ? 1 : text.size());
-}
-
 }  // namespace fmalens
