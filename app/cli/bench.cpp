@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "fmalens/bench.h"
 #include "cli/bench_plot.h"
 #include "fmalens/checkpoint.h"
+#include "fmalens/quote.h"
 #ifdef FMALENS_WITH_GUI
 #include "render/headless_gl.h"
 #include "render/matrix_frame_bench.h"
@@ -57,7 +59,7 @@ nlohmann::json to_json(const BenchRecord& r) {
   return {{"variant", r.c.variant}, {"impl", r.c.impl},     {"n", r.c.n},          {"pass", r.c.pass},
           {"ms", r.ms},             {"min_ms", r.min_ms},   {"max_ms", r.max_ms},  {"repeats", r.repeats},
           {"peak_mb", r.peak_mb},   {"gflops", r.gflops},   {"device", r.device},  {"baseline_mb", r.baseline_mb},
-          {"note", r.note}};
+          {"note", r.note},         {"dtype", r.c.dtype}};
 }
 
 // The matrix view's frame time at n tokens, offscreen (headless EGL), `frames` x 10 frames
@@ -85,7 +87,7 @@ BenchRecord run_matrix_view_case(const BenchCase& c, int frames) {
 BenchRecord run_child(const BenchArgs& a, const BenchCase& c, int repeats, const std::string& checkpoint) {
   std::vector<std::string> args{"/proc/self/exe", "bench", "--child", "--variant", c.variant, "--impl", c.impl,
                                 "--size", std::to_string(c.n), "--pass", c.pass, "--repeats", std::to_string(repeats),
-                                "--device", a.device};
+                                "--device", a.device, "--dtype", c.dtype};
   if (!checkpoint.empty()) args.insert(args.end(), {"--checkpoint", checkpoint});
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
@@ -188,30 +190,83 @@ double fitted_exponent(const std::vector<std::pair<double, double>>& pts) {
   return (k * sxy - sx * sy) / (k * sxx - sx * sx);
 }
 
-double total_ram_mb() {
-  return static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+// On a GPU, one case in this process: the CUDA allocator measures its peak (bench.h), and a
+// child each would start CUDA again for every case. A failure is the case's note.
+BenchRecord run_in_process(const BenchCase& c, int repeats, const std::string& device, const std::string& checkpoint) {
+  try {
+    return run_bench_case(c, repeats, device, checkpoint);
+  } catch (const std::exception& e) {
+    BenchRecord r;
+    r.c = c;
+    r.note = "failed: " + error_line(e);
+    return r;
+  }
+}
+
+// The smallest n from which FMA is faster than dense in every larger n measured, with the
+// dense / FMA time ratio at each n: "from n = 16384 (0.4x at 4096, 2.1x at 16384, ...)".
+std::string overtaking(const std::vector<BenchRecord>& records, const std::string& variant, const std::string& pass) {
+  std::vector<std::pair<int64_t, double>> ratios;  // (n, dense ms / FMA ms)
+  for (const auto& f : records)
+    if (f.c.variant == variant && f.c.impl == "fma" && f.c.pass == pass && f.ms > 0)
+      for (const auto& d : records)
+        if (d.c.variant == (variant == "linear" ? "bidirectional" : variant) && d.c.impl == "dense" && d.c.pass == pass &&
+            d.c.n == f.c.n && d.ms > 0)
+          ratios.push_back({f.c.n, d.ms / f.ms});
+  if (ratios.empty()) return "";
+  std::sort(ratios.begin(), ratios.end());
+  int64_t from = -1;
+  for (auto it = ratios.rbegin(); it != ratios.rend() && it->second > 1.0; ++it) from = it->first;
+  std::string out = from > 0 ? "FMA faster from n = " + std::to_string(from) : "dense faster at every n measured";
+  for (size_t i = 0; i < ratios.size(); ++i) {
+    char cell[64];
+    std::snprintf(cell, sizeof(cell), "%s%.2fx at %lld", i == 0 ? " (dense/FMA: " : ", ", ratios[i].second,
+                  static_cast<long long>(ratios[i].first));
+    out += cell;
+  }
+  return out + ")";
 }
 
 int run_parent(const BenchArgs& a) {
   std::vector<BenchRecord> records;
-  auto add = [&](const BenchCase& c, int repeats, const std::string& ckpt = "") {
-    BenchRecord r = run_child(a, c, repeats, ckpt);
+  const bool on_gpu = a.device == "cuda";
+  std::printf("fmalens bench on %s; q, k, v in %s\n", describe_bench_device(a.device).c_str(), a.c.dtype.c_str());
+  std::fflush(stdout);
+  auto add = [&](BenchCase c, int repeats, const std::string& ckpt = "") {
+    c.dtype = a.c.dtype;
+    BenchRecord r = on_gpu && c.variant != "matrix_view" ? run_in_process(c, repeats, a.device, ckpt) : run_child(a, c, repeats, ckpt);
     std::fprintf(stderr, "  %-13s %-7s %-16s n=%-6lld %9.2f ms  peak %8.1f MB  %7.1f GFLOP/s %s\n", c.variant.c_str(),
                  c.impl.c_str(), c.pass.c_str(), static_cast<long long>(c.n), r.ms, r.peak_mb, r.gflops, r.note.c_str());
     records.push_back(r);
   };
-  const double ram = total_ram_mb();
+  const double memory_mb = device_memory_mb(a.device);
+  // Dense grows as n^2: from its time at the last n, a case predicted past a few seconds a
+  // call runs once after its warm-up, and one past a minute is left out.
+  std::map<std::string, std::pair<int64_t, double>> last_dense;  // variant/pass -> (n, ms)
+  auto dense_repeats = [&](const std::string& key, int64_t n) {
+    auto it = last_dense.find(key);
+    const double predicted_ms = it == last_dense.end() ? 0 : it->second.second * std::pow(static_cast<double>(n) / static_cast<double>(it->second.first), 2.0);
+    return predicted_ms > 60e3 ? 0 : predicted_ms > 2e3 ? 1 : n >= 16384 ? 3 : a.repeats;
+  };
   add({"matmul", "dense", 2048, "forward"}, a.repeats);
   for (const auto& variant : a.variants)
     for (const char* pass : {"forward", "forward_backward"})
       for (int64_t n : a.sizes) {
         add({variant, "fma", n, pass}, a.repeats);
         const bool bwd = std::string(pass) == "forward_backward";
-        if ((variant == "causal" && (bwd ? n <= 16384 : n <= 4096)) || (a.quick && n <= 4096))
+        // On a GPU the automatic path is the ops path: no separate row.
+        if (!on_gpu && ((variant == "causal" && (bwd ? n <= 16384 : n <= 4096)) || (a.quick && n <= 4096)))
           add({variant, "fma_ops", n, pass}, std::max(1, a.repeats / 2));
         if (variant == "linear") continue;  // dense is the same as bidirectional's
-        if (dense_bytes_needed(n, bwd) / (1024.0 * 1024.0) < 0.6 * ram)
-          add({variant, "dense", n, pass}, n >= 16384 ? 3 : a.repeats);
+        const std::string key = variant + "/" + pass;
+        const int repeats = dense_repeats(key, n);
+        if (repeats == 0) {
+          std::fprintf(stderr, "  %-13s dense   %-16s n=%-6lld left out: over a minute a call, predicted from n = %lld\n",
+                       variant.c_str(), pass, static_cast<long long>(n), static_cast<long long>(last_dense[key].first));
+        } else if (dense_bytes_needed(n, bwd, a.device) / (1024.0 * 1024.0) < 0.6 * memory_mb) {
+          add({variant, "dense", n, pass}, repeats);
+          if (records.back().ms > 0) last_dense[key] = {n, records.back().ms};
+        }
       }
   const std::string text_model = model_path(a.text_model, false), image_model = model_path(a.image_model, true);
   if (!text_model.empty() && access(text_model.c_str(), R_OK) == 0)
@@ -307,6 +362,11 @@ int run_parent(const BenchArgs& a) {
                 variant.c_str(), fitted_exponent(t), fitted_exponent(t_top), fitted_exponent(m), best, mm > 0 ? 100 * best / mm : 0.0,
                 mm);
   }
+  for (const auto& variant : a.variants)
+    for (const char* pass : {"forward", "forward_backward"}) {
+      const std::string line = overtaking(records, variant, pass);
+      if (!line.empty()) std::printf("%-13s %-16s %s\n", variant.c_str(), pass, line.c_str());
+    }
   if (!a.plot.empty()) {
     write_file_atomically(a.plot, bench_plot_svg(records));
     std::printf("wrote %s\n", a.plot.c_str());
@@ -332,6 +392,8 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--variants", a->variants, "causal, bidirectional, linear")->delimiter(',');
   cmd->add_option("--repeats", a->repeats, "Timed calls per case (the median is reported)");
   cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--dtype", a->c.dtype, "q, k, v (and the models' weights) in float32, bfloat16 or float16")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
   cmd->add_option("--text-model", a->text_model, "Text model for the end-to-end rows (default: the bundled one; '' to skip)");
   cmd->add_option("--image-model", a->image_model, "Image model for the end-to-end rows (default: the bundled one; '' to skip)");
   cmd->add_flag("--quick", a->quick, "Also time the LibTorch-ops FMA at every n <= 4096");

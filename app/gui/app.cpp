@@ -66,6 +66,7 @@ App::App(const GuiOptions& options) : options_(options) {
   if (options.ui_scale > 0) ui_scale_ = options.ui_scale;
   state_.devices = {"auto"};
   for (const auto& d : Model::devices()) state_.devices.push_back(d);
+  for (const auto& d : state_.devices) state_.device_labels[d] = Model::describe_device(d);  // the GPU's name
   const cli::InputOptions& in = options.input;
   if (in.device != "auto" || std::find(state_.devices.begin(), state_.devices.end(), state_.device) == state_.devices.end())
     state_.device = in.device;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@ struct AppState {
   std::shared_ptr<const Snapshot> snapshot;
   std::string device = "auto";
   std::vector<std::string> devices{"auto", "cpu"};
+  std::map<std::string, std::string> device_labels;  // name -> words for menus: "cuda:0 (NVIDIA H200)"
   std::string image_model;        // bundled image model, used when an image is opened on a text model
 
   // --- inputs (both kept: the model runs the one it takes)
@@ -79,6 +81,11 @@ struct AppState {
 
   bool is_image_model() const { return model && model->config.kind == ModelKind::image; }
   int64_t tokens() const { return snapshot ? snapshot->tokens : 0; }
+  // A device of `devices` in words for menus (its name when it has no label).
+  const std::string& device_label(const std::string& name) const {
+    const auto it = device_labels.find(name);
+    return it == device_labels.end() ? name : it->second;
+  }
 };
 
 // --- commands ----------------------------------------------------------------------------

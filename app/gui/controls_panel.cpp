@@ -33,9 +33,9 @@ std::optional<FileKind> draw_controls_panel(PanelContext& p) {
   if (ImGui::Button("Reload")) p.emit(RunNow{});
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Run again; a checkpoint rewritten on disk (training) is reloaded (Ctrl+R)");
   ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.5f);
-  if (ImGui::BeginCombo("device", s.device.c_str())) {
+  if (ImGui::BeginCombo("device", s.device_label(s.device).c_str())) {
     for (const auto& d : s.devices)
-      if (ImGui::Selectable(d.c_str(), d == s.device)) p.emit(SetDevice{d});
+      if (ImGui::Selectable(s.device_label(d).c_str(), d == s.device)) p.emit(SetDevice{d});
     ImGui::EndCombo();
   }
   if (s.running) {

@@ -115,7 +115,7 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Cancel", "Esc", false, state_.running)) c.push_back(CancelRun{});
     if (ImGui::BeginMenu("Device")) {
       for (const auto& d : state_.devices)
-        if (ImGui::MenuItem(d.c_str(), nullptr, d == state_.device)) c.push_back(SetDevice{d});
+        if (ImGui::MenuItem(state_.device_label(d).c_str(), nullptr, d == state_.device)) c.push_back(SetDevice{d});
       ImGui::EndMenu();
     }
     ImGui::EndMenu();

@@ -3,6 +3,8 @@
 #include "fmalens/config.h"
 #include "fmalens/quote.h"
 
+#include <torch/version.h>
+
 #if defined(FMALENS_HAVE_CUDA_RUNTIME)
 #include <cuda_runtime_api.h>
 #endif
@@ -29,6 +31,19 @@ std::string describe_device(const torch::Device& device) {
   }
 #endif
   return out;
+}
+
+std::string describe_torch() {
+  std::string out = "LibTorch " + std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                    std::to_string(TORCH_VERSION_PATCH);
+#if defined(FMALENS_HAVE_CUDA_RUNTIME)
+  int runtime = 0;
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess)
+    return out + ", CUDA " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10);
+  return out + ", CUDA";
+#else
+  return out + (torch::cuda::is_available() ? ", CUDA" : ", CPU only");
+#endif
 }
 
 }  // namespace fmalens

@@ -15,4 +15,8 @@ torch::Device select_device(const std::string& name);
 // The device in words for headers and menus: "cpu" or "cuda:0 (NVIDIA H200)".
 std::string describe_device(const torch::Device& device);
 
+// This LibTorch in words for headers: "LibTorch 2.11.0, CUDA 13.0" (the CUDA runtime's
+// version in builds that link it), or "LibTorch 1.13.0, CPU only".
+std::string describe_torch();
+
 }  // namespace fmalens

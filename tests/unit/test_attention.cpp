@@ -519,5 +519,70 @@ TEST(Attention, EveryKernelBuildAgrees) {
   EXPECT_GE(tried, 1);  // generic runs everywhere
 }
 
+// The agreement tests on a CUDA device, where forward() takes the ops path: against the CPU
+// kernel (output, gradients of inputs and weights, capture), and the dense reference run on the
+// device in float64 (no TF32 there). Registered only in builds whose LibTorch has CUDA
+// (tests/CMakeLists.txt); there, no device is a failure.
+TEST(CudaAttention, OpsPathOnTheDeviceAgreesWithTheCpuKernelAndTheReference) {
+  ASSERT_TRUE(torch::cuda::is_available()) << "this LibTorch has CUDA, but no CUDA device is available";
+  const torch::Device gpu(torch::kCUDA), cpu(torch::kCPU);
+  int index = 0;
+  for (const auto& c : agreement_cases()) {
+    SCOPED_TRACE(describe(c));
+    const uint64_t seed = 500 + index++;
+    auto on_cpu = make_attention(c, seed), on_gpu = make_attention(c, seed);  // the same weights
+    on_cpu->set_path(FmaPath::kernel);
+    on_gpu->to(gpu);
+    auto q = torch::randn({2, c.heads, c.tokens(), c.head_dim}), k = torch::randn_like(q), v = torch::randn_like(q);
+    auto r = torch::randn_like(q);
+    // [y, gradients of q, k, v and the weights] on the host, and the capture.
+    auto run = [&](FmaAttention& a, const torch::Device& at, FmaCapture* capture) {
+      std::vector<torch::Tensor> inputs{q.to(at).requires_grad_(), k.to(at).requires_grad_(), v.to(at).requires_grad_()};
+      for (const auto& p : a->parameters()) inputs.push_back(p);
+      auto y = a->forward(inputs[0], inputs[1], inputs[2]);
+      auto out = torch::autograd::grad({(y * r.to(at)).sum()}, inputs);
+      out.insert(out.begin(), y);
+      for (auto& t : out) t = t.detach().to(cpu);
+      torch::NoGradGuard no_grad;
+      a->forward(q.to(at), k.to(at), v.to(at), capture);
+      return out;
+    };
+    FmaCapture cap_cpu, cap_gpu;
+    const auto want = run(on_cpu, cpu, &cap_cpu);
+    ASSERT_FALSE(on_gpu->kernel_applies(q.to(gpu)));
+    const auto got = run(on_gpu, gpu, &cap_gpu);
+    EXPECT_LT(max_abs(got[0] - want[0]), 1e-5);
+    for (size_t i = 1; i < want.size(); ++i)
+      EXPECT_LT(max_abs(got[i] - want[i]), 2e-5 * std::max(1.0, max_abs(want[i]))) << "gradient " << i - 1;
+    ASSERT_EQ(cap_gpu.weights.size(), cap_cpu.weights.size());
+    for (size_t l = 0; l < cap_cpu.weights.size(); ++l)
+      EXPECT_LT(max_abs(cap_gpu.weights[l].to(cpu) - cap_cpu.weights[l]), 5e-6) << "level " << l;  // other sum orders
+    EXPECT_LT(max_abs(cap_gpu.row_max.to(cpu) - cap_cpu.row_max), 1e-5);
+    EXPECT_LT(max_abs((cap_gpu.row_norm.to(cpu) - cap_cpu.row_norm) / cap_cpu.row_norm), 1e-5);
+    torch::NoGradGuard no_grad;
+    on_gpu->to(torch::kDouble);
+    const auto q64 = q.to(gpu, torch::kDouble), k64 = k.to(gpu, torch::kDouble), v64 = v.to(gpu, torch::kDouble);
+    const auto y_ref = fma_dense_reference(*on_gpu, q64, k64, v64);
+    EXPECT_LT(max_abs((on_gpu->forward(q64, k64, v64) - y_ref).to(cpu)), 1e-10);
+    EXPECT_LT(max_abs(y_ref.to(cpu, torch::kFloat) - want[0]), 1e-5);
+  }
+}
+
+TEST(CudaAttention, HalfAndBfloat16OnTheDeviceKeepTheirDtypeWithFloat32Softmax) {
+  ASSERT_TRUE(torch::cuda::is_available()) << "this LibTorch has CUDA, but no CUDA device is available";
+  auto c = cfg_1d(Variant::causal, 256, 16, 4, 16, Downsampling::groupedconv, Boundary::zero_pad);
+  auto attn = make_attention(c, 2);
+  torch::NoGradGuard no_grad;
+  auto q = torch::randn({1, 2, 256, 16}), k = torch::randn_like(q), v = torch::randn_like(q);
+  const auto y32 = attn->forward(q, k, v);
+  attn->to(torch::kCUDA);
+  for (auto dt : {torch::kHalf, torch::kBFloat16}) {
+    const auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(dt);
+    auto y = attn->forward(q.to(opts), k.to(opts), v.to(opts));
+    EXPECT_EQ(y.scalar_type(), dt);
+    EXPECT_LT(max_abs(y.to(torch::kCPU, torch::kFloat) - y32), dt == torch::kHalf ? 1e-2 : 5e-2);
+  }
+}
+
 }  // namespace
 }  // namespace fmalens

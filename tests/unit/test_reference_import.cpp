@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -31,6 +32,49 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b, size_t
   double m = 0;
   for (size_t i = 0; i < count; ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
   return m;
+}
+
+// Both committed reference models (tests/fixtures/reference: the values every machine must
+// reproduce) run on `device` in each dtype: the largest logit error relative to the largest
+// logit must stay under the dtype's bound. float32: 2e-4. bfloat16 and float16 hold weights and
+// activations in 8 and 11 mantissa bits (softmax and FMA summaries stay float32), and these
+// random models attend sharply (scores of tens), so rounding moves their logits far: PyTorch's
+// own bfloat16 run of ref_dense is 8.5 % off, float16 rounding emulated on both models about
+// 0.8 %. Bounds: 0.3 and 0.03. Each error is recorded as a property,
+// `<model>_<dtype>_relative_error`, which tools/gpu_check.sh reads from the JSON report.
+void check_precisions(const std::string& device, const std::vector<std::pair<std::string, double>>& bounds) {
+  for (const std::string name : {"ref_fma", "ref_dense"}) {
+    auto model = Model::load(FMALENS_FIXTURES_DIR "/reference/" + name + ".pt");
+    const std::string input = test::read_file(FMALENS_FIXTURES_DIR "/reference/" + name + "_input.bin");
+    const test::Npy expected = test::read_npy(FMALENS_FIXTURES_DIR "/reference/" + name + "_logits.npy");
+    double largest = 0;
+    for (float x : expected.data) largest = std::max(largest, static_cast<double>(std::abs(x)));
+    for (const auto& [dtype, bound] : bounds) {
+      SCOPED_TRACE(name + " " + device + " " + dtype);
+      RunOptions options;
+      options.device = device;
+      options.dtype = dtype;
+      const Snapshot snap = model->run_text(input, options);
+      ASSERT_EQ(snap.logits.shape, expected.shape);
+      const double error = max_diff(snap.logits.data, expected.data, expected.data.size()) / largest;
+      ::testing::Test::RecordProperty(name + "_" + dtype + "_relative_error", std::to_string(error));
+      EXPECT_LT(error, bound);
+    }
+  }
+}
+
+constexpr double kBfloat16Bound = 0.3, kFloat16Bound = 0.03;
+
+TEST(ReferenceImport, CommittedLogitsInFloat32AndBfloat16) {
+  check_precisions("cpu", {{"float32", 2e-4}, {"bfloat16", kBfloat16Bound}});
+}
+
+// Registered only in builds whose LibTorch has CUDA (tests/CMakeLists.txt); there, no device is
+// a failure.
+TEST(CudaReferenceImport, LogitsMatchTheReferenceInFloat32Bfloat16AndFloat16) {
+  const auto devices = Model::devices();
+  ASSERT_NE(std::find(devices.begin(), devices.end(), "cuda"), devices.end()) << "this LibTorch has CUDA, but no CUDA device";
+  check_precisions("cuda", {{"float32", 2e-4}, {"bfloat16", kBfloat16Bound}, {"float16", kFloat16Bound}});
 }
 
 TEST(ReferenceImport, LogitsMatchTheReferenceSemantics) {

@@ -15,6 +15,7 @@ struct BenchCase {
   std::string impl = "fma";        // fma (the kernel) | fma_ops (LibTorch ops) | dense
   int64_t n = 4096;                // tokens (matmul: matrix side)
   std::string pass = "forward";    // forward | forward_backward
+  std::string dtype = "float32";   // of q, k, v (float32 | bfloat16 | float16); FMA computes in float32
 };
 
 struct BenchRecord {
@@ -23,8 +24,11 @@ struct BenchRecord {
   int repeats = 0;
   double flops = 0;                       // useful floating-point operations of one call
   double gflops = 0;                      // flops / median time
-  double baseline_mb = 0;                 // resident memory after the inputs were allocated
-  double peak_mb = 0;                     // peak resident memory above the baseline (filled by the parent)
+  // CPU: resident memory after the inputs were allocated, and the peak above it (filled by the
+  // parent from the child's rusage). CUDA: the same from the CUDA caching allocator (allocated
+  // bytes), filled by run_bench_case.
+  double baseline_mb = 0;
+  double peak_mb = 0;
   std::string device;
   std::string note;
 };
@@ -55,8 +59,18 @@ std::unique_ptr<PreparedBench> prepare_bench_case(const BenchCase& c, const std:
 // Runs one case in this process: a warm-up call, then `repeats` timed calls.
 BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device, const std::string& checkpoint = "");
 
-// Bytes the dense attention of n tokens needs at least (to skip what cannot fit).
+// Bytes the dense attention of n tokens needs at least (to skip what cannot fit): the n x n
+// scores and weights. With `device`: on LibTorch 2.x with CUDA, the fused attention keeps no
+// n x n matrix, so only its inputs, outputs and gradients.
 double dense_bytes_needed(int64_t n, bool backward);
+double dense_bytes_needed(int64_t n, bool backward, const std::string& device);
+
+// Memory of the device in MB: the machine's RAM for "cpu", the GPU's for "cuda".
+double device_memory_mb(const std::string& device);
+
+// The device and LibTorch in words for the benchmark's header: "cuda:0 (NVIDIA H200),
+// LibTorch 2.11.0, CUDA 13.0".
+std::string describe_bench_device(const std::string& device);
 
 // Resident set size of this process now, in MB (from /proc/self/statm).
 double resident_mb();

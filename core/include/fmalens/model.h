@@ -35,6 +35,9 @@ struct Image {
 
 struct RunOptions {
   std::string device = "auto";  // auto | cpu | cuda
+  // Weights and activations: float32 | bfloat16 | float16. The attention's softmax and the FMA
+  // downsampling stay float32; captured arrays are float32 either way.
+  std::string dtype = "float32";
   bool capture = true;
   // Called with progress in [0, 1] between layers; return false to cancel (throws Cancelled).
   std::function<bool(double)> progress;
@@ -57,6 +60,9 @@ class Model {
   std::string describe() const;
   // Devices this build can run on: "cpu", and "cuda" when LibTorch has a CUDA device.
   static std::vector<std::string> devices();
+  // A device name of devices() (or "auto") in words for menus: "cuda:0 (NVIDIA H200)",
+  // "auto: cpu"; the name itself when this build cannot run on it.
+  static std::string describe_device(const std::string& name);
 
   // Text models: runs the bytes of `text`. Longer than the context: the last block_size bytes
   // (Snapshot::dropped says how many were left out). Empty text is refused.

@@ -15,6 +15,12 @@
 #include "fmalens/quote.h"
 #include "threads.h"
 
+#include <torch/version.h>
+#if defined(FMALENS_HAVE_CUDA_RUNTIME)
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <cuda_runtime_api.h>
+#endif
+
 namespace fmalens {
 namespace {
 
@@ -22,6 +28,43 @@ using Clock = std::chrono::steady_clock;
 
 void sync(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+constexpr double kMB = 1024.0 * 1024.0;
+
+torch::Dtype bench_dtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat;
+  if (name == "bfloat16") return torch::kBFloat16;
+  if (name == "float16") return torch::kHalf;
+  throw Error("bench: dtype must be float32, bfloat16 or float16 (got " + quote(name) + ")");
+}
+
+// What the CUDA caching allocator has handed out (allocated bytes, all pools), now and at most
+// since the last reset_device_peak; zeros on the CPU and in builds without the CUDA runtime.
+struct DeviceMemory {
+  double now_mb = 0, peak_mb = 0;
+};
+
+#if defined(FMALENS_HAVE_CUDA_RUNTIME)
+c10::DeviceIndex cuda_index(const torch::Device& device) { return device.has_index() ? device.index() : 0; }
+#endif
+
+void reset_device_peak(const torch::Device& device) {
+#if defined(FMALENS_HAVE_CUDA_RUNTIME)
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(cuda_index(device));
+#endif
+}
+
+DeviceMemory device_memory(const torch::Device& device) {
+#if defined(FMALENS_HAVE_CUDA_RUNTIME)
+  if (device.is_cuda()) {
+    // Entry 0 of the stat arrays is the aggregate over pools (StatType::AGGREGATE, whose
+    // namespace differs between LibTorch releases).
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cuda_index(device));
+    return {static_cast<double>(stats.allocated_bytes[0].current) / kMB, static_cast<double>(stats.allocated_bytes[0].peak) / kMB};
+  }
+#endif
+  return {};
 }
 
 AttentionConfig attention_for(const BenchCase& c) {
@@ -53,6 +96,30 @@ double dense_bytes_needed(int64_t n, bool backward) {
   return (backward ? 4.0 : 2.0) * nn;
 }
 
+double dense_bytes_needed(int64_t n, bool backward, const std::string& device) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (device == "cuda") {  // q, k, v, the output and the softmax statistics; their gradients
+    const double rows = static_cast<double>(kBenchHeads) * static_cast<double>(n) * 4.0;
+    return (backward ? 2.0 : 1.0) * rows * (4.0 * static_cast<double>(kBenchHeadDim) + 1.0);
+  }
+#endif
+  return dense_bytes_needed(n, backward);
+}
+
+double device_memory_mb(const std::string& device) {
+#if defined(FMALENS_HAVE_CUDA_RUNTIME)
+  if (device == "cuda") {
+    size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) return static_cast<double>(total_bytes) / kMB;
+  }
+#endif
+  return static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE)) / kMB;
+}
+
+std::string describe_bench_device(const std::string& device) {
+  return describe_device(select_device(device)) + ", " + describe_torch();
+}
+
 namespace {
 
 // Holds whatever a case needs alive (tensors, modules, a model) and the call that uses it.
@@ -62,14 +129,15 @@ class TorchBench : public PreparedBench {
       : device(select_device(device_name)), backward(c.pass == "forward_backward") {
     device_ = device.str();
     if (c.variant == "matmul") {
-      a = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
-      b = torch::randn({c.n, c.n}, torch::TensorOptions().device(device));
+      a = torch::randn({c.n, c.n}, torch::TensorOptions().device(device).dtype(bench_dtype(c.dtype)));
+      b = torch::randn({c.n, c.n}, torch::TensorOptions().device(device).dtype(bench_dtype(c.dtype)));
       flops_ = 2.0 * static_cast<double>(c.n) * c.n * c.n;
       body = [this] { auto y = torch::matmul(a, b); };
     } else if (c.variant == "text_model" || c.variant == "image_model") {
       model = Model::load(checkpoint);
       RunOptions ro;
       ro.device = device_name;
+      ro.dtype = c.dtype;
       if (c.variant == "text_model") {
         // Real English text, so that the run is the one a user makes.
         std::ifstream in("/usr/share/games/fortunes/literature", std::ios::binary);
@@ -89,7 +157,7 @@ class TorchBench : public PreparedBench {
     } else {
       if (c.variant != "causal" && c.variant != "bidirectional" && c.variant != "linear")
         throw Error("bench: unknown variant " + quote(c.variant));
-      auto opts = torch::TensorOptions().device(device).requires_grad(backward);
+      auto opts = torch::TensorOptions().device(device).dtype(bench_dtype(c.dtype)).requires_grad(backward);
       q = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
       k = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
       v = torch::randn({1, kBenchHeads, c.n, kBenchHeadDim}, opts);
@@ -163,7 +231,9 @@ BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& d
   r.flops = bench->flops();
   // The baseline is read before the warm-up, so that the peak includes everything a call
   // needs (index plans, workspaces), as a first call would.
-  r.baseline_mb = resident_mb();
+  const torch::Device device = select_device(device_name);
+  reset_device_peak(device);
+  r.baseline_mb = device.is_cuda() ? device_memory(device).now_mb : resident_mb();
   bench->call();  // warm-up
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
@@ -177,6 +247,7 @@ BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& d
   r.min_ms = times.front();
   r.max_ms = times.back();
   r.gflops = r.flops > 0 ? r.flops / (r.ms * 1e6) : 0;
+  if (device.is_cuda()) r.peak_mb = device_memory(device).peak_mb - r.baseline_mb;
   return r;
 }
 

@@ -20,12 +20,33 @@ torch::Tensor morton_to_raster(int64_t s) {
   return torch::tensor(idx, torch::kLong);
 }
 
+// morton_to_raster(s) on `device`, made once per (s, device): a 2D layer reads it per level on
+// every call, and a copy to a GPU each time would be a transfer per level. Never freed (CUDA
+// tensors must not outlive the runtime at exit).
+const torch::Tensor& morton_to_raster_on(int64_t s, const torch::Device& device) {
+  static std::mutex mutex;
+  static auto* cache = new std::map<std::pair<int64_t, std::string>, torch::Tensor>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& index = (*cache)[{s, device.str()}];
+  if (!index.defined()) index = morton_to_raster(s).to(device);
+  return index;
+}
+
 // Rows of `table` (B, R, d) picked by `index` (G*K, -1 already mapped to R = a zero row)
 // -> (B, G, K, d).
 torch::Tensor gather_band(const torch::Tensor& table, const torch::Tensor& index, int64_t G, int64_t K) {
   const auto B = table.size(0), d = table.size(2);
   auto padded = torch::cat({table, table.new_zeros({B, 1, d})}, 1);
   return padded.index_select(1, index).view({B, G, K, d});
+}
+
+// (B, N, ...) -> (B, N*f, ...), each row f times in a row. A view expanded and copied once:
+// repeat_interleave with a count may read the output size back from the device (a sync).
+torch::Tensor repeat_rows(const torch::Tensor& x, int64_t f) {
+  std::vector<int64_t> expanded(x.sizes().begin(), x.sizes().end()), out = expanded;
+  expanded.insert(expanded.begin() + 2, f);
+  out[1] *= f;
+  return x.unsqueeze(2).expand(expanded).reshape(out);
 }
 
 }  // namespace
@@ -268,7 +289,7 @@ const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
     plan->token_of_internal = torch::tensor(t_of_i, torch::kLong).to(device);
     plan->internal_of_token = torch::tensor(i_of_t, torch::kLong).to(device);
   }
-  build_kernel_levels(*plan);
+  if (device.is_cpu()) build_kernel_levels(*plan);  // only the CPU kernel reads them
   auto& slot = plans_[key];
   slot = plan;
   return *slot;
@@ -283,7 +304,7 @@ torch::Tensor FmaAttentionImpl::flat_weight(int l, char which) const {
   auto w = conv(which, l).weight;
   if (config_.variant != Variant::grid2d) return w;
   const int64_t s = w.size(2);
-  return w.reshape({w.size(0), w.size(1), s * s}).index_select(2, morton_to_raster(s).to(w.device()));
+  return w.reshape({w.size(0), w.size(1), s * s}).index_select(2, morton_to_raster_on(s, w.device()));
 }
 
 std::pair<torch::Tensor, torch::Tensor> FmaAttentionImpl::kernel_weights(int l, char which) const {
@@ -351,18 +372,18 @@ torch::Tensor FmaAttentionImpl::basis_functions(int l, char which) const {
   const int64_t bt = config_.variant == Variant::grid2d ? width * width : width;
   if (config_.downsampling == Downsampling::avgpool) {
     // The implicit basis: summary s averages the s-th chunk of bt/p tokens (internal order).
-    auto basis = torch::zeros({p, d, bt});
+    auto basis = torch::zeros({p, d, bt});  // CPU: no parameters to read
     const auto z2r = config_.variant == Variant::grid2d ? morton_to_raster(width) : torch::arange(bt, torch::kLong);
     for (int64_t s = 0; s < p; ++s)
       basis.select(0, s).index_fill_(1, z2r.index({Slice(s * (bt / p), (s + 1) * (bt / p))}),
                                      static_cast<double>(p) / static_cast<double>(bt));
     return basis;
   }
-  auto w = conv(which, l).weight.detach().to(torch::kCPU, torch::kFloat);
+  auto w = conv(which, l).weight.detach().to(torch::kFloat);  // stays on its device: the caller copies once
   w = w.reshape({p * d, w.size(1), bt});
   if (config_.downsampling == Downsampling::conv) {
     // The channel's own weight W[g*p+s, g, :] (the diagonal of the channel mixing).
-    auto idx = torch::arange(d, torch::kLong).repeat_interleave(p);     // (p*d): g of row g*p+s
+    auto idx = torch::arange(d, w.options().dtype(torch::kLong)).repeat_interleave(p);  // (p*d): g of row g*p+s
     w = w.gather(1, idx.view({p * d, 1, 1}).expand({p * d, 1, bt})).squeeze(1);
   } else {
     w = w.squeeze(1);
@@ -511,8 +532,7 @@ torch::Tensor FmaAttentionImpl::combine_query_levels(const Plan& plan, const Fin
       acc_max = mb, acc_num = num, acc_den = den;
     } else {
       const int64_t f = g.blocks / acc_max.size(1);
-      auto pm = acc_max.repeat_interleave(f, 1), pn = acc_num.repeat_interleave(f, 1),
-           pd = acc_den.repeat_interleave(f, 1);
+      auto pm = repeat_rows(acc_max, f), pn = repeat_rows(acc_num, f), pd = repeat_rows(acc_den, f);
       auto mx = torch::maximum(pm, mb);
       auto a = torch::exp(pm - mx), c = torch::exp(mb - mx);
       acc_num = pn * a.unsqueeze(-1) + num * c.unsqueeze(-1);
@@ -521,8 +541,7 @@ torch::Tensor FmaAttentionImpl::combine_query_levels(const Plan& plan, const Fin
     }
   }
   const int64_t f = n / acc_max.size(1);
-  auto tm = acc_max.repeat_interleave(f, 1), tn = acc_num.repeat_interleave(f, 1),
-       td = acc_den.repeat_interleave(f, 1);
+  auto tm = repeat_rows(acc_max, f), tn = repeat_rows(acc_num, f), td = repeat_rows(acc_den, f);
   // The fine level enters as its normalised output and log-normaliser: num0 = y0 exp(lse0 - M).
   auto M = torch::maximum(fine.max.defined() ? fine.max : fine.lse, tm).detach();
   auto f0 = torch::exp(fine.lse - M), fc = torch::exp(tm - M);
@@ -533,7 +552,7 @@ torch::Tensor FmaAttentionImpl::combine_query_levels(const Plan& plan, const Fin
     (*coeff)[0] = fine.weights * (f0 / Z).unsqueeze(-1);
     for (int l = 1; l < nl; ++l) {
       const LevelGeometry& g = layout.level(l);
-      auto s_tok = Sh[l].reshape({B, g.blocks, g.slots}).repeat_interleave(g.block_tokens, 1);
+      auto s_tok = repeat_rows(Sh[l].reshape({B, g.blocks, g.slots}), g.block_tokens);
       (*coeff)[l] = torch::exp(s_tok - M.unsqueeze(-1))
                         .masked_fill(plan.levels[l].masked.reshape({1, n, g.slots}), 0.0) *
                     (g.alpha / Z.unsqueeze(-1));

@@ -182,6 +182,7 @@ torch::Tensor fma_dense_reference(FmaAttentionImpl& attention, const torch::Tens
 
 // Plain softmax attention (b, h, n, d), causal or not: the dense twin's attention and the
 // baseline of benchmarks. Returns (b, h, n, d); with `weights`, the (b, h, n, n) matrix.
+// LibTorch 2.x without `weights`: its scaled_dot_product_attention (fused kernels on CUDA).
 torch::Tensor dense_attention(const torch::Tensor& q, const torch::Tensor& k,
                               const torch::Tensor& v, bool causal,
                               torch::Tensor* weights = nullptr);

@@ -29,6 +29,33 @@ Array to_array(const torch::Tensor& t) {
   return a;
 }
 
+// Device tensors into Arrays with one transfer: on a GPU each .to(kCPU) is a copy and a wait,
+// and a run captures dozens of arrays (layers x levels). Each tensor is flattened to float32 on
+// its device, all are joined, copied to the host once, and cut back into the arrays.
+void copy_to_arrays(const std::vector<std::pair<torch::Tensor, Array*>>& items) {
+  if (items.empty()) return;
+  std::vector<torch::Tensor> flat;
+  const torch::Device device = items.front().first.device();  // the run's (avgpool bases are made on the CPU)
+  for (const auto& [t, array] : items) {
+    array->shape.assign(t.sizes().begin(), t.sizes().end());
+    flat.push_back(t.detach().to(device, torch::kFloat).reshape({-1}));
+  }
+  const auto host = torch::cat(flat).to(torch::kCPU).contiguous();  // the one transfer
+  const float* p = host.data_ptr<float>();
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto count = static_cast<size_t>(flat[i].numel());
+    items[i].second->data.assign(p, p + count);
+    p += count;
+  }
+}
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat;
+  if (name == "bfloat16") return torch::kBFloat16;
+  if (name == "float16") return torch::kHalf;
+  throw Error("dtype must be float32, bfloat16 or float16 (got " + quote(name) + ")");
+}
+
 std::string group_of(const std::string& name) {
   if (name.find(".attn.attn.") != std::string::npos) return "fma downsampling";
   if (name.find(".attn.c_") != std::string::npos) return "attention projections";
@@ -49,6 +76,7 @@ struct Model::Impl {
   ModelInfo info;
   std::mutex run_mutex;  // one run at a time per model (modules move between devices)
   torch::Device device = torch::kCPU;
+  torch::Dtype dtype = torch::kFloat;
 
   void ensure_threads() {
     static std::once_flag once;
@@ -60,9 +88,11 @@ struct Model::Impl {
     ensure_threads();
     const auto t0 = std::chrono::steady_clock::now();
     const torch::Device dev = select_device(options.device);
-    if (dev != device) {
-      net->to(dev);
+    const torch::Dtype want = parse_dtype(options.dtype);
+    if (dev != device || want != dtype) {
+      net->to(dev, want);
       device = dev;
+      dtype = want;
     }
     c10::InferenceMode guard;
     std::vector<LayerCapture> captures;
@@ -70,30 +100,39 @@ struct Model::Impl {
     auto hook = [&](size_t layer) {
       if (options.progress && !options.progress(static_cast<double>(layer) / static_cast<double>(layers))) throw Cancelled();
     };
-    auto logits = net->forward(input.to(dev), options.capture ? &captures : nullptr, hook);
+    const auto x = input.is_floating_point() ? input.to(dev, dtype) : input.to(dev);  // images: the weights' dtype
+    auto logits = net->forward(x, options.capture ? &captures : nullptr, hook);
     if (options.progress && !options.progress(1.0)) throw Cancelled();
     snap.config = net->config();
     snap.attention = net->config().attention_config();
     if (auto* a = net->attention(0)) snap.attention = a->plan(snap.tokens, dev).layout->config();
-    snap.logits = to_array(logits[0]);
+    // Everything the snapshot holds, copied to the host at the end in one transfer.
+    std::vector<std::pair<torch::Tensor, Array*>> pending{{logits[0], &snap.logits}};
+    snap.layers.resize(captures.size());
     for (size_t l = 0; l < captures.size(); ++l) {
-      LayerSnapshot ls;
-      for (const auto& band : captures[l].fma.weights) ls.bands.push_back(to_array(band));
-      if (captures[l].fma.row_max.defined()) {
-        ls.row_max = to_array(captures[l].fma.row_max);
-        ls.row_norm = to_array(captures[l].fma.row_norm);
+      LayerSnapshot& ls = snap.layers[l];
+      const FmaCapture& fma = captures[l].fma;
+      ls.bands.resize(fma.weights.size());
+      for (size_t lev = 0; lev < fma.weights.size(); ++lev) pending.push_back({fma.weights[lev], &ls.bands[lev]});
+      if (fma.row_max.defined()) {
+        pending.push_back({fma.row_max, &ls.row_max});
+        pending.push_back({fma.row_norm, &ls.row_norm});
       }
-      ls.q = to_array(captures[l].q[0]);
-      ls.k = to_array(captures[l].k[0]);
-      snap.layers.push_back(std::move(ls));
+      pending.push_back({captures[l].q[0], &ls.q});
+      pending.push_back({captures[l].k[0], &ls.k});
     }
+    snap.downsampling.resize(static_cast<size_t>(net->config().n_layer));
     for (int64_t l = 0; l < net->config().n_layer; ++l) {
-      std::vector<LevelWeights> levels;
-      if (auto* a = net->attention(l))
-        for (int lev = 1; lev <= coarse_levels(a->config()); ++lev)
-          levels.push_back({to_array(a->basis_functions(lev, 'k')), to_array(a->basis_functions(lev, 'v'))});
-      snap.downsampling.push_back(std::move(levels));
+      auto* a = net->attention(l);
+      if (!a) continue;
+      auto& levels = snap.downsampling[static_cast<size_t>(l)];
+      levels.resize(static_cast<size_t>(coarse_levels(a->config())));
+      for (size_t lev = 0; lev < levels.size(); ++lev) {
+        pending.push_back({a->basis_functions(static_cast<int>(lev) + 1, 'k'), &levels[lev].keys});
+        pending.push_back({a->basis_functions(static_cast<int>(lev) + 1, 'v'), &levels[lev].values});
+      }
     }
+    copy_to_arrays(pending);
     snap.device = dev.str();
     snap.run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return snap;
@@ -131,6 +170,15 @@ std::vector<std::string> Model::devices() {
   std::vector<std::string> d{"cpu"};
   if (torch::cuda::is_available()) d.push_back("cuda");
   return d;
+}
+
+std::string Model::describe_device(const std::string& name) {
+  try {
+    const std::string words = fmalens::describe_device(select_device(name));
+    return name == "auto" ? "auto: " + words : words;
+  } catch (const Error&) {
+    return name;
+  }
 }
 
 std::string Model::describe() const {

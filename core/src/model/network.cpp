@@ -90,4 +90,10 @@ FmaAttentionImpl* Network::attention(int64_t layer) {
 
 void Network::to(const torch::Device& device) { module().to(device); }
 
+void Network::to(const torch::Device& device, torch::Dtype dtype) {
+  module().to(device, dtype);
+  for (int64_t l = 0; l < config_.n_layer; ++l)
+    if (auto* a = attention(l)) a->to(torch::kFloat);
+}
+
 }  // namespace fmalens

@@ -62,6 +62,9 @@ class Network {
   // The FMA module of layer `layer` (null for dense models).
   FmaAttentionImpl* attention(int64_t layer);
   void to(const torch::Device& device);
+  // Weights in `dtype` on `device`; the FMA layers' own weights (the downsampling) stay float32,
+  // as their softmax and summaries are computed in float32 whatever the activations are.
+  void to(const torch::Device& device, torch::Dtype dtype);
 
  private:
   ModelConfig config_;
