@@ -272,6 +272,12 @@ built=0
 # --- the steps on the device, with the bundle's runtime libraries the host lacks
 export LD_LIBRARY_PATH=$prefix/runtime${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export FONTCONFIG_FILE=$prefix/fonts.conf
+# The NVIDIA driver's EGL library where the loader's cache does not list it (a mounted driver).
+for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  if [ "$mode" = cuda ] && [ -e "$dir/libEGL_nvidia.so.0" ] && ! ldconfig -p 2>/dev/null | grep -q libEGL_nvidia; then
+    export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$dir
+  fi
+done
 for vendor in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
   if [ "$mode" = cuda ] && [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -f "$vendor" ]; then
     export __EGL_VENDOR_LIBRARY_FILENAMES=$vendor
