@@ -206,7 +206,7 @@ if unpack_bundle; then record bundle passed $(($(date +%s) - t0)) "$(wc -l <"$bu
 declare -A is_hidden
 filtered_view() {
   local dir=$1 keep stage entry
-  keep=$(mktemp -d /tmp/gpu-check-orig.XXXXXX) stage=$(mktemp -d /tmp/gpu-check-view.XXXXXX)
+  keep=$(mktemp -d "$mounts/orig.XXXXXX") stage=$(mktemp -d "$mounts/view.XXXXXX")
   mount --bind "$dir" "$keep" && mount -t tmpfs tmpfs "$stage" || return 1
   for entry in "$keep"/* "$keep"/.[!.]*; do
     [ -e "$entry" ] || [ -L "$entry" ] || continue
@@ -215,7 +215,10 @@ filtered_view() {
   mount --move "$stage" "$dir"
 }
 if [ "$in_namespace" = 1 ]; then
-  hidden=$build/hidden-files
+  # Mount points of earlier runs are empty folders out here (their mounts ended with them).
+  mounts=$work/mounts
+  mkdir -p "$mounts" && find "$mounts" -mindepth 1 -maxdepth 1 -type d -empty -delete
+  hidden=$work/hidden-files
   packages=()
   for deb in "$bundle"/*.deb; do
     name=$(dpkg-deb -f "$deb" Package)
