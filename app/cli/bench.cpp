@@ -20,7 +20,7 @@
 #include "fmalens/assets.h"
 #include "fmalens/bench.h"
 #include "cli/bench_plot.h"
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 #include "fmalens/quote.h"
 #ifdef FMALENS_WITH_GUI
 #include "render/headless_gl.h"

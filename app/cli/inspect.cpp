@@ -13,7 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/input.h"
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 #include "fmalens/layout.h"
 #include "fmalens/model.h"
 #include "fmalens/npy.h"

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "fmalens/assets.h"
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 #include "fmalens/quote.h"
 #include "gui/settings.h"
 #include "gui/views.h"

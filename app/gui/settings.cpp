@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 
 namespace fmalens::gui {
 

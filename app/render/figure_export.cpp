@@ -4,7 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 #include "fmalens/layout.h"
 #include "fmalens/quote.h"
 #include "render/band_data.h"

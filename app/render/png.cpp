@@ -2,7 +2,7 @@
 
 #include <stb_image_write.h>
 
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 #include "fmalens/config.h"
 
 namespace fmalens::render {

@@ -3,6 +3,9 @@
 #include "fmalens/quote.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -61,11 +64,47 @@ Engine::Runner Engine::model_runner() {
   };
 }
 
+// The worker and what it shares with the UI thread (all under `mutex_`).
+struct Engine::Impl {
+  explicit Impl(Runner runner) : runner_(std::move(runner)), worker_([this] { work(); }) {}
+  ~Impl();
+  uint64_t submit(EngineJob job);
+  void cancel();
+  bool busy() const;
+  double progress() const;
+  std::optional<EngineResult> poll();
+
+  void work();
+  bool keep_going(uint64_t generation) const;  // called under no lock, from the worker
+  void lower_priority_once();                  // worker only
+
+  static constexpr int kBackgroundNice = 5;
+
+  Runner runner_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::optional<EngineJob> pending_;
+  uint64_t latest_ = 0;           // generation of the newest submit
+  uint64_t running_ = 0;          // generation on the worker now (0: idle)
+  uint64_t cancelled_upto_ = 0;   // jobs with generation <= this are cancelled
+  double progress_ = 0;
+  bool stop_ = false;
+  std::optional<EngineResult> result_;
+  std::set<long> threads_before_;  // worker only: the process's threads before it ran a job
+  bool lowered_ = false;
+  std::thread worker_;            // last member: starts after everything above exists
+};
+
 Engine::Engine() : Engine(model_runner()) {}
+Engine::Engine(Runner runner) : impl_(std::make_unique<Impl>(std::move(runner))) {}
+Engine::~Engine() = default;
+uint64_t Engine::submit(EngineJob job) { return impl_->submit(std::move(job)); }
+void Engine::cancel() { impl_->cancel(); }
+bool Engine::busy() const { return impl_->busy(); }
+double Engine::progress() const { return impl_->progress(); }
+std::optional<EngineResult> Engine::poll() { return impl_->poll(); }
 
-Engine::Engine(Runner runner) : runner_(std::move(runner)), worker_([this] { work(); }) {}
-
-Engine::~Engine() {
+Engine::Impl::~Impl() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
@@ -75,7 +114,7 @@ Engine::~Engine() {
   worker_.join();
 }
 
-uint64_t Engine::submit(EngineJob job) {
+uint64_t Engine::Impl::submit(EngineJob job) {
   uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -88,7 +127,7 @@ uint64_t Engine::submit(EngineJob job) {
   return generation;
 }
 
-void Engine::cancel() {
+void Engine::Impl::cancel() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (pending_) {
     // Never started: answer at once.
@@ -101,24 +140,24 @@ void Engine::cancel() {
   cancelled_upto_ = latest_;
 }
 
-bool Engine::busy() const {
+bool Engine::Impl::busy() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return pending_.has_value() || running_ != 0;
 }
 
-double Engine::progress() const {
+double Engine::Impl::progress() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return progress_;
 }
 
-std::optional<EngineResult> Engine::poll() {
+std::optional<EngineResult> Engine::Impl::poll() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::optional<EngineResult> out = std::move(result_);
   result_.reset();
   return out;
 }
 
-bool Engine::keep_going(uint64_t generation) const {
+bool Engine::Impl::keep_going(uint64_t generation) const {
   std::lock_guard<std::mutex> lock(mutex_);
   return !stop_ && generation == latest_ && generation > cancelled_upto_;
 }
@@ -142,7 +181,7 @@ std::set<long> thread_ids() {
 // (LibTorch's pool, created during the first run) take a lower priority, so that the UI thread
 // keeps its frames short while a model re-runs on a busy machine. Raising the nice value needs
 // no privilege; threads started later inherit it.
-void Engine::lower_priority_once() {
+void Engine::Impl::lower_priority_once() {
 #ifdef __linux__
   if (lowered_) return;
   lowered_ = true;
@@ -151,7 +190,7 @@ void Engine::lower_priority_once() {
 #endif
 }
 
-void Engine::work() {
+void Engine::Impl::work() {
 #ifdef __linux__
   threads_before_ = thread_ids();
   threads_before_.erase(static_cast<long>(syscall(SYS_gettid)));

@@ -9,8 +9,9 @@
 #include <string>
 
 #include "fmalens/checkpoint.h"
-#include "fmalens/model.h"
-#include "io/idx.h"
+#include "fmalens/image.h"
+#include "fmalens/text_window.h"
+#include "base/io/idx.h"
 #include "test_util.h"
 
 namespace fmalens {

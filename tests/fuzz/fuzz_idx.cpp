@@ -1,6 +1,6 @@
 // The IDX reader (Fashion-MNIST's format, gzip or plain) on arbitrary bytes.
 #include "fuzz_util.h"
-#include "io/idx.h"
+#include "base/io/idx.h"
 
 using namespace fmalens;
 

@@ -1,6 +1,6 @@
 // The image loader (load_image: stb behind size limits) on arbitrary bytes: PNG, JPEG, BMP,
 // GIF, TGA, PNM and whatever else stb recognises.
-#include "fmalens/model.h"
+#include "fmalens/image.h"
 #include "fuzz_util.h"
 
 using namespace fmalens;

@@ -2,7 +2,7 @@
 // window start, the rest is the file. The window must be exactly the bytes asked for.
 #include <cstring>
 
-#include "fmalens/model.h"
+#include "fmalens/text_window.h"
 #include "fuzz_util.h"
 
 using namespace fmalens;

@@ -67,9 +67,4 @@ enum class CheckpointFormat { safetensors, torch_zip, unknown };
 // By content (zip magic "PK\x03\x04", or a plausible safetensors header), not by extension.
 CheckpointFormat detect_checkpoint_format(const std::string& path);
 
-// Writes `bytes` to `path` atomically: a temporary file next to it, fsync, rename. On any
-// failure the temporary is removed, an existing `path` is untouched, and an Error names the
-// path and the reason (e.g. "cannot write out.png: No space left on device").
-void write_file_atomically(const std::string& path, const std::string& bytes);
-
 }  // namespace fmalens

@@ -7,15 +7,11 @@
 // result is never delivered. cancel() stops the current job and delivers a `cancelled` result.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <thread>
 
 #include "fmalens/model.h"
 
@@ -73,25 +69,8 @@ class Engine {
   std::optional<EngineResult> poll();
 
  private:
-  void work();
-  bool keep_going(uint64_t generation) const;  // called under no lock, from the worker
-  void lower_priority_once();                  // worker only
-
-  static constexpr int kBackgroundNice = 5;
-
-  Runner runner_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::optional<EngineJob> pending_;
-  uint64_t latest_ = 0;           // generation of the newest submit
-  uint64_t running_ = 0;          // generation on the worker now (0: idle)
-  uint64_t cancelled_upto_ = 0;   // jobs with generation <= this are cancelled
-  double progress_ = 0;
-  bool stop_ = false;
-  std::optional<EngineResult> result_;
-  std::set<long> threads_before_;  // worker only: the process's threads before it ran a job
-  bool lowered_ = false;
-  std::thread worker_;            // last member: starts after everything above exists
+  struct Impl;  // the worker thread and what it shares with the caller
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace fmalens

@@ -1,4 +1,5 @@
 // A loaded model, ready to run with capture. Plain C++ API over the LibTorch core (pimpl).
+// (Images and text windows, which it takes, are the torch-free base's: image.h, text_window.h.)
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "fmalens/config.h"
+#include "fmalens/image.h"
 #include "fmalens/snapshot.h"
+#include "fmalens/text_window.h"
 
 namespace fmalens {
 
@@ -25,12 +28,6 @@ struct ModelInfo {
   std::vector<ParameterGroup> groups;
   std::string training_json;  // the checkpoint's training metadata ("" when none)
   std::map<std::string, std::string> metadata;
-};
-
-// An image decoded to 8-bit: gray, gray+alpha, RGB or RGBA.
-struct Image {
-  int width = 0, height = 0, channels = 0;
-  std::vector<uint8_t> pixels;  // row-major, interleaved
 };
 
 struct RunOptions {
@@ -75,19 +72,5 @@ class Model {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// A window of a text file: `context` bytes starting at `start` (-1: the last `context` bytes),
-// read without loading the rest (a 100 MB file costs no more than its window).
-struct TextWindow {
-  std::string bytes;
-  int64_t offset = 0;      // where the window starts in the file
-  int64_t file_size = 0;
-};
-TextWindow read_text_window(const std::string& path, int64_t context, int64_t start = -1);
-
-// Decodes PNG, JPEG, BMP and GIF (stb; TGA and PNM are refused: stb's PNM header parser
-// overflows and TGA has no magic to check). Refuses files over 64 MB and images over
-// 8192 x 8192 pixels before decoding; 16-bit images are reduced to 8 bits. Throws Error.
-Image load_image(const std::string& path);
 
 }  // namespace fmalens

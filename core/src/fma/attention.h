@@ -13,7 +13,7 @@
 
 #include "fmalens/config.h"
 #include "fmalens/layout.h"
-#include "fma/kernel.h"
+#include "base/fma/kernel.h"
 #include "torch_pch.h"
 
 namespace fmalens {

@@ -15,7 +15,7 @@
 
 #include "model/model_io.h"
 #include "threads.h"
-#include "train/datasets.h"
+#include "model/image_input.h"
 
 namespace fmalens {
 namespace {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "fmalens/config.h"
-#include "io/idx.h"
+#include "base/io/idx.h"
 
 namespace fmalens {
 namespace fs = std::filesystem;
@@ -139,17 +139,6 @@ const std::vector<std::string>& fashion_mnist_classes() {
   static const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   return names;
-}
-
-torch::Tensor resize_images(const torch::Tensor& images_u8, int64_t size) {
-  auto x = images_u8.to(torch::kFloat) / 255.0;
-  if (x.size(2) == size && x.size(3) == size) return x;
-  namespace F = torch::nn::functional;
-  const bool shrink = x.size(2) > size || x.size(3) > size;
-  auto opts = F::InterpolateFuncOptions().size(std::vector<int64_t>{size, size});
-  if (shrink) opts.mode(torch::kArea);
-  else opts.mode(torch::kBilinear).align_corners(false);
-  return F::interpolate(x, opts).clamp(0.0, 1.0);
 }
 
 }  // namespace fmalens

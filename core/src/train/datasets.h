@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "model/image_input.h"
 #include "torch_pch.h"
 
 namespace fmalens {
@@ -45,7 +46,5 @@ struct ImageDataset {
 ImageDataset load_fashion_mnist(const std::string& dir, bool train);
 const std::vector<std::string>& fashion_mnist_classes();
 
-// uint8 (b, c, h, w) -> float (b, c, size, size) in [0, 1], bilinear (antialiased when shrinking).
-torch::Tensor resize_images(const torch::Tensor& images_u8, int64_t size);
 
 }  // namespace fmalens

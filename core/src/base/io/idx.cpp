@@ -1,5 +1,5 @@
 // IDX files (MNIST's format), optionally gzip-compressed, validated before use.
-#include "io/idx.h"
+#include "base/io/idx.h"
 #include "fmalens/quote.h"
 
 #include <zlib.h>

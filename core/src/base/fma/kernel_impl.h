@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "fma/kernel.h"
+#include "base/fma/kernel.h"
 
 namespace fmalens::kernel::FMALENS_KERNEL_NS {
 namespace {

@@ -1,13 +1,13 @@
 // The restricted unpickler (see unpickler.h). Values live in an arena, so cycles and deep
 // structures cost no recursion when freed; nothing here recurses on the input.
-#include "io/unpickler.h"
+#include "base/io/unpickler.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
 
-#include "io/checkpoint_detail.h"
+#include "base/io/checkpoint_detail.h"
 
 namespace fmalens::pickle {
 namespace {

@@ -15,8 +15,8 @@
 #include <optional>
 
 #include "fmalens/checkpoint.h"
-#include "io/checkpoint_detail.h"
-#include "io/unpickler.h"
+#include "base/io/checkpoint_detail.h"
+#include "base/io/unpickler.h"
 
 namespace fmalens {
 namespace {

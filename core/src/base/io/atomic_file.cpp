@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fmalens/quote.h"
-#include "fmalens/checkpoint.h"
+#include "fmalens/atomic_file.h"
 
 namespace fmalens {
 namespace {

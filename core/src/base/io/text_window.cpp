@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "fmalens/quote.h"
-#include "fmalens/model.h"
+#include "fmalens/text_window.h"
 
 namespace fmalens {
 

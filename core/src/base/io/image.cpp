@@ -20,7 +20,7 @@
 #include <algorithm>
 
 #include "fmalens/quote.h"
-#include "fmalens/model.h"
+#include "fmalens/image.h"
 
 namespace fmalens {
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "fmalens/atomic_file.h"
 #include "fmalens/checkpoint.h"
 
 namespace fmalens {

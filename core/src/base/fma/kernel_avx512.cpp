@@ -4,4 +4,4 @@
 #define FMALENS_VW 16
 #define FMALENS_MR 8
 #define FMALENS_NV 2
-#include "fma/kernel_impl.h"
+#include "base/fma/kernel_impl.h"

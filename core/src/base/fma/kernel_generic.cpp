@@ -4,4 +4,4 @@
 #define FMALENS_VW 4
 #define FMALENS_MR 4
 #define FMALENS_NV 2
-#include "fma/kernel_impl.h"
+#include "base/fma/kernel_impl.h"

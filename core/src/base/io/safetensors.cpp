@@ -13,8 +13,9 @@
 #include <set>
 
 #include "fmalens/quote.h"
+#include "fmalens/atomic_file.h"
 #include "fmalens/checkpoint.h"
-#include "io/checkpoint_detail.h"
+#include "base/io/checkpoint_detail.h"
 
 namespace fmalens {
 namespace {

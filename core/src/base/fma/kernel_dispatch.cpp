@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "fma/kernel.h"
+#include "base/fma/kernel.h"
 
 namespace fmalens::kernel {
 namespace {
