@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "fmalens/assets.h"
@@ -34,10 +35,16 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
+// GLFW's own messages, each one once on stderr (a failure to open the window also becomes an
+// EnvironmentError that names the cause; a message repeated every frame is printed once).
 void glfw_error(int code, const char* message) {
-  // Shown only when the window cannot open (the exception names the cause).
-  (void)code;
-  (void)message;
+  static std::set<std::string> seen;
+  const std::string line = "glfw error 0x" + [&] {
+    char hex[16];
+    std::snprintf(hex, sizeof(hex), "%x", code);
+    return std::string(hex);
+  }() + ": " + escaped(message ? message : "");
+  if (seen.insert(line).second) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 }  // namespace
@@ -360,7 +367,12 @@ void App::save_settings_if_changed(double now, bool force) {
   const std::string json = settings_to_json(state_, ui_scale_);
   if (json == settings_saved_) return;
   std::string error;
-  if (save_settings(settings_path_, state_, ui_scale_, &error)) settings_saved_ = json;
+  if (save_settings(settings_path_, state_, ui_scale_, &error)) {
+    settings_saved_ = json;
+  } else if (error != settings_error_) {  // said once, not every two seconds
+    std::fprintf(stderr, "warning: settings not saved: %s\n", escaped(error).c_str());
+    settings_error_ = error;
+  }
 }
 
 int App::run() {

@@ -60,6 +60,7 @@ class App {
   float content_scale_ = 1, ui_scale_ = 1, built_scale_ = 0;
   std::string ini_path_, settings_path_;
   std::string settings_saved_;  // what the settings file holds
+  std::string settings_error_;  // the last failure to save them (printed once)
   double settings_checked_at_ = 0;
   AppState state_;
   std::unique_ptr<Engine> engine_;

@@ -161,12 +161,15 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, const 
 
   OffscreenTarget target;
   target.resize(W, H);
-  GLint old_fb = 0, viewport[4];
-  glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &old_fb);
-  glGetIntegerv(GL_VIEWPORT, viewport);
+  const FramebufferScope restore;  // the caller's framebuffer and viewport, however this returns
   target.bind();
   glClearColor(kFigureBackground.r, kFigureBackground.g, kFigureBackground.b, 1);
   glClear(GL_COLOR_BUFFER_BIT);
+  // Vector output records the shapes without drawing them; drawing is back on however this returns.
+  struct CanvasDrawing {
+    RenderContext& ctx;
+    ~CanvasDrawing() { ctx.set_canvas_enabled(true); }
+  } canvas_drawing{ctx};
   ctx.set_canvas_enabled(with_shapes);
 
   FigureCall call(ctx, src, st, W, H, f, out.canvas, out.raster);
@@ -175,18 +178,11 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, const 
   call.query = query;
   call.level_mask = mask;
   call.weights_level = weights_level;
-  try {
-    view.draw(call);
-    if (view.side_colorbar && st.colorbar && call.side_colours) {
-      Canvas bar;
-      draw_side_colorbar(ctx, *call.side_colours, call.body, W, H, f, &bar, &out.raster);
-      out.canvas.append(bar);
-    }
-  } catch (...) {
-    ctx.set_canvas_enabled(true);
-    glBindFramebuffer(GL_FRAMEBUFFER, static_cast<GLuint>(old_fb));
-    glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
-    throw;
+  view.draw(call);
+  if (view.side_colorbar && st.colorbar && call.side_colours) {
+    Canvas bar;
+    draw_side_colorbar(ctx, *call.side_colours, call.body, W, H, f, &bar, &out.raster);
+    out.canvas.append(bar);
   }
   out.body = call.body;
   out.monospace = call.monospace;
@@ -198,8 +194,6 @@ RenderedFigure render_figure(RenderContext& ctx, const FigureSource& src, const 
   }
   glFinish();
   out.rgba = target.read_rgba8();
-  glBindFramebuffer(GL_FRAMEBUFFER, static_cast<GLuint>(old_fb));
-  glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
   check_gl("render_figure");
   return out;
 }
