@@ -52,6 +52,9 @@ void add_train(CLI::App& app, Action& action) {
   cmd->add_flag("--position-offsets", o->position_offsets, "Text: train short windows at random positions of the context");
   cmd->add_flag("--masked", m.masked_lm,
                 "Text: a masked byte LM (bidirectional; 15% of bytes masked in spans of 1-8, the loss on those)");
+  auto local_mixing = std::make_shared<int64_t>(-1);
+  cmd->add_option("--local-mixing", *local_mixing,
+                  "Text, bidirectional: width of a depthwise convolution over the embeddings (0: none; default 9 for --masked)");
   cmd->add_flag("--no-augment", [o](int64_t) { o->augment = false; }, "Images: no random shifts and flips");
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
@@ -69,6 +72,7 @@ void add_train(CLI::App& app, Action& action) {
         mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
       }
       if (mc.masked_lm) mc.vocab_size = kMaskToken + 1;
+      mc.local_mixing = *local_mixing >= 0 ? *local_mixing : (mc.masked_lm ? 9 : 0);
       const char* default_variant = mc.kind == ModelKind::image ? "2d" : mc.masked_lm ? "bidirectional" : "causal";
       mc.attention.variant = variant_from_string(variant->empty() ? default_variant : *variant);
       mc.attention.downsampling = downsampling_from_string(*downsampling);

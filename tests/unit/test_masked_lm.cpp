@@ -59,7 +59,15 @@ TEST(MaskedLm, ConfigNeedsBidirectionalAttentionAndTheMaskToken) {
   c.vocab_size = 256;
   EXPECT_THROW(validate(c), ConfigError);
   c.vocab_size = kMaskToken + 1;
+  // Local mixing: an odd width, for bidirectional models only.
+  for (int64_t bad : {2, 8, 1, 65}) {
+    c.local_mixing = bad;
+    EXPECT_THROW(validate(c), ConfigError) << bad;
+  }
+  c.local_mixing = 9;
+  EXPECT_NO_THROW(validate(c));
   const ModelConfig back = model_config_from_json(to_json(c));
+  EXPECT_EQ(back.local_mixing, 9);
   EXPECT_TRUE(back.masked_lm);
   EXPECT_EQ(to_json(back), to_json(c));
   // Without the field (every model before masked LMs): not masked.
@@ -67,6 +75,9 @@ TEST(MaskedLm, ConfigNeedsBidirectionalAttentionAndTheMaskToken) {
   causal_model.masked_lm = false;
   causal_model.vocab_size = 256;
   causal_model.attention.variant = Variant::causal;
+  causal_model.local_mixing = 9;
+  EXPECT_THROW(validate(causal_model), ConfigError);  // a causal model may not look ahead through it
+  causal_model.local_mixing = 0;
   std::string json = to_json(causal_model);
   json.erase(json.find(",\"masked_lm\":false"), std::string(",\"masked_lm\":false").size());
   EXPECT_FALSE(model_config_from_json(json).masked_lm);

@@ -28,27 +28,6 @@ struct Npy {
   std::vector<float> data;
 };
 
-inline Npy read_npy(const std::string& path) {
-  Npy out;
-  const std::string bytes = read_file(path);
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) return out;
-  const size_t hlen = static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
-  const std::string header = bytes.substr(10, hlen);
-  if (header.find("'<f4'") == std::string::npos) return out;
-  const auto open = header.find('('), close = header.find(')');
-  std::stringstream dims(header.substr(open + 1, close - open - 1));
-  std::string item;
-  size_t count = 1;
-  while (std::getline(dims, item, ','))
-    if (item.find_first_not_of(' ') != std::string::npos) {
-      out.shape.push_back(std::stoll(item));
-      count *= static_cast<size_t>(out.shape.back());
-    }
-  out.data.resize(count);
-  std::memcpy(out.data.data(), bytes.data() + 10 + hlen, count * sizeof(float));
-  return out;
-}
-
 // The header of any .npy file: its dtype descriptor ('<f4', '<i4', ...), shape, and the byte
 // offset of its data. Empty descr when the file is not a version 1 .npy.
 struct NpyHeader {
@@ -73,6 +52,20 @@ inline NpyHeader read_npy_header(const std::string& path) {
   h.data_offset = 10 + hlen;
   h.file_size = bytes.size();
   return h;
+}
+
+inline Npy read_npy(const std::string& path) {
+  Npy out;
+  const NpyHeader h = read_npy_header(path);
+  if (h.descr != "<f4") return out;
+  size_t count = 1;
+  for (int64_t d : h.shape) count *= static_cast<size_t>(d);
+  if (h.data_offset + count * sizeof(float) > h.file_size) return out;
+  out.shape = h.shape;
+  out.data.resize(count);
+  const std::string bytes = read_file(path);
+  std::memcpy(out.data.data(), bytes.data() + h.data_offset, count * sizeof(float));
+  return out;
 }
 
 // Whether Debian's python3 with torch is there to write real torch.save files.

@@ -85,6 +85,10 @@ struct ModelConfig {
   // Masked byte LM (encoder-only, bidirectional attention): ids 0..255 are bytes, kMaskToken
   // marks a masked byte (vocab_size 257); it predicts the bytes behind the masks.
   bool masked_lm = false;
+  // Local mixing (masked LMs): a depthwise convolution of this odd width over the embeddings,
+  // added to them before the first layer (0: none). With learned absolute positions a masked
+  // LM otherwise sits on the unigram plateau for thousands of steps (see the README).
+  int64_t local_mixing = 0;
   // image: the input is resized to image_size x image_size with `channels` channels and cut
   // into patches of patch_size; the patch grid is image_size / patch_size on a side.
   int64_t image_size = 0;

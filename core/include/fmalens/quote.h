@@ -19,6 +19,9 @@ std::string escaped(std::string_view value);
 // length given: 'abc...' (1234 bytes).
 std::string quote(std::string_view value, size_t max_bytes = 80);
 
+// Whether `s` is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
 // A file name for the start of a message ("<path>: <rule>"): as is when it needs no escape
 // (so that messages name files the way users typed them), else quoted with no cut below 1024 bytes.
 std::string shown_path(std::string_view path);

@@ -141,6 +141,9 @@ void validate(const ModelConfig& c) {
       refuse("vocab_size must be between 1 and 2^20 (got " + std::to_string(c.vocab_size) + ")");
     if (c.attention.variant == Variant::grid2d)
       refuse("a text model needs 1D attention (causal or bidirectional), not 2d");
+    if (c.local_mixing != 0 && (c.local_mixing < 3 || c.local_mixing > 63 || c.local_mixing % 2 == 0 || c.causal()))
+      refuse("local_mixing must be an odd width from 3 to 63, for bidirectional text models (got " +
+             std::to_string(c.local_mixing) + ")");
     if (c.masked_lm && (c.vocab_size != kMaskToken + 1 || c.attention.variant != Variant::bidirectional))
       refuse("a masked LM reads bytes and a mask token (vocab_size 257) with bidirectional attention (vocab_size " +
              std::to_string(c.vocab_size) + ", variant " + to_string(c.attention.variant) + ")");
@@ -185,6 +188,7 @@ std::string to_json(const ModelConfig& c) {
     j["block_size"] = c.block_size;
     j["vocab_size"] = c.vocab_size;
     j["masked_lm"] = c.masked_lm;
+    if (c.local_mixing) j["local_mixing"] = c.local_mixing;
   } else {
     j["image_size"] = c.image_size;
     j["patch_size"] = c.patch_size;
@@ -264,6 +268,7 @@ ModelConfig model_config_from_json(const std::string& text) {
     c.block_size = field<int64_t>(j, "block_size", "");
     c.vocab_size = field_or<int64_t>(j, "vocab_size", "", 256);
     c.masked_lm = field_or<bool>(j, "masked_lm", "", false);
+    c.local_mixing = field_or<int64_t>(j, "local_mixing", "", 0);
   } else {
     c.image_size = field<int64_t>(j, "image_size", "");
     c.patch_size = field<int64_t>(j, "patch_size", "");

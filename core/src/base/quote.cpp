@@ -110,6 +110,16 @@ std::string_view cut(std::string_view s, size_t max_bytes) {
 
 }  // namespace
 
+bool is_valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    const size_t len = utf8_sequence(s, i, &cp);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string escaped(std::string_view value) {
   std::string out;
   out.reserve(value.size());

@@ -65,6 +65,7 @@ std::string group_of(const std::string& name) {
       name.find("pos_embed") != std::string::npos || name.find("patch_embed") != std::string::npos)
     return "embeddings";
   if (name.rfind("head", 0) == 0) return "classifier head";
+  if (name.find("local_mix") != std::string::npos) return "local mixing";
   return "other";
 }
 

@@ -5,6 +5,10 @@ namespace fmalens {
 TransformerImpl::TransformerImpl(const ModelConfig& config) {
   wte = register_module("wte", torch::nn::Embedding(config.vocab_size, config.n_embd));
   wpe = register_module("wpe", torch::nn::Embedding(config.block_size, config.n_embd));
+  if (config.local_mixing > 0)
+    local_mix = register_module("local_mix", torch::nn::Conv1d(torch::nn::Conv1dOptions(config.n_embd, config.n_embd, config.local_mixing)
+                                                                   .groups(config.n_embd)
+                                                                   .padding(config.local_mixing / 2)));
   h = register_module("h", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.n_layer; ++i) {
     blocks.emplace_back(config);
@@ -26,6 +30,7 @@ torch::Tensor GPTImpl::forward(const torch::Tensor& idx, std::vector<LayerCaptur
   auto pos = torch::arange(position_offset, position_offset + T,
                            torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
   auto x = transformer->wte->forward(idx) + transformer->wpe->forward(pos);  // (b, T, C)
+  if (transformer->local_mix) x = x + transformer->local_mix->forward(x.transpose(1, 2)).transpose(1, 2);
   if (capture) capture->assign(transformer->blocks.size(), LayerCapture{});
   for (size_t i = 0; i < transformer->blocks.size(); ++i) {
     if (hook) hook(i);

@@ -13,6 +13,7 @@ namespace fmalens {
 struct TransformerImpl : torch::nn::Module {
   explicit TransformerImpl(const ModelConfig& config);
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  torch::nn::Conv1d local_mix{nullptr};  // config.local_mixing > 0: depthwise (C, 1, width)
   torch::nn::ModuleList h{nullptr};
   LayerNorm ln_f{nullptr};
   std::vector<Block> blocks;

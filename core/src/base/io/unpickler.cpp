@@ -233,7 +233,7 @@ class Unpickler {
     const uint8_t* p = take(n);
     Value* v = make(Value::Kind::string);
     v->s.assign(reinterpret_cast<const char*>(p), n);
-    if (!detail::valid_utf8(v->s)) fail("string is not valid UTF-8");
+    if (!is_valid_utf8(v->s)) fail("string is not valid UTF-8");
     return v;
   }
   Value* new_dict() {
