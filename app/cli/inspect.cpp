@@ -89,6 +89,23 @@ Array head_slice(const Array& a, int64_t head) {
   return out;
 }
 
+// "START:LEN,START:LEN" -> [start, start + len) ranges. Throws Error naming the bad item.
+std::vector<std::pair<int64_t, int64_t>> parse_mask_spans(const std::string& list) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  size_t start = 0;
+  while (start < list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    const std::string item = list.substr(start, end - start);
+    start = end + 1;
+    long long s = -1, n = -1;
+    char tail = 0;
+    if (std::sscanf(item.c_str(), "%lld:%lld%c", &s, &n, &tail) != 2 || s < 0 || n < 1 || n > (int64_t{1} << 30))
+      throw Error("--mask: cannot read " + quote(item) + " (expected START:LEN with LEN >= 1)");
+    out.emplace_back(s, s + n);
+  }
+  return out;
+}
+
 }  // namespace
 
 void add_inspect(CLI::App& app, Action& action) {
@@ -97,11 +114,16 @@ void add_inspect(CLI::App& app, Action& action) {
   auto out = std::make_shared<std::string>();
   add_input_options(cmd, *in, CheckpointOption::required);
   cmd->add_option("--out", *out, "Folder to write (created if missing)")->required();
-  cmd->callback([in, out, &action] {
-    action = [in, out]() -> int {
+  auto masks = std::make_shared<std::string>();
+  cmd->add_option("--mask", *masks,
+                  "Masked LMs: byte ranges START:LEN[,START:LEN...] of the text run to mask; the model fills them in "
+                  "(the manifest's filled_text)");
+  cmd->callback([in, out, masks, &action] {
+    action = [in, out, masks]() -> int {
       auto model = Model::load(in->checkpoint);
       RunOptions ro;
       ro.device = in->device;
+      ro.mask_spans = parse_mask_spans(*masks);
       Snapshot snap = run_input(*model, *in, ro);
       Staging staging(*out);
       nlohmann::json arrays = nlohmann::json::array();
@@ -110,7 +132,9 @@ void add_inspect(CLI::App& app, Action& action) {
       };
       staging.add("logits.npy", [&](const std::string& p) { write_npy(p, snap.logits); });
       add("logits.npy", snap.logits.shape, "float32",
-          snap.config.kind == ModelKind::text ? "next-byte logits, one row per input byte" : "class logits");
+          snap.config.kind == ModelKind::image ? "class logits"
+          : snap.config.masked_lm              ? "logits of the byte at each position (masked LM), one row per input byte"
+                                               : "next-byte logits, one row per input byte");
       const bool fma = snap.config.attention_kind == AttentionKind::fma;
       if (fma) {
         const Layout layout(snap.attention);
@@ -164,6 +188,10 @@ void add_inspect(CLI::App& app, Action& action) {
       if (snap.config.kind == ModelKind::text) {
         input["text_offset"] = snap.text_offset;
         input["dropped_bytes"] = snap.dropped;
+        if (!snap.masked.empty()) {
+          input["masked_spans"] = ro.mask_spans;
+          input["filled_text"] = snap.filled;  // invalid UTF-8 is written as U+FFFD
+        }
       }
       nlohmann::json manifest = {{"checkpoint", in->checkpoint},
                                  {"model", nlohmann::json::parse(to_json(snap.config))},
@@ -172,7 +200,8 @@ void add_inspect(CLI::App& app, Action& action) {
                                  {"device", snap.device},
                                  {"run_ms", snap.run_ms},
                                  {"arrays", arrays}};
-      staging.add("manifest.json", [&](const std::string& p) { write_file_atomically(p, manifest.dump(1) + "\n"); });
+      const std::string manifest_text = manifest.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      staging.add("manifest.json", [&](const std::string& p) { write_file_atomically(p, manifest_text); });
       staging.commit();
       if (snap.dropped > 0)
         std::fprintf(stderr, "note: the input is longer than the context; ran its last %lld bytes (%lld bytes left out)\n",

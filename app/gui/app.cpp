@@ -35,17 +35,21 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-// GLFW's own messages, each one once on stderr (a failure to open the window also becomes an
-// EnvironmentError that names the cause; a message repeated every frame is printed once).
+// GLFW's own messages. Until the window is open they are kept for the refusal that follows
+// (one line: "cannot open a window: ... (X11: Failed to open display)"); afterwards each
+// distinct one is printed once on stderr.
+bool g_window_open = false;
+std::string g_glfw_message;
+
 void glfw_error(int code, const char* message) {
+  g_glfw_message = escaped(message ? message : "");
+  if (!g_window_open) return;
   static std::set<std::string> seen;
-  const std::string line = "glfw error 0x" + [&] {
-    char hex[16];
-    std::snprintf(hex, sizeof(hex), "%x", code);
-    return std::string(hex);
-  }() + ": " + escaped(message ? message : "");
-  if (seen.insert(line).second) std::fprintf(stderr, "%s\n", line.c_str());
+  if (seen.insert(g_glfw_message).second) std::fprintf(stderr, "glfw error 0x%x: %s\n", code, g_glfw_message.c_str());
 }
+
+// " (GLFW's last message)" for a refusal, or "".
+std::string glfw_reason() { return g_glfw_message.empty() ? "" : " (" + g_glfw_message + ")"; }
 
 }  // namespace
 
@@ -117,7 +121,9 @@ App::~App() {
 
 void App::open_window() {
   glfwSetErrorCallback(glfw_error);
-  if (!glfwInit()) throw EnvironmentError("cannot open a window: no display (set DISPLAY, or run headless under xvfb-run -a with --screenshot)");
+  if (!glfwInit())
+    throw EnvironmentError("cannot open a window: no display (set DISPLAY, or run headless under xvfb-run -a with --screenshot)" +
+                           glfw_reason());
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
@@ -127,8 +133,10 @@ void App::open_window() {
   window_ = glfwCreateWindow(options_.width, options_.height, "FMA Lens", nullptr, nullptr);
   if (!window_) {
     glfwTerminate();
-    throw EnvironmentError("cannot open a window with OpenGL 3.3 core (update the graphics driver, or try LIBGL_ALWAYS_SOFTWARE=1)");
+    throw EnvironmentError("cannot open a window with OpenGL 3.3 core (update the graphics driver, or try LIBGL_ALWAYS_SOFTWARE=1)" +
+                           glfw_reason());
   }
+  g_window_open = true;
   glfwMakeContextCurrent(window_);
   glfwSwapInterval(headless_ || bench_ ? 0 : 1);
   glfwSetWindowUserPointer(window_, this);

@@ -157,6 +157,25 @@ struct Applier {
     s.text_changed_at = c.now;
     return {};
   }
+  Effects operator()(const MaskAtQuery&) {
+    if (!s.snapshot || !s.model || !s.model->config.masked_lm || s.query < 0 || s.query >= s.snapshot->tokens) {
+      s.status = "M masks a word for a masked LM (this model reads every byte)";
+      return {};
+    }
+    // The query's byte in the user's text (the run may be its last block_size bytes).
+    const int64_t at = s.snapshot->text_offset + s.query;
+    if (at < 0 || at >= static_cast<int64_t>(s.text.size())) return {};
+    auto word = [&](int64_t i) { return std::isalnum(static_cast<unsigned char>(s.text[static_cast<size_t>(i)])) != 0; };
+    int64_t begin = at, end = at + 1;
+    if (word(at)) {
+      while (begin > 0 && word(begin - 1)) --begin;
+      while (end < static_cast<int64_t>(s.text.size()) && word(end)) ++end;
+    }
+    s.text.replace(static_cast<size_t>(begin), static_cast<size_t>(end - begin), static_cast<size_t>(end - begin), '_');
+    s.text_path.clear();
+    ++s.text_version;
+    return submit(s);
+  }
   Effects operator()(const Tick& c) {
     if (!s.text_dirty || c.now - s.text_changed_at < s.debounce_s) return {};
     if (s.is_image_model()) {

@@ -94,6 +94,9 @@ struct OpenImage { std::string path; };
 struct OpenTextFile { std::string path; };
 struct DropFiles { std::vector<std::string> paths; };
 struct EditText { std::string text; double now = 0; };
+// Masked LMs: the word (letters and digits) at the query becomes '_' runs, the masks the model
+// fills in; one byte when the query is not in a word.
+struct MaskAtQuery {};
 struct Tick { double now = 0; };  // once per frame: debounced re-runs
 struct RunNow {};
 struct CancelRun {};
@@ -119,7 +122,7 @@ struct TakeScreenshot { std::string path; };
 struct ClearRecent {};
 struct Quit {};
 
-using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, DropFiles, EditText, Tick, RunNow, CancelRun, RunFinished,
+using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
                              CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, ShowView, FocusView,
                              ResetLayout, ShowHelp, DismissError, TakeScreenshot, ClearRecent, Quit>;

@@ -21,6 +21,7 @@ const std::vector<Shortcut>& shortcuts() {
       {"Up / Down", "query one row up / down (images), 64 bytes (text)"},
       {"Page Up / Down", "query 1024 bytes back / on (text)"},
       {"Home / End", "first / last query"},
+      {"M", "masked LMs: mask the word at the query (or type _ runs); the model fills it in"},
       {"[ / ]", "previous / next layer"},
       {", / .", "previous / next head"},
       {"A", "average of heads"},

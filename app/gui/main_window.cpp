@@ -74,6 +74,7 @@ void App::handle_shortcuts() {
   if (key(GLFW_KEY_PAGE_UP)) c.push_back(MoveQuery{0, -16});
   if (key(GLFW_KEY_PAGE_DOWN)) c.push_back(MoveQuery{0, 16});
   if (key(GLFW_KEY_HOME)) c.push_back(SelectQuery{0});
+  if (key(GLFW_KEY_M)) c.push_back(MaskAtQuery{});
   if (key(GLFW_KEY_END)) c.push_back(SelectQuery{state_.tokens() - 1});
   if (key(GLFW_KEY_LEFT_BRACKET)) c.push_back(SelectLayer{state_.layer - 1});
   if (key(GLFW_KEY_RIGHT_BRACKET)) c.push_back(SelectLayer{state_.layer + 1});

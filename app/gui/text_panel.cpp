@@ -22,7 +22,7 @@ void draw_text_panel(PanelContext& p) {
     ImGui::TextDisabled("showing the last %lld bytes (the model's context); %lld earlier bytes left out",
                         static_cast<long long>(snap.tokens), static_cast<long long>(snap.dropped));
   render::TextFigure fig;
-  fig.text = &snap.text;
+  render::set_text_source(fig, snap);
   fig.row = p.res.row;
   fig.row_levels = p.res.row_levels;
   fig.query = s.query;
@@ -73,9 +73,15 @@ void draw_text_panel(PanelContext& p) {
     const int64_t b = render::text_hit(hit, layout, img.rect(), m.x, m.y);
     if (b >= 0 && b < static_cast<int64_t>(fig.row.size())) {
       const int level = fig.row_levels[static_cast<size_t>(b)];
-      ImGui::SetTooltip("%s\n%s, weight %.4g\nclick: make it the query", token_label(snap, b).c_str(),
+      std::string filled;  // a masked byte: what the model reads there, its top three
+      if (fig.masked && static_cast<size_t>(b) < fig.masked->size() && (*fig.masked)[static_cast<size_t>(b)]) {
+        filled = "\nmasked; the model reads:";
+        for (const render::NextByte& nb : render::next_bytes(snap, b, 3))
+          filled += " '" + render::byte_label(nb.byte) + "' " + render::format_percent(nb.probability);
+      }
+      ImGui::SetTooltip("%s\n%s, weight %.4g%s\nclick: make it the query", token_label(snap, b).c_str(),
                         level < 0 ? "not attended (after the query)" : level == 0 ? "fine level" : ("level " + std::to_string(level)).c_str(),
-                        static_cast<double>(fig.row[static_cast<size_t>(b)]));
+                        static_cast<double>(fig.row[static_cast<size_t>(b)]), filled.c_str());
       if (img.clicked()) p.emit(SelectQuery{b});
     }
   }

@@ -15,6 +15,7 @@ constexpr Color kFigureBackground{0.09f, 0.09f, 0.10f, 1};
 constexpr Color kAxisColor{0.55f, 0.55f, 0.58f, 1};
 constexpr Color kTextColor{0.86f, 0.86f, 0.88f, 1};
 constexpr Color kDimTextColor{0.55f, 0.55f, 0.58f, 1};
+constexpr Color kMaskedColor{0.35f, 0.85f, 0.95f, 1};  // bytes a masked LM filled in
 
 Color to_color(Rgb c, float alpha = 1);
 

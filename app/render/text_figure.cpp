@@ -46,6 +46,13 @@ std::vector<NextByte> next_bytes(const Snapshot& s, int64_t pos, int count) {
   return out;
 }
 
+void set_text_source(TextFigure& fig, const Snapshot& s) {
+  const bool filled = !s.filled.empty();
+  fig.text = filled ? &s.filled : &s.text;
+  fig.masked = filled ? &s.masked : nullptr;
+  fig.predicts_position = s.config.masked_lm;
+}
+
 float text_header_height(const TextFigure& fig) { return fig.predictions.empty() ? 0.0f : fig.cell_h * 1.6f; }
 
 int64_t text_hit(const TextFigure& fig, const TextLayout& layout, const PixelRect& rect, float x, float y) {
@@ -65,7 +72,8 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
   if (!fig.text) return;
   const std::string& text = *fig.text;
   if (!fig.predictions.empty()) {
-    std::string head = "after byte " + std::to_string(fig.query) + " the model expects:";
+    std::string head = (fig.predicts_position ? "at byte " + std::to_string(fig.query) + " the model reads:"
+                                              : "after byte " + std::to_string(fig.query) + " the model expects:");
     canvas->label(static_cast<float>(rect.x), static_cast<float>(rect.y), head, kDimTextColor);
     float x = static_cast<float>(rect.x) + fig.cell_w * static_cast<float>(head.size() + 2);
     for (const NextByte& p : fig.predictions) {
@@ -100,6 +108,8 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
         // a tab is one byte: one blank cell
       } else if (c >= 32 && c < 127) canvas->label(x, y, std::string(1, static_cast<char>(c)), ink);
       else canvas->label(x, y, ".", kDimTextColor);
+      if (fig.masked && k < fig.masked->size() && (*fig.masked)[k])  // a masked byte, shown as the model filled it in
+        canvas->stroke_rect(x, y, fig.cell_w, fig.cell_h - 3, kMaskedColor, 1);
       if (b == fig.query) canvas->stroke_rect(x - 1, y - 1, fig.cell_w + 2, fig.cell_h, {1, 0.25f, 0.25f, 1}, 2);
     }
   }
@@ -116,7 +126,7 @@ void text_view_figure(FigureCall& c) {
   const BandData& bands = c.bands("text");
   const Layout layout(s.attention);
   TextFigure fig;
-  fig.text = &s.text;
+  set_text_source(fig, s);
   implied_row(bands, layout, c.query, &fig.row, &fig.row_levels);
   fig.query = c.query;
   fig.predictions = next_bytes(s, c.query, 5);

@@ -32,6 +32,10 @@ std::vector<NextByte> next_bytes(const Snapshot& snapshot, int64_t position, int
 
 struct TextFigure {
   const std::string* text = nullptr;
+  // Masked LMs: 1 for each masked byte (drawn framed in the mask colour, as `text` fills it in)
+  // and the predictions are of the byte at the query, not the next one.
+  const std::vector<uint8_t>* masked = nullptr;
+  bool predicts_position = false;
   std::vector<float> row;
   std::vector<int> row_levels;
   int64_t query = 0;
@@ -41,6 +45,10 @@ struct TextFigure {
   float font_px = 13;
   int64_t first_line = 0;         // scrolled to
 };
+
+// The text a figure shows: the bytes run, or for a masked LM's run with masks the text as the
+// model filled it in, with the masked bytes marked; the predictions' meaning follows the model.
+void set_text_source(TextFigure& figure, const Snapshot& snapshot);
 
 // Height of the header (predictions) above the grid.
 float text_header_height(const TextFigure& figure);

@@ -54,6 +54,7 @@ Engine::Runner Engine::model_runner() {
     RunOptions options;
     options.device = job.device;
     options.progress = progress;
+    options.mask_underscores = true;  // the window's way to mask for a masked LM: '_' runs
     // A job may carry both inputs (the GUI keeps a text and an image): run the one the model takes.
     const bool image_model = loaded->model->config().kind == ModelKind::image;
     if (image_model && job.image) r.snapshot = std::make_shared<const Snapshot>(loaded->model->run_image(*job.image, options));

@@ -409,6 +409,9 @@ class Suite:
         p = self.write("eval_empty.txt", b"")
         self.run("text", "eval on an empty text file", ["eval", "--checkpoint", TINY_TEXT, "--data", p], names=p)
         self.run("text", "--text-file is a folder", base + ["--text-file", self.inputs] + out, names=self.inputs)
+        self.run("text", "--mask that cannot be read", base + ["--text", "hello", "--mask", "3-2"] + out, rule="START:LEN")
+        self.run("text", "--mask on a model that predicts the next byte", base + ["--text", "hello", "--mask", "0:2"] + out,
+                 rule="masked LM")
 
     # -------------------------------------------------------------- outputs
     def output_cases(self):

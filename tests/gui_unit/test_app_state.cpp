@@ -292,3 +292,38 @@ TEST(MatrixNavigation, ZoomKeepsTheCellUnderTheMouse) {
 
 }  // namespace
 }  // namespace fmalens::gui
+
+namespace fmalens::gui {
+namespace {
+
+// Masked LMs: M turns the word at the query into '_' runs (the masks) and runs again; other
+// models refuse it with a status line and keep the text.
+TEST(AppState, MaskAtQueryMasksTheWordForMaskedModels) {
+  AppState s;
+  s.checkpoint = "masked.safetensors";
+  s.text = "the cat sat on the mat";
+  auto info = std::make_shared<ModelInfo>();
+  info->config.kind = ModelKind::text;
+  s.model = info;
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = info->config;
+  snap->text = s.text;
+  snap->tokens = static_cast<int64_t>(s.text.size());
+  s.snapshot = snap;
+  s.query = 5;  // the 'a' of "cat"
+  Effects e = apply(s, MaskAtQuery{});
+  EXPECT_FALSE(e.submit.has_value());
+  EXPECT_EQ(s.text, "the cat sat on the mat");
+  info->config.masked_lm = true;
+  e = apply(s, MaskAtQuery{});
+  ASSERT_TRUE(e.submit.has_value());
+  EXPECT_EQ(s.text, "the ___ sat on the mat");
+  ASSERT_TRUE(e.submit->text.has_value());
+  EXPECT_EQ(*e.submit->text, "the ___ sat on the mat");
+  s.query = 7;  // a space: one byte
+  apply(s, MaskAtQuery{});
+  EXPECT_EQ(s.text, "the ____sat on the mat");
+}
+
+}  // namespace
+}  // namespace fmalens::gui

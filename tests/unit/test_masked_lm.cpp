@@ -6,6 +6,8 @@
 
 #include "fmalens/config.h"
 #include "fmalens/train.h"
+#include "fmalens/model.h"
+#include "model/model_io.h"
 #include "model/network.h"
 #include "test_util.h"
 #include "train/datasets.h"
@@ -140,6 +142,53 @@ TEST(MaskedLm, TrainsAndEvaluatesRepeatablyOnMaskedBytes) {
   // About 15 % of the scored bytes (the held-out tenth of 19,600 bytes, at most 4,000).
   EXPECT_GT(a.items, 0.14 * 1960);
   EXPECT_LT(a.value, 8.0);  // better than a uniform guess over 256 bytes after 60 steps
+}
+
+// The window's and inspect's masks: masked bytes are run as mask tokens and filled with the
+// model's most likely byte; a bidirectional FMA model pads short text to its layout's length
+// and returns one row of logits per byte of text.
+TEST(MaskedLm, RunTextFillsMasksAndPadsShortTextForBidirectionalFma) {
+  test::TempDir tmp;
+  ModelConfig c;
+  c.kind = ModelKind::text;
+  c.n_layer = 1;
+  c.n_head = 2;
+  c.n_embd = 16;
+  c.block_size = 256;
+  c.masked_lm = true;
+  c.vocab_size = kMaskToken + 1;
+  c.local_mixing = 9;
+  c.attention.variant = Variant::bidirectional;
+  c.attention.m = 16;
+  c.attention.p = 2;
+  torch::manual_seed(3);
+  Network net(c);
+  const std::string path = tmp.path + "/mlm.safetensors";
+  save_network(path, net, {});
+  auto model = Model::load(path);
+  RunOptions o;
+  o.device = "cpu";
+  o.mask_spans = {{4, 7}};
+  o.mask_underscores = true;
+  const std::string text = "the cat sat on _he mat";  // 22 bytes: run padded to 32
+  const Snapshot s = model->run_text(text, o);
+  EXPECT_EQ(s.tokens, 22);
+  EXPECT_EQ(s.attention.tokens(), 32);
+  EXPECT_EQ(s.logits.shape, (std::vector<int64_t>{22, kMaskToken + 1}));
+  ASSERT_EQ(s.masked.size(), 22u);
+  for (int64_t t = 0; t < 22; ++t) EXPECT_EQ(s.masked[static_cast<size_t>(t)], (t >= 4 && t < 7) || t == 15) << t;
+  ASSERT_EQ(s.filled.size(), text.size());
+  for (int64_t t = 0; t < 22; ++t) {
+    if (!s.masked[static_cast<size_t>(t)]) {
+      EXPECT_EQ(s.filled[static_cast<size_t>(t)], text[static_cast<size_t>(t)]);
+      continue;
+    }
+    const float* row = &s.logits.data[static_cast<size_t>(t * s.logits.dim(1))];
+    EXPECT_EQ(static_cast<uint8_t>(s.filled[static_cast<size_t>(t)]), std::max_element(row, row + 256) - row);
+  }
+  // A mask outside the text, and masks for a model that reads every byte, are refused.
+  o.mask_spans = {{20, 30}};
+  EXPECT_THROW(model->run_text(text, o), Error);
 }
 
 }  // namespace

@@ -36,6 +36,12 @@ struct RunOptions {
   // downsampling stay float32; captured arrays are float32 either way.
   std::string dtype = "float32";
   bool capture = true;
+  // Masked LMs: byte ranges [start, end) of the window run (Snapshot::text) given to the model
+  // as mask tokens; it fills them in (Snapshot::filled). Refused for other models.
+  std::vector<std::pair<int64_t, int64_t>> mask_spans;
+  // Masked LMs: every '_' of the text run is a mask too (the window's way to mask: type _ runs).
+  // Other models read '_' as the byte it is.
+  bool mask_underscores = false;
   // Called with progress in [0, 1] between layers; return false to cancel (throws Cancelled).
   std::function<bool(double)> progress;
 };
@@ -62,7 +68,9 @@ class Model {
   static std::string describe_device(const std::string& name);
 
   // Text models: runs the bytes of `text`. Longer than the context: the last block_size bytes
-  // (Snapshot::dropped says how many were left out). Empty text is refused.
+  // (Snapshot::dropped says how many were left out). Empty text is refused. A bidirectional
+  // FMA model takes power-of-two multiples of 2m tokens: shorter text is run right-padded with
+  // spaces (Snapshot::tokens counts the text; the attention rows and columns beyond are padding).
   Snapshot run_text(const std::string& text, const RunOptions& options = {});
   // Image models: the image converted to the model's resolution and channels.
   Snapshot run_image(const Image& image, const RunOptions& options = {});

@@ -52,6 +52,10 @@ struct Snapshot {
   std::string text;
   int64_t text_offset = 0;
   int64_t dropped = 0;
+  // Masked LMs: 1 for each byte of `text` the model saw as a mask token, and `text` with every
+  // masked byte replaced by the model's most likely byte (empty when nothing was masked).
+  std::vector<uint8_t> masked;
+  std::string filled;
   // Image input as fed to the model: [S, S, channels] in [0, 1].
   Array image;
   std::vector<LayerSnapshot> layers;

@@ -106,7 +106,9 @@ struct Model::Impl {
     if (options.progress && !options.progress(1.0)) throw Cancelled();
     snap.config = net->config();
     snap.attention = net->config().attention_config();
-    if (auto* a = net->attention(0)) snap.attention = a->plan(snap.tokens, dev).layout->config();
+    // The layout as run: text may be padded past its tokens (token ids: (1, run length)).
+    const int64_t run_tokens = input.is_floating_point() ? snap.tokens : input.size(1);
+    if (auto* a = net->attention(0)) snap.attention = a->plan(run_tokens, dev).layout->config();
     // Everything the snapshot holds, copied to the host at the end in one transfer.
     std::vector<std::pair<torch::Tensor, Array*>> pending{{logits[0], &snap.logits}};
     snap.layers.resize(captures.size());
@@ -233,6 +235,8 @@ Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
   const ModelConfig& c = config();
   if (c.kind != ModelKind::text) throw Error("this is an image model: open an image, not text");
   if (text.empty()) throw Error("the text is empty: type or open some text to run");
+  if (!options.mask_spans.empty() && !c.masked_lm)
+    throw Error("only a masked LM fills in masked bytes: this model predicts the next byte");
   Snapshot snap;
   const int64_t size = static_cast<int64_t>(text.size());
   const int64_t T = std::min(size, c.block_size);
@@ -240,14 +244,52 @@ Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
   snap.dropped = size - T;
   snap.text = text.substr(static_cast<size_t>(snap.text_offset));
   snap.tokens = T;
-  auto idx = torch::empty({1, T}, torch::kLong);
+  // A bidirectional FMA layout needs a power-of-two multiple of 2m tokens (padding is not
+  // future there, unlike causal input): pad with spaces, the plainest byte of text.
+  int64_t run_length = T;
+  if (c.attention_kind == AttentionKind::fma && c.attention.variant == Variant::bidirectional) {
+    run_length = 2 * c.attention.m;
+    while (run_length < T) run_length *= 2;
+  }
+  auto idx = torch::full({1, run_length}, int64_t{' '}, torch::kLong);
   auto* p = idx.data_ptr<int64_t>();
   for (int64_t t = 0; t < T; ++t) {
     p[t] = static_cast<uint8_t>(snap.text[static_cast<size_t>(t)]);
     if (p[t] >= c.vocab_size)
       throw Error("byte " + std::to_string(p[t]) + " is outside this model's vocabulary of " + std::to_string(c.vocab_size));
   }
-  return impl_->run(idx, options, std::move(snap));
+  std::vector<std::pair<int64_t, int64_t>> spans = options.mask_spans;
+  if (options.mask_underscores && c.masked_lm)
+    for (int64_t t = 0; t < T; ++t)
+      if (snap.text[static_cast<size_t>(t)] == '_') spans.emplace_back(t, t + 1);
+  if (!spans.empty()) {
+    snap.masked.assign(static_cast<size_t>(T), 0);
+    for (const auto& [start, end] : spans) {
+      if (start < 0 || end > T || start >= end)
+        throw Error("mask " + std::to_string(start) + ":" + std::to_string(end - start) + " is outside the " +
+                    std::to_string(T) + " bytes run");
+      for (int64_t t = start; t < end; ++t) {
+        p[t] = kMaskToken;
+        snap.masked[static_cast<size_t>(t)] = 1;
+      }
+    }
+  }
+  snap = impl_->run(idx, options, std::move(snap));
+  if (run_length > T) {  // the padding's logits are no one's prediction
+    snap.logits.shape[0] = T;
+    snap.logits.data.resize(static_cast<size_t>(T * snap.logits.dim(1)));
+  }
+  if (!snap.masked.empty()) {
+    snap.filled = snap.text;
+    const int64_t V = snap.logits.dim(1);
+    for (int64_t t = 0; t < T; ++t) {
+      if (!snap.masked[static_cast<size_t>(t)]) continue;
+      const float* row = &snap.logits.data[static_cast<size_t>(t * V)];
+      // The most likely byte (the mask token itself is never an answer).
+      snap.filled[static_cast<size_t>(t)] = static_cast<char>(std::max_element(row, row + std::min<int64_t>(V, 256)) - row);
+    }
+  }
+  return snap;
 }
 
 Snapshot Model::run_image(const Image& image, const RunOptions& options) {
