@@ -245,7 +245,11 @@ std::vector<std::string> export_figures(const FigureSource& src, const ExportReq
     if (!dir.empty() && !fs::is_directory(dir, ec)) throw Error("cannot write " + shown_path(p) + ": folder " + shown_path(dir.string()) + " does not exist");
   }
 
-  // Render everything before writing anything: a view the model lacks writes no file.
+  // Render everything before writing anything: a view the model lacks writes no file. The
+  // export's own shaders and textures live in the caller's context (the window's) for this call
+  // only: the caller's GL state is restored after they are deleted (the scope outlives `ctx`).
+  clear_stale_gl_errors("a figure export");
+  const GlStateScope callers_state;
   RenderContext ctx;
   std::vector<std::string> documents;
   for (const FigureKind* v : views) {

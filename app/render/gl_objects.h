@@ -78,4 +78,29 @@ class FramebufferScope {
   GLboolean blend_ = GL_FALSE, scissor_ = GL_FALSE;
 };
 
+// Everything else a drawing that borrows someone's GL context may change, restored when it goes
+// out of scope: the current program, vertex array and array buffer, the active texture unit and
+// the 2D texture of units 0..3, the pixel-store alignments, and what FramebufferScope keeps. A
+// figure export in the window's context keeps one over its whole work: its own programs and
+// textures are deleted when it ends, and a deleted program left current broke the window's next
+// frame (ImGui's backend restores "the current program", which was gone: GL_INVALID_VALUE).
+class GlStateScope {
+ public:
+  GlStateScope();
+  ~GlStateScope();
+  GlStateScope(const GlStateScope&) = delete;
+  GlStateScope& operator=(const GlStateScope&) = delete;
+
+ private:
+  FramebufferScope framebuffer_;
+  GLint program_ = 0, vertex_array_ = 0, array_buffer_ = 0, active_texture_ = GL_TEXTURE0;
+  GLint textures_[4] = {0, 0, 0, 0};
+  GLint unpack_alignment_ = 4, pack_alignment_ = 4;
+};
+
+// Errors an earlier GL call left unchecked are not the next check's: this reports each one
+// on stderr (naming `before`, once per kind) and clears them, so that check_gl names the
+// call that failed.
+void clear_stale_gl_errors(const char* before);
+
 }  // namespace fmalens::render

@@ -9,6 +9,7 @@ void set_viewport(const PixelRect& rect, int target_height) {
 }
 
 Texture make_float_texture(const float* data, int columns, int rows) {
+  clear_stale_gl_errors("make_float_texture");
   Texture t = make_texture();
   glBindTexture(GL_TEXTURE_2D, t.get());
   set_nearest_clamp(GL_TEXTURE_2D);

@@ -276,3 +276,73 @@ TEST_F(Export, BundledTextModelWithoutADisplay) {
 }
 
 }  // namespace
+
+namespace fmalens {
+namespace {
+
+// The window after File > Export: the export draws with its own RenderContext in the window's
+// GL context; afterwards the window's next run must upload and draw as before (seen: "OpenGL
+// error 0x0501 in make_float_texture" on the run after an export).
+TEST_F(Export, ExportLeavesTheWindowsGlStateAsItWas) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = render::synthetic_export_snapshot(512);
+  render::RenderContext& ctx = test::GlTestContext::get().render();
+  const int W = 300, H = 300;
+  // The window's matrix picture before the export.
+  auto draw_matrix = [&] {
+    render::BandTextures textures;
+    textures.upload(render::make_band_data(snap, 0, -1));  // what a new run uploads
+    render::MatrixFigure fig;
+    fig.font_px = 12;
+    const render::PixelRect body{0, 0, W, H};
+    const render::MatrixFigureLayout lay = render::matrix_figure_layout(body, 12);
+    fig.view = render::MatrixView::fit(snap.tokens, lay.matrix.w, lay.matrix.h);
+    render::OffscreenTarget target;
+    target.resize(W, H);
+    target.bind();
+    glClearColor(0, 0, 0, 1);
+    glClear(GL_COLOR_BUFFER_BIT);
+    render::MatrixRenderer renderer;
+    render::Canvas canvas;
+    render::draw_matrix_figure(ctx, renderer, textures, fig, body, W, H, 0, &canvas);
+    glFinish();
+    std::vector<uint8_t> px = target.read_rgba8();
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    return px;
+  };
+  ASSERT_EQ(glGetError(), static_cast<GLenum>(GL_NO_ERROR));
+  const std::vector<uint8_t> before = draw_matrix();
+  ASSERT_EQ(glGetError(), static_cast<GLenum>(GL_NO_ERROR));
+  // The window's program is current when the export dialog runs (a view drew with it).
+  const GLuint window_program = ctx.shaders().program("quad.vert.glsl", "colorbar.frag.glsl");
+  glUseProgram(window_program);
+  render::FigureSource src;
+  src.snapshot = &snap;
+  render::ExportRequest req;
+  bool all = false;
+  req.views = gui::parse_view_list("all", &all);
+  req.skip_unavailable = all;
+  req.out = path("figures");
+  for (render::FigureFormat format : {render::FigureFormat::png, render::FigureFormat::svg}) {
+    req.format = format;
+    ASSERT_FALSE(render::export_figures(src, req).empty());
+    EXPECT_EQ(glGetError(), static_cast<GLenum>(GL_NO_ERROR)) << "the export left a GL error behind";
+    GLint current = 0;
+    glGetIntegerv(GL_CURRENT_PROGRAM, &current);
+    EXPECT_EQ(static_cast<GLuint>(current), window_program) << "the export changed the current program";
+    // What ImGui's OpenGL backend does at the end of the frame: save the current program,
+    // draw with its own, restore the saved one. A program the export deleted while it was
+    // current is gone by then, and restoring it is GL_INVALID_VALUE (the error seen).
+    const GLuint other = ctx.shaders().program("canvas.vert.glsl", "canvas.frag.glsl");
+    glUseProgram(other);
+    glUseProgram(static_cast<GLuint>(current));
+    EXPECT_EQ(glGetError(), static_cast<GLenum>(GL_NO_ERROR)) << "restoring the program current after the export failed";
+  }
+  std::vector<uint8_t> after;
+  ASSERT_NO_THROW(after = draw_matrix());
+  EXPECT_EQ(glGetError(), static_cast<GLenum>(GL_NO_ERROR));
+  EXPECT_EQ(after, before) << "the window draws differently after an export";
+}
+
+}  // namespace
+}  // namespace fmalens
