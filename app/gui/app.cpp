@@ -160,6 +160,7 @@ void App::open_window() {
     headless_target_->resize(options_.width, options_.height);
   }
   engine_ = std::make_unique<Engine>();
+  engine_->set_result_ready([] { glfwPostEmptyEvent(); });  // wakes wait_for_work
 }
 
 void App::rebuild_fonts() {
@@ -258,10 +259,36 @@ void App::write_view_rects(const std::string& path) const {
   write_file_atomically(path, json + "}\n");
 }
 
+// Idle is idle: with nothing to draw the window sleeps until an event (input, a finished run:
+// the engine posts an empty event, a file dropped), and while minimised it draws nothing.
+// After an event it draws a few frames (ImGui settles hover states and popups in them).
+void App::wait_for_work() {
+  if (headless_ || bench_) {
+    glfwPollEvents();
+    return;
+  }
+  if (state_.running) {
+    glfwWaitEventsTimeout(1.0 / 30);  // the progress bar moves
+    frames_to_settle_ = kSettleFrames;
+    return;
+  }
+  if (!idle() || frames_to_settle_ > 0) {
+    glfwPollEvents();
+    if (frames_to_settle_ > 0) --frames_to_settle_;
+    return;
+  }
+  // Changed settings are written within two seconds: wake for them, otherwise only for events.
+  const bool settings_pending = !settings_path_.empty() && settings_to_json(state_, ui_scale_) != settings_saved_;
+  do {
+    if (settings_pending) glfwWaitEventsTimeout(2.0);
+    else if (ImGui::GetIO().WantTextInput) glfwWaitEventsTimeout(0.5);  // the text cursor blinks
+    else glfwWaitEvents();
+  } while (glfwGetWindowAttrib(window_, GLFW_ICONIFIED) && !glfwWindowShouldClose(window_) && !settings_pending);
+  frames_to_settle_ = kSettleFrames;
+}
+
 void App::frame() {
-  if (idle() && !headless_ && !bench_) glfwWaitEventsTimeout(0.25);
-  else if (state_.running && !headless_ && !bench_) glfwWaitEventsTimeout(1.0 / 30);  // the progress bar moves
-  else glfwPollEvents();
+  wait_for_work();
   float xs = 1, ys = 1;
   if (!headless_) glfwGetWindowContentScale(window_, &xs, &ys);
   content_scale_ = std::max({xs, ys, 1.0f});

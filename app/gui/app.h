@@ -42,6 +42,7 @@ class App {
   void save_screenshot(const std::string& path, bool headless);
   void write_view_rects(const std::string& path) const;
   bool idle() const;
+  void wait_for_work();
   void rebuild_fonts();
   void save_settings_if_changed(double now, bool force);
   void bench_step();  // app_bench.cpp
@@ -73,6 +74,8 @@ class App {
   std::unique_ptr<render::OffscreenTarget> headless_target_;
   float menu_height_ = 0;
   int exit_code_ = 0;
+  static constexpr int kSettleFrames = 3;
+  int frames_to_settle_ = kSettleFrames;
   // Headless and bench bookkeeping.
   int frames_after_result_ = 0;
   bool selection_applied_ = false;

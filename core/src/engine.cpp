@@ -91,6 +91,7 @@ struct Engine::Impl {
   double progress_ = 0;
   bool stop_ = false;
   std::optional<EngineResult> result_;
+  std::function<void()> result_ready_;
   std::set<long> threads_before_;  // worker only: the process's threads before it ran a job
   bool lowered_ = false;
   std::thread worker_;            // last member: starts after everything above exists
@@ -104,6 +105,10 @@ void Engine::cancel() { impl_->cancel(); }
 bool Engine::busy() const { return impl_->busy(); }
 double Engine::progress() const { return impl_->progress(); }
 std::optional<EngineResult> Engine::poll() { return impl_->poll(); }
+void Engine::set_result_ready(std::function<void()> callback) {
+  std::lock_guard<std::mutex> lock(impl_->mutex_);
+  impl_->result_ready_ = std::move(callback);
+}
 
 Engine::Impl::~Impl() {
   {
@@ -233,10 +238,17 @@ void Engine::Impl::work() {
     r.generation = generation;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     lower_priority_once();
-    std::lock_guard<std::mutex> lock(mutex_);
-    running_ = 0;
-    // Superseded: a newer job is queued or was cancelled-and-replaced; drop this result.
-    if (generation == latest_ && !stop_) result_ = std::move(r);
+    std::function<void()> ready;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_ = 0;
+      // Superseded: a newer job is queued or was cancelled-and-replaced; drop this result.
+      if (generation == latest_ && !stop_) {
+        result_ = std::move(r);
+        ready = result_ready_;
+      }
+    }
+    if (ready) ready();
   }
 }
 

@@ -67,6 +67,9 @@ class Engine {
   double progress() const;
   // The result of the newest job once it finished, at most once; nullopt otherwise.
   std::optional<EngineResult> poll();
+  // Called on the worker thread each time a result is ready to poll (a window that sleeps
+  // until an event wakes itself with it). Set it before submitting.
+  void set_result_ready(std::function<void()> callback);
 
  private:
   struct Impl;  // the worker thread and what it shares with the caller
