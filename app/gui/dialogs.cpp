@@ -16,7 +16,8 @@ const std::vector<Shortcut>& shortcuts() {
       {"Ctrl+I", "open an image"},
       {"drop files", "checkpoints, images or text files onto the window"},
       {"Ctrl+R", "run again (reloads a checkpoint changed on disk)"},
-      {"Escape", "cancel the run"},
+      {"Escape", "close the dialog, menu or help on top; with none open, cancel the run"},
+      {"Ctrl+W", "close the view that has the focus"},
       {"Left / Right", "previous / next query"},
       {"Up / Down", "query one row up / down (images), 64 bytes (text)"},
       {"Page Up / Down", "query 1024 bytes back / on (text)"},
@@ -124,6 +125,10 @@ std::optional<std::string> FileDialog::draw() {
   ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 40, ImGui::GetFontSize() * 28), ImGuiCond_Appearing);
   bool keep = true;
   if (ImGui::BeginPopupModal(title, &keep)) {
+    if (close_requested_) {
+      close_requested_ = keep = false;
+      ImGui::CloseCurrentPopup();
+    }
     ImGui::TextUnformatted(dir_.string().c_str());
     if (ImGui::Button("Up")) list(dir_.parent_path());
     if (!error_.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", error_.c_str());

@@ -25,6 +25,7 @@ class FileDialog {
  public:
   void open(FileKind kind, const std::string& start);
   bool is_open() const { return open_; }
+  void close() { close_requested_ = open_; }  // Esc: closed at the next draw
   FileKind kind() const { return kind_; }
   // Draws the dialog while open; returns the chosen file once.
   std::optional<std::string> draw();
@@ -32,7 +33,7 @@ class FileDialog {
  private:
   void list(const std::filesystem::path& dir);
 
-  bool open_ = false, just_opened_ = false;
+  bool open_ = false, just_opened_ = false, close_requested_ = false;
   FileKind kind_ = FileKind::text;
   std::filesystem::path dir_;
   std::string name_;

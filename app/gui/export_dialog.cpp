@@ -40,6 +40,10 @@ std::optional<render::ExportRequest> ExportDialog::draw(const AppState& s) {
   std::optional<render::ExportRequest> result;
   ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 30, 0), ImGuiCond_Appearing);
   if (ImGui::BeginPopupModal("Export figure", &open_, ImGuiWindowFlags_NoSavedSettings)) {
+    if (close_requested_) {
+      close_requested_ = open_ = false;
+      ImGui::CloseCurrentPopup();
+    }
     const float field = ImGui::GetFontSize() * 12;
     ImGui::SetNextItemWidth(field);
     if (ImGui::BeginCombo("view", view_title(static_cast<ViewId>(view_)))) {

@@ -16,11 +16,13 @@ render::FigureSettings figure_settings(const AppState& state, ViewId view);
 class ExportDialog {
  public:
   void open(ViewId view);
+  bool is_open() const { return open_; }
+  void close() { close_requested_ = open_; }  // Esc: closed at the next draw
   // Draws the dialog while open; returns the request once, when the user presses Export.
   std::optional<render::ExportRequest> draw(const AppState& state);
 
  private:
-  bool open_ = false, just_opened_ = false;
+  bool open_ = false, just_opened_ = false, close_requested_ = false;
   int view_ = 0, format_ = 0;
   float width_ = 0, height_ = 0, dpi_ = 300;
   std::string path_;

@@ -3,11 +3,13 @@
 #include "gui/app.h"  // first: GLFW without its own GL header
 
 #include <imgui.h>
+#include <imgui_internal.h>  // ClosePopupsExceptModals: Esc closes the menus
 
 #include <cmath>
 #include <filesystem>
 
 #include "fmalens/quote.h"
+#include "gui/key_rules.h"
 #include "gui/panels.h"
 #include "gui/views.h"
 
@@ -48,25 +50,51 @@ void App::zoom_matrix(double factor) {
 
 void App::handle_shortcuts() {
   const ImGuiIO& io = ImGui::GetIO();
-  if (io.WantTextInput || file_dialog_.is_open() || !state_.error.empty()) return;
+  KeyContext context;
+  context.text_field = io.WantTextInput;
+  context.widget_active = ImGui::IsAnyItemActive() && !io.WantTextInput;
+  context.error_dialog = !state_.error.empty();
+  context.file_dialog = file_dialog_.is_open();
+  context.export_dialog = export_dialog_.is_open();
+  context.menu_or_popup = ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId | ImGuiPopupFlags_AnyPopupLevel) &&
+                          !context.error_dialog && !context.file_dialog && !context.export_dialog;
+  context.help = state_.show_help;
+  context.running = state_.running;
   auto& c = commands_;
-  if (io.KeyCtrl) {
-    if (key(GLFW_KEY_O)) open_file(FileKind::checkpoint);
-    if (key(GLFW_KEY_T)) open_file(FileKind::text);
-    if (key(GLFW_KEY_I)) open_file(FileKind::image);
-    if (key(GLFW_KEY_R)) c.push_back(RunNow{});
-    if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_file_name()});
-    if (key(GLFW_KEY_E) && state_.snapshot) export_dialog_.open(state_.focus.value_or(ViewId::matrix));
-    if (key(GLFW_KEY_Q)) c.push_back(Quit{});
-    if (key(GLFW_KEY_0)) c.push_back(FocusView{std::nullopt});
-    for (int v = 0; v < kViewCount; ++v)
-      if (key(GLFW_KEY_1 + v)) c.push_back(FocusView{static_cast<ViewId>(v)});
+  bool f_key = false;
+  for (int k = GLFW_KEY_F1; k <= GLFW_KEY_F12; ++k) f_key = f_key || key(k);
+  if (key(GLFW_KEY_ESCAPE)) {
+    switch (route_key({true, false, false, false}, context)) {
+      case KeyRoute::close_error: c.push_back(DismissError{}); break;
+      case KeyRoute::close_file_dialog: file_dialog_.close(); break;
+      case KeyRoute::close_export_dialog: export_dialog_.close(); break;
+      case KeyRoute::close_menu: ImGui::ClosePopupsExceptModals(); break;
+      case KeyRoute::close_help: c.push_back(ShowHelp{false}); break;
+      case KeyRoute::cancel_run: c.push_back(CancelRun{}); break;
+      default: break;
+    }
     return;
   }
-  if (key(GLFW_KEY_F1)) c.push_back(ShowHelp{!state_.show_help});
-  if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_file_name()});
-  if (key(GLFW_KEY_ESCAPE)) c.push_back(CancelRun{});
-  if (io.WantCaptureKeyboard && ImGui::IsAnyItemActive()) return;  // a slider or field has the keys
+  const KeyRoute route = route_key({false, io.KeyCtrl, io.KeyAlt, f_key}, context);
+  if (route == KeyRoute::global_shortcut) {
+    if (io.KeyCtrl) {
+      if (key(GLFW_KEY_O)) open_file(FileKind::checkpoint);
+      if (key(GLFW_KEY_T)) open_file(FileKind::text);
+      if (key(GLFW_KEY_I)) open_file(FileKind::image);
+      if (key(GLFW_KEY_R)) c.push_back(RunNow{});
+      if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_file_name()});
+      if (key(GLFW_KEY_E) && state_.snapshot) export_dialog_.open(state_.focus.value_or(ViewId::matrix));
+      if (key(GLFW_KEY_Q)) c.push_back(Quit{});
+      if (key(GLFW_KEY_W) && focused_view_) c.push_back(ShowView{*focused_view_, false});
+      if (key(GLFW_KEY_0)) c.push_back(FocusView{std::nullopt});
+      for (int v = 0; v < kViewCount; ++v)
+        if (key(GLFW_KEY_1 + v)) c.push_back(FocusView{static_cast<ViewId>(v)});
+    }
+    if (key(GLFW_KEY_F1)) c.push_back(ShowHelp{!state_.show_help});
+    if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_file_name()});
+    return;
+  }
+  if (route != KeyRoute::view_shortcut) return;
   if (key(GLFW_KEY_LEFT)) c.push_back(MoveQuery{-1, 0});
   if (key(GLFW_KEY_RIGHT)) c.push_back(MoveQuery{1, 0});
   if (key(GLFW_KEY_UP)) c.push_back(MoveQuery{0, -1});
@@ -174,9 +202,16 @@ void App::draw_main_window() {
     ImGui::SetNextWindowPos(ImVec2(origin.x + x * area.x, origin.y + y * area.y), when);
     ImGui::SetNextWindowSize(ImVec2(w * area.x, h * area.y), when);
   };
+  focused_view_.reset();  // Ctrl+W closes the view whose window has the focus
+  auto note_focus = [&](ViewId view) {
+    if (ImGui::IsWindowFocused(ImGuiFocusedFlags_RootAndChildWindows)) focused_view_ = view;
+  };
   auto window = [&](ViewId view) {
     bool open = true;
-    if (ImGui::Begin(view_title(view), &open, kPanelFlags)) draw_view_panel(view, p);
+    if (ImGui::Begin(view_title(view), &open, kPanelFlags)) {
+      draw_view_panel(view, p);
+      note_focus(view);
+    }
     ImGui::End();
     if (!open) commands_.push_back(ShowView{view, false});
   };
@@ -185,8 +220,10 @@ void App::draw_main_window() {
     place(0, 0, 1, 1, ImGuiCond_Always);
     bool open = true;
     const std::string title = std::string(view_title(*state_.focus)) + "###focus";
-    if (ImGui::Begin(title.c_str(), &open, kPanelFlags | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize))
+    if (ImGui::Begin(title.c_str(), &open, kPanelFlags | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize)) {
       draw_view_panel(*state_.focus, p);
+      note_focus(*state_.focus);
+    }
     ImGui::End();
     if (!open) commands_.push_back(FocusView{std::nullopt});
   } else {
@@ -216,6 +253,7 @@ void App::draw_main_window() {
           bool open = true;
           if (ImGui::BeginTabItem(view_title(v), &open)) {
             draw_view_panel(v, p);
+            note_focus(v);
             ImGui::EndTabItem();
           }
           if (!open) commands_.push_back(ShowView{v, false});

@@ -189,8 +189,9 @@ std::string Model::describe() const {
   const ModelConfig& c = i.config;
   std::ostringstream o;
   o << "file        " << i.path << " (" << i.format << ")\n";
-  o << "model       " << (c.kind == ModelKind::text ? "text GPT (bytes)" : "image ViT") << ", "
-    << (c.attention_kind == AttentionKind::fma ? "FMA" : "dense") << " attention\n";
+  const char* family = c.kind == ModelKind::image ? "image ViT" : c.masked_lm ? "masked byte LM (encoder)" : "text GPT (bytes)";
+  o << "model       " << family << ", " << (c.attention_kind == AttentionKind::fma ? "FMA" : "dense") << " attention"
+    << (c.local_mixing ? ", local mixing of width " + std::to_string(c.local_mixing) : std::string()) << "\n";
   o << "shape       " << c.n_layer << " layers, " << c.n_head << " heads, width " << c.n_embd << ", head dim "
     << c.n_embd / c.n_head << (c.bias ? "" : ", no biases") << "\n";
   if (c.kind == ModelKind::text) o << "context     " << c.block_size << " bytes, vocabulary " << c.vocab_size << "\n";
