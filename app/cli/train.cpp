@@ -49,6 +49,9 @@ void add_train(CLI::App& app, Action& action) {
   cmd->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_flag("--resume", o->resume, "Continue from OUT.state when it exists");
   cmd->add_option("--init", o->init, "Warm start from this checkpoint's weights with a new schedule");
+  cmd->add_option("--init-weights", o->init_weights,
+                  "A new model from these options, starting from the tensors of this checkpoint that match by name and shape")
+      ->excludes("--init");
   cmd->add_flag("--position-offsets", o->position_offsets, "Text: train short windows at random positions of the context");
   cmd->add_flag("--masked", m.masked_lm,
                 "Text: a masked byte LM (bidirectional; 15% of bytes masked in spans of 1-8, the loss on those)");

@@ -107,6 +107,40 @@ TEST(MaskedLm, DenseTwinIsBidirectional) {
   EXPECT_GT((net.forward(x)[0][0] - net.forward(y)[0][0]).abs().max().item<double>(), 1e-6);
 }
 
+// --init-weights: a causal byte LM's tensors seed a masked LM of the same shape; the embedding
+// keeps the 256 bytes' rows (the mask token's row is new), the local mixing keeps its init.
+TEST(MaskedLm, TransplantCopiesMatchingTensorsFromACausalModel) {
+  ModelConfig causal;
+  causal.kind = ModelKind::text;
+  causal.n_layer = 1;
+  causal.n_head = 2;
+  causal.n_embd = 16;
+  causal.block_size = 64;
+  causal.attention.m = 8;
+  causal.attention.p = 2;
+  ModelConfig masked = causal;
+  masked.masked_lm = true;
+  masked.vocab_size = kMaskToken + 1;
+  masked.attention.variant = Variant::bidirectional;
+  masked.local_mixing = 3;
+  torch::manual_seed(1);
+  Network donor(causal);
+  torch::manual_seed(2);
+  Network net(masked);
+  const torch::Tensor mask_row_before = net.module().named_parameters()["transformer.wte.weight"][kMaskToken].clone();
+  const torch::Tensor mix_before = net.module().named_parameters()["transformer.local_mix.weight"].clone();
+  const TransplantReport r = transplant_tensors(net.module(), donor.module());
+  EXPECT_EQ(r.partly_copied, std::vector<std::string>{"transformer.wte.weight"});
+  EXPECT_EQ(r.kept.size(), 2u);  // local_mix weight and bias
+  EXPECT_EQ(r.copied.size() + r.partly_copied.size() + r.kept.size(), net.module().parameters().size());
+  auto params = net.module().named_parameters();
+  auto donor_params = donor.module().named_parameters();
+  EXPECT_TRUE(params["transformer.wte.weight"].narrow(0, 0, 256).equal(donor_params["transformer.wte.weight"]));
+  EXPECT_TRUE(params["transformer.wte.weight"][kMaskToken].equal(mask_row_before));
+  EXPECT_TRUE(params["transformer.local_mix.weight"].equal(mix_before));
+  for (const auto& name : r.copied) EXPECT_TRUE(params[name].equal(donor_params[name])) << name;
+}
+
 TEST(MaskedLm, TrainsAndEvaluatesRepeatablyOnMaskedBytes) {
   test::TempDir tmp;
   const std::string data = tmp.path + "/text.txt";

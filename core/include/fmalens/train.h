@@ -31,6 +31,9 @@ struct TrainOptions {
   std::string device = "auto";  // auto | cpu | cuda
   bool resume = false;          // continue from out + ".state" when it exists
   std::string init;             // warm start: weights (and history) of this checkpoint, a new schedule
+  // warm start across shapes: a fresh model from the options, then every tensor of this
+  // checkpoint with a matching name and shape (e.g. a causal LM's into a masked LM)
+  std::string init_weights;
   bool position_offsets = false;  // text: place short windows at random positions of the context
   bool augment = true;          // images: random shifts and flips
 };

@@ -93,6 +93,30 @@ void load_module_tensors(torch::nn::Module& module, const TensorMap& tensors, co
   if (!unknown.empty()) throw Error(shown_path(path) + ": unknown tensors " + list_some(unknown));
 }
 
+TransplantReport transplant_tensors(torch::nn::Module& module, torch::nn::Module& source) {
+  TransplantReport report;
+  std::map<std::string, torch::Tensor> from;
+  for (const auto& p : source.named_parameters()) from[p.key()] = p.value();
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.named_parameters()) {
+    auto it = from.find(p.key());
+    torch::Tensor dst = p.value();
+    if (it == from.end()) {
+      report.kept.push_back(p.key());
+    } else if (it->second.sizes().equals(dst.sizes())) {
+      dst.copy_(it->second.to(dst.device(), dst.scalar_type()));
+      report.copied.push_back(p.key());
+    } else if (dst.dim() == 2 && it->second.dim() == 2 && it->second.size(1) == dst.size(1)) {
+      const int64_t rows = std::min(dst.size(0), it->second.size(0));
+      dst.narrow(0, 0, rows).copy_(it->second.narrow(0, 0, rows).to(dst.device(), dst.scalar_type()));
+      report.partly_copied.push_back(p.key());
+    } else {
+      report.kept.push_back(p.key());
+    }
+  }
+  return report;
+}
+
 ModelConfig config_from_model_args(const std::string& model_args_json, const std::string& path) {
   nlohmann::json a;
   try {

@@ -33,6 +33,15 @@ TensorMap module_tensors(torch::nn::Module& module);
 // shape and nothing else (keys listed in `ignored` are allowed and skipped).
 void load_module_tensors(torch::nn::Module& module, const TensorMap& tensors, const std::string& path);
 
+// Copies into `module` every parameter of `source` with the same name and shape, and for a
+// 2-D parameter whose column count matches, its leading rows (a vocabulary grown by a mask
+// token keeps the bytes' embeddings). Returns what was copied, what was partly copied and
+// what kept its initialisation, for the log.
+struct TransplantReport {
+  std::vector<std::string> copied, partly_copied, kept;
+};
+TransplantReport transplant_tensors(torch::nn::Module& module, torch::nn::Module& source);
+
 TensorData to_tensor_data(const torch::Tensor& tensor);
 torch::Tensor from_tensor_data(const TensorData& data);
 

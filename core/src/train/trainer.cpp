@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -199,7 +200,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"weight_decay", o.weight_decay}, {"grad_clip", o.grad_clip}, {"beta1", o.beta1},
           {"beta2", o.beta2},        {"warmup", o.warmup},             {"eval_interval", o.eval_interval},
           {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"augment", o.augment},
-          {"init", o.init},          {"position_offsets", o.position_offsets},
+          {"init", o.init},          {"init_weights", o.init_weights},          {"position_offsets", o.position_offsets},
           {"data", o.data}};
 }
 
@@ -241,6 +242,16 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     torch::manual_seed(options.seed);
     net = std::make_unique<Network>(options.model);
     history["loss_curve"] = nlohmann::json::array();
+    if (!options.init_weights.empty()) {
+      LoadedNetwork donor = load_network(options.init_weights);
+      const TransplantReport r = transplant_tensors(net->module(), donor.network->module());
+      if (r.copied.empty() && r.partly_copied.empty())
+        throw Error(shown_path(options.init_weights) + ": no tensor matches this model's names and shapes");
+      std::fprintf(stderr, "init weights from %s: %zu tensors copied, %zu partly (leading rows), %zu kept their initialisation\n",
+                   shown_path(options.init_weights).c_str(), r.copied.size(), r.partly_copied.size(), r.kept.size());
+      for (const auto& k : r.partly_copied) std::fprintf(stderr, "  partly: %s\n", k.c_str());
+      for (const auto& k : r.kept) std::fprintf(stderr, "  kept:   %s\n", k.c_str());
+    }
   }
   TrainOptions o = options;
   o.model = net->config();
