@@ -14,7 +14,7 @@
 #    regress_* seeds, with a test.
 #
 # Usage: tools/fuzz.sh [--build-only | --no-build] [--runs] [target ...]   (targets: safetensors
-#        torch_zip config idx image text_window; default all)
+#        torch_zip config idx image text_window tokenizer; default all)
 # Environment:
 #   FUZZ_SECONDS  open-ended: seconds per target (default 60)
 #   FUZZ_RUNS     --runs: runs per target instead of each target's default (see runs_of below)
@@ -41,7 +41,7 @@ for a in "$@"; do
     *) targets+=("$a") ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors torch_zip config idx image text_window)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors torch_zip config idx image text_window tokenizer)
 
 # Longest input per target: a bit above the largest seed, so that mutations stay fast.
 max_len() {
@@ -49,6 +49,7 @@ max_len() {
     torch_zip) echo 32768 ;;
     image) echo 16384 ;;
     safetensors) echo 8192 ;;
+    tokenizer) echo 12288 ;;
     *) echo 4096 ;;
   esac
 }
@@ -59,6 +60,7 @@ runs_of() {
   case "$1" in
     torch_zip) echo 50000 ;;
     image) echo 250000 ;;
+    tokenizer) echo 60000 ;;
     *) echo 400000 ;;
   esac
 }

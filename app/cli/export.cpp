@@ -105,7 +105,7 @@ int run_export(ExportOptions o) {
   } else {
     InputOptions in = o.in;
     resolve_checkpoint(in);
-    model = Model::load(in.checkpoint);
+    model = Model::load(in.checkpoint, in.tokenizer);
     resolve_sample_input(in, model->config());
     RunOptions ro;
     ro.device = in.device;

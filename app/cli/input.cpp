@@ -14,6 +14,9 @@ void add_input_options(CLI::App* cmd, InputOptions& in, CheckpointOption checkpo
                                  : "Model file (.safetensors or reference ckpt.pt); default: the bundled text model, or "
                                    "the image model with --image");
   if (checkpoint == CheckpointOption::required) ck->required();
+  cmd->add_option("--tokenizer", in.tokenizer,
+                  "Text models that do not read bytes: a nanoGPT meta.pkl, a tokenizer.json, encoder.json + vocab.bpe or "
+                  "vocab.json + merges.txt (the file or its folder); default: meta.pkl found as nanoGPT's sample.py finds it");
   auto* text = cmd->add_option("--text", in.text, "Text to run (text models)");
   auto* file = cmd->add_option("--text-file", in.text_file, "Text file to run (a window of the context's size)");
   auto* image = cmd->add_option("--image", in.image, "Image to run (image models): PNG, JPEG, BMP, GIF");
@@ -46,11 +49,21 @@ Snapshot run_input(Model& model, const InputOptions& in, const RunOptions& optio
   if (given != 1) throw Error("give exactly one input: --text, --text-file or --image");
   if (!in.image.empty()) return model.run_image(load_image(in.image), options);
   if (!in.text_file.empty()) {
-    const int64_t context = model.config().kind == ModelKind::text ? model.config().block_size : 1;
+    // A window of the context's size in bytes; for other tokenizers, enough bytes for the
+    // context's tokens (run_text keeps the last block_size of them).
+    const auto tokenizer = model.tokenizer();
+    const bool bytes = !tokenizer || tokenizer->kind() == Tokenizer::Kind::bytes;
+    const int64_t context = model.config().kind == ModelKind::text ? model.config().block_size * (bytes ? 1 : 8) : 1;
     TextWindow w = read_text_window(in.text_file, context, in.window_start);
+    if (!bytes) {  // a window may start inside a UTF-8 character: start at the next one
+      size_t skip = 0;
+      while (skip < 3 && skip < w.bytes.size() && (static_cast<unsigned char>(w.bytes[skip]) & 0xC0) == 0x80) ++skip;
+      w.bytes.erase(0, skip);
+      w.offset += static_cast<int64_t>(skip);
+    }
     Snapshot s = model.run_text(w.bytes, options);
-    s.text_offset = w.offset;
-    s.dropped = w.file_size - static_cast<int64_t>(w.bytes.size());
+    s.text_offset += w.offset;
+    s.dropped = w.file_size - static_cast<int64_t>(s.text.size());
     return s;
   }
   return model.run_text(in.text, options);

@@ -13,6 +13,7 @@ namespace fmalens::cli {
 
 struct InputOptions {
   std::string checkpoint;
+  std::string tokenizer;  // text models that are not byte models: meta.pkl, BPE files or tokenizer.json
   std::string text, text_file, image;
   int64_t window_start = -1;  // text files longer than the context: where the window starts
   std::string device = "auto";
@@ -20,7 +21,7 @@ struct InputOptions {
 
 enum class CheckpointOption { required, defaults_to_bundled };
 
-// --checkpoint, --text, --text-file, --image (at most one of the three), --window-start,
+// --checkpoint, --tokenizer, --text, --text-file, --image (at most one of the three), --window-start,
 // --device and --assets (the data folder, fmalens/assets.h).
 void add_input_options(CLI::App* cmd, InputOptions& in, CheckpointOption checkpoint);
 

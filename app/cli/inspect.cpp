@@ -120,7 +120,7 @@ void add_inspect(CLI::App& app, Action& action) {
                   "(the manifest's filled_text)");
   cmd->callback([in, out, masks, &action] {
     action = [in, out, masks]() -> int {
-      auto model = Model::load(in->checkpoint);
+      auto model = Model::load(in->checkpoint, in->tokenizer);
       RunOptions ro;
       ro.device = in->device;
       ro.mask_spans = parse_mask_spans(*masks);
@@ -134,7 +134,20 @@ void add_inspect(CLI::App& app, Action& action) {
       add("logits.npy", snap.logits.shape, "float32",
           snap.config.kind == ModelKind::image ? "class logits"
           : snap.config.masked_lm              ? "logits of the byte at each position (masked LM), one row per input byte"
-                                               : "next-byte logits, one row per input byte");
+          : snap.token_ids.empty()             ? "next-byte logits, one row per input byte"
+                                               : "next-token logits, one row per input token");
+      nlohmann::json token_spans = nlohmann::json::array();
+      if (snap.config.kind == ModelKind::text) {
+        std::vector<int64_t> ids;
+        for (int64_t t = 0; t < snap.tokens; ++t) {
+          const auto [begin, end] = snap.bytes_of_token(t);
+          ids.push_back(snap.token_ids.empty() ? static_cast<unsigned char>(snap.text[static_cast<size_t>(t)])
+                                               : snap.token_ids[static_cast<size_t>(t)]);
+          token_spans.push_back({begin, end});
+        }
+        staging.add("tokens.npy", [&, ids](const std::string& p) { write_npy(p, {snap.tokens}, ids); });
+        add("tokens.npy", {snap.tokens}, "int64", "the token ids run, in order (byte models: the bytes)");
+      }
       const bool fma = snap.config.attention_kind == AttentionKind::fma;
       if (fma) {
         const Layout layout(snap.attention);
@@ -188,6 +201,9 @@ void add_inspect(CLI::App& app, Action& action) {
       if (snap.config.kind == ModelKind::text) {
         input["text_offset"] = snap.text_offset;
         input["dropped_bytes"] = snap.dropped;
+        input["tokenizer"] = model->info().tokenizer;
+        // Each token's bytes [begin, end) in the text run (which starts at text_offset).
+        input["token_byte_spans"] = token_spans;
         if (!snap.masked.empty()) {
           input["masked_spans"] = ro.mask_spans;
           input["filled_text"] = snap.filled;  // invalid UTF-8 is written as U+FFFD
@@ -204,7 +220,7 @@ void add_inspect(CLI::App& app, Action& action) {
       staging.add("manifest.json", [&](const std::string& p) { write_file_atomically(p, manifest_text); });
       staging.commit();
       if (snap.dropped > 0)
-        std::fprintf(stderr, "note: the input is longer than the context; ran its last %lld bytes (%lld bytes left out)\n",
+        std::fprintf(stderr, "note: the input is longer than the context; ran its last %lld tokens (%lld bytes left out)\n",
                      static_cast<long long>(snap.tokens), static_cast<long long>(snap.dropped));
       std::printf("wrote %zu arrays and manifest.json to %s (%.0f ms on %s)\n", arrays.size(), out->c_str(), snap.run_ms,
                   snap.device.c_str());

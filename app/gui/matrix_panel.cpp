@@ -154,7 +154,7 @@ void draw_matrix_panel(PanelContext& p) {
   const float f = p.font_px();
   render::MatrixFigure fig;
   fig.view = current_matrix_view(s, snap.tokens, W, H, f);
-  fig.text = snap.config.kind == ModelKind::text ? &snap.text : nullptr;
+  fig.text = snap.config.kind == ModelKind::text ? &snap : nullptr;
   fig.grid_side = snap.attention.grid_side;
   fig.font_px = f;
   const render::MatrixView& v = fig.view;

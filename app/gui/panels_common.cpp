@@ -41,6 +41,11 @@ std::string token_label(const Snapshot& s, int64_t t) {
     return "patch " + std::to_string(t / std::max<int64_t>(g, 1)) + "," + std::to_string(t % std::max<int64_t>(g, 1)) + " (" +
            std::to_string(t) + ")";
   }
+  if (t >= 0 && t < s.tokens && !s.token_spans.empty()) {
+    const auto [begin, end] = s.bytes_of_token(t);
+    return "'" + render::text_token_label(s, t) + "' (token " + std::to_string(t) + ", id " + std::to_string(s.token_ids[static_cast<size_t>(t)]) +
+           ", bytes " + std::to_string(begin) + ".." + std::to_string(end - 1) + ")";
+  }
   if (t >= 0 && t < static_cast<int64_t>(s.text.size()))
     return "'" + render::byte_label(static_cast<unsigned char>(s.text[static_cast<size_t>(t)])) + "' (byte " + std::to_string(t) + ")";
   return "token " + std::to_string(t);

@@ -19,14 +19,14 @@ void draw_text_panel(PanelContext& p) {
   }
   const Snapshot& snap = *s.snapshot;
   if (snap.dropped > 0)
-    ImGui::TextDisabled("showing the last %lld bytes (the model's context); %lld earlier bytes left out",
-                        static_cast<long long>(snap.tokens), static_cast<long long>(snap.dropped));
+    ImGui::TextDisabled("showing the last %lld %s (the model's context); %lld earlier bytes left out",
+                        static_cast<long long>(snap.tokens), snap.token_spans.empty() ? "bytes" : "tokens", static_cast<long long>(snap.dropped));
   render::TextFigure fig;
   render::set_text_source(fig, snap);
   fig.row = p.res.row;
   fig.row_levels = p.res.row_levels;
   fig.query = s.query;
-  fig.predictions = render::next_bytes(snap, s.query, 5);
+  fig.predictions = render::predictions(snap, s.query, 5);
   fig.colours = colour_scale(p);
   fig.cell_w = ImGui::CalcTextSize("M").x * p.framebuffer_scale;
   fig.cell_h = ImGui::GetTextLineHeightWithSpacing() * p.framebuffer_scale + 3;
@@ -43,7 +43,7 @@ void draw_text_panel(PanelContext& p) {
   static int64_t followed_query = -1;  // scroll to the query when it changes
   if (followed_query != s.query) {
     followed_query = s.query;
-    const float y = header_pt + static_cast<float>(layout.line_of(std::max<int64_t>(s.query, 0))) * line_pt;
+    const float y = header_pt + static_cast<float>(layout.line_of(snap.bytes_of_token(std::max<int64_t>(s.query, 0)).first)) * line_pt;
     if (y < ImGui::GetScrollY() || y + line_pt > ImGui::GetScrollY() + view_h) ImGui::SetScrollY(std::max(0.0f, y - view_h * 0.4f));
   }
   const float scroll = ImGui::GetScrollY();
@@ -70,14 +70,14 @@ void draw_text_panel(PanelContext& p) {
     render::TextFigure hit = fig;
     if (scroll > header_pt) hit.predictions.clear();
     const render::Point m = img.to_pixels(ImGui::GetIO().MousePos);
-    const int64_t b = render::text_hit(hit, layout, img.rect(), m.x, m.y);
+    const int64_t b = render::token_at(hit, render::text_hit(hit, layout, img.rect(), m.x, m.y));  // a token
     if (b >= 0 && b < static_cast<int64_t>(fig.row.size())) {
       const int level = fig.row_levels[static_cast<size_t>(b)];
       std::string filled;  // a masked byte: what the model reads there, its top three
       if (fig.masked && static_cast<size_t>(b) < fig.masked->size() && (*fig.masked)[static_cast<size_t>(b)]) {
         filled = "\nmasked; the model reads:";
-        for (const render::NextByte& nb : render::next_bytes(snap, b, 3))
-          filled += " '" + render::byte_label(nb.byte) + "' " + render::format_percent(nb.probability);
+        for (const render::Prediction& nb : render::predictions(snap, b, 3))
+          filled += " '" + render::vocabulary_label(snap, nb.id) + "' " + render::format_percent(nb.probability);
       }
       ImGui::SetTooltip("%s\n%s, weight %.4g%s\nclick: make it the query", token_label(snap, b).c_str(),
                         level < 0 ? "not attended (after the query)" : level == 0 ? "fine level" : ("level " + std::to_string(level)).c_str(),

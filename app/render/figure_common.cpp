@@ -1,5 +1,7 @@
 #include "render/figure_common.h"
 
+#include "fmalens/quote.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -44,6 +46,18 @@ std::string byte_label(unsigned char b) {
   char buf[8];
   std::snprintf(buf, sizeof(buf), "\\x%02X", b);
   return buf;
+}
+
+std::string text_token_label(const Snapshot& s, int64_t t) {
+  if (s.token_spans.empty())
+    return t >= 0 && t < static_cast<int64_t>(s.text.size()) ? byte_label(static_cast<unsigned char>(s.text[static_cast<size_t>(t)]))
+                                                             : std::string();
+  return escaped(s.token_text(t));
+}
+
+std::string vocabulary_label(const Snapshot& s, int64_t id) {
+  if (!s.tokenizer) return id >= 0 && id < 256 ? byte_label(static_cast<unsigned char>(id)) : "<" + std::to_string(id) + ">";
+  return escaped(s.vocabulary_entry(id));
 }
 
 void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px) {

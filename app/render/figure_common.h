@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fmalens/snapshot.h"
 #include "render/canvas.h"
 #include "render/colormap.h"
 
@@ -37,6 +38,11 @@ std::string format_number(double v);
 std::string format_percent(double fraction);
 // One byte as a label: printable ASCII as itself, newline "\n", others "\xNN".
 std::string byte_label(unsigned char byte);
+// Token `t` of a text snapshot for labels: its byte (byte_label) for byte models, its text
+// (escaped: \n, \xNN) for tokenized ones.
+std::string text_token_label(const Snapshot& snapshot, int64_t t);
+// Vocabulary entry `id` of a snapshot's tokenizer, the same way (a prediction).
+std::string vocabulary_label(const Snapshot& snapshot, int64_t id);
 
 // Ticks and labels of a colorbar for [lo, hi] on a linear or log scale, right of `bar`.
 void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px);

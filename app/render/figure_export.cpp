@@ -45,8 +45,7 @@ std::string query_text(const Snapshot& s, int64_t q) {
     return "query patch " + std::to_string(q / g) + "," + std::to_string(q % g);
   }
   std::string out = "query " + std::to_string(q);
-  if (q >= 0 && q < static_cast<int64_t>(s.text.size()))
-    out += " '" + byte_label(static_cast<unsigned char>(s.text[static_cast<size_t>(q)])) + "'";
+  if (q >= 0 && q < s.tokens) out += " '" + text_token_label(s, q) + "'";
   return out;
 }
 

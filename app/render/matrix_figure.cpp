@@ -26,8 +26,7 @@ std::string axis_token_label(const MatrixFigure& fig, const AttentionConfig& a, 
     if (fig.view.z_order) Layout::unmorton(pos, &y, &x);
     return std::to_string(y) + "," + std::to_string(x);
   }
-  if (fig.text && pos >= 0 && pos < static_cast<int64_t>(fig.text->size()))
-    return byte_label(static_cast<unsigned char>((*fig.text)[static_cast<size_t>(pos)]));
+  if (fig.text && pos >= 0 && pos < fig.text->tokens) return text_token_label(*fig.text, pos);
   return std::to_string(pos);
 }
 
@@ -101,7 +100,7 @@ void matrix_view_figure(FigureCall& c) {
   MatrixFigure fig;
   fig.font_px = f;
   fig.colorbar = st.colorbar;
-  fig.text = s.config.kind == ModelKind::text ? &s.text : nullptr;
+  fig.text = s.config.kind == ModelKind::text ? &s : nullptr;
   fig.grid_side = s.attention.grid_side;
   MatrixFigureLayout lay = matrix_figure_layout(body, f, st.colorbar);
   MatrixView v;

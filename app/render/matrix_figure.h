@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "fmalens/snapshot.h"
 #include "render/matrix_renderer.h"
 
 namespace fmalens::render {
@@ -20,7 +21,7 @@ MatrixFigureLayout matrix_figure_layout(const PixelRect& rect, float font_px, bo
 
 struct MatrixFigure {
   MatrixView view;
-  const std::string* text = nullptr;  // text models: the bytes, labels of the axes when they fit
+  const Snapshot* text = nullptr;  // text models: the tokens, labels of the axes when they fit
   int64_t grid_side = 0;              // image models: patches are labelled "y,x"
   float font_px = 13;
   bool colorbar = true;  // figure export: --no-colorbar

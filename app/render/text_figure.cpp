@@ -30,8 +30,8 @@ TextLayout layout_text(const std::string& text, int columns) {
   return l;
 }
 
-std::vector<NextByte> next_bytes(const Snapshot& s, int64_t pos, int count) {
-  std::vector<NextByte> out;
+std::vector<Prediction> predictions(const Snapshot& s, int64_t pos, int count) {
+  std::vector<Prediction> out;
   if (s.config.kind != ModelKind::text || s.logits.shape.size() != 2 || pos < 0 || pos >= s.logits.dim(0)) return out;
   const int64_t V = s.logits.dim(1);
   const float* row = &s.logits.data[static_cast<size_t>(pos * V)];
@@ -39,9 +39,9 @@ std::vector<NextByte> next_bytes(const Snapshot& s, int64_t pos, int count) {
   double z = 0;
   for (int64_t v = 0; v < V; ++v) z += std::exp(static_cast<double>(row[v] - mx));
   for (int64_t v = 0; v < V; ++v)
-    out.push_back({static_cast<unsigned char>(v), static_cast<float>(std::exp(static_cast<double>(row[v] - mx)) / z)});
+    out.push_back({v, static_cast<float>(std::exp(static_cast<double>(row[v] - mx)) / z)});
   std::partial_sort(out.begin(), out.begin() + std::min<int64_t>(count, V), out.end(),
-                    [](const NextByte& a, const NextByte& b) { return a.probability > b.probability; });
+                    [](const Prediction& a, const Prediction& b) { return a.probability > b.probability; });
   out.resize(static_cast<size_t>(std::min<int64_t>(count, V)));
   return out;
 }
@@ -51,7 +51,11 @@ void set_text_source(TextFigure& fig, const Snapshot& s) {
   fig.text = filled ? &s.filled : &s.text;
   fig.masked = filled ? &s.masked : nullptr;
   fig.predicts_position = s.config.masked_lm;
+  fig.tokens = s.token_spans.empty() ? nullptr : &s;
+  fig.vocabulary = &s;
 }
+
+int64_t token_at(const TextFigure& fig, int64_t byte) { return fig.tokens ? fig.tokens->token_of_byte(byte) : byte; }
 
 float text_header_height(const TextFigure& fig) { return fig.predictions.empty() ? 0.0f : fig.cell_h * 1.6f; }
 
@@ -72,12 +76,14 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
   if (!fig.text) return;
   const std::string& text = *fig.text;
   if (!fig.predictions.empty()) {
-    std::string head = (fig.predicts_position ? "at byte " + std::to_string(fig.query) + " the model reads:"
-                                              : "after byte " + std::to_string(fig.query) + " the model expects:");
+    const std::string unit = fig.tokens ? "token " : "byte ";
+    std::string head = (fig.predicts_position ? "at " + unit + std::to_string(fig.query) + " the model reads:"
+                                              : "after " + unit + std::to_string(fig.query) + " the model expects:");
     canvas->label(static_cast<float>(rect.x), static_cast<float>(rect.y), head, kDimTextColor);
     float x = static_cast<float>(rect.x) + fig.cell_w * static_cast<float>(head.size() + 2);
-    for (const NextByte& p : fig.predictions) {
-      const std::string item = "'" + byte_label(p.byte) + "' " + format_percent(p.probability);
+    for (const Prediction& p : fig.predictions) {
+      const std::string label = fig.vocabulary ? vocabulary_label(*fig.vocabulary, p.id) : byte_label(static_cast<unsigned char>(p.id));
+      const std::string item = "'" + label + "' " + format_percent(p.probability);
       canvas->label(x, static_cast<float>(rect.y), item, kTextColor);
       x += fig.cell_w * static_cast<float>(item.size() + 2);
     }
@@ -92,8 +98,10 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
     for (int64_t b = start; b < end; ++b) {
       const float x = static_cast<float>(rect.x) + static_cast<float>(b - start) * fig.cell_w;
       const size_t k = static_cast<size_t>(b);
-      const float v = k < fig.row.size() ? fig.row[k] : 0.0f;
-      const int level = k < fig.row_levels.size() ? fig.row_levels[k] : -1;
+      const int64_t token = token_at(fig, b);
+      const size_t tk = static_cast<size_t>(std::max<int64_t>(token, 0));
+      const float v = token >= 0 && tk < fig.row.size() ? fig.row[tk] : 0.0f;
+      const int level = token >= 0 && tk < fig.row_levels.size() ? fig.row_levels[tk] : -1;
       if (level >= 0) {
         const Rgb bg = fig.colours.colour(v);
         canvas->fill_rect(x, y, fig.cell_w, fig.cell_h - 3, to_color(bg, v > 0 ? 0.85f : 0.25f));
@@ -110,7 +118,18 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
       else canvas->label(x, y, ".", kDimTextColor);
       if (fig.masked && k < fig.masked->size() && (*fig.masked)[k])  // a masked byte, shown as the model filled it in
         canvas->stroke_rect(x, y, fig.cell_w, fig.cell_h - 3, kMaskedColor, 1);
-      if (b == fig.query) canvas->stroke_rect(x - 1, y - 1, fig.cell_w + 2, fig.cell_h, {1, 0.25f, 0.25f, 1}, 2);
+      if (fig.tokens && token >= 0 && fig.tokens->bytes_of_token(token).first == b && b != start)  // a token starts here
+        canvas->fill_rect(x, y + 1, 1, fig.cell_h - 5, kDimTextColor);
+      if (!fig.tokens && b == fig.query) {
+        canvas->stroke_rect(x - 1, y - 1, fig.cell_w + 2, fig.cell_h, {1, 0.25f, 0.25f, 1}, 2);
+      } else if (fig.tokens && token == fig.query) {  // the query's token, framed whole: top and bottom per byte, sides at its ends
+        const Color red{1, 0.25f, 0.25f, 1};
+        const auto [first, last] = fig.tokens->bytes_of_token(token);
+        canvas->fill_rect(x - (b == first ? 1 : 0), y - 1, fig.cell_w + (b == first ? 1 : 0) + (b + 1 == last ? 1 : 0), 2, red);
+        canvas->fill_rect(x - (b == first ? 1 : 0), y + fig.cell_h - 3, fig.cell_w + (b == first ? 1 : 0) + (b + 1 == last ? 1 : 0), 2, red);
+        if (b == first || b == start) canvas->fill_rect(x - 1, y - 1, 2, fig.cell_h, red);
+        if (b + 1 == last || b + 1 == end) canvas->fill_rect(x + fig.cell_w - 1, y - 1, 2, fig.cell_h, red);
+      }
     }
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
@@ -129,7 +148,7 @@ void text_view_figure(FigureCall& c) {
   set_text_source(fig, s);
   implied_row(bands, layout, c.query, &fig.row, &fig.row_levels);
   fig.query = c.query;
-  fig.predictions = next_bytes(s, c.query, 5);
+  fig.predictions = predictions(s, c.query, 5);
   fig.colours = c.colour_scale("text");
   fig.font_px = f;
   fig.cell_w = std::round(f * 0.54f);  // DejaVu Sans Mono's advance at the labels' size, and a little
@@ -139,7 +158,7 @@ void text_view_figure(FigureCall& c) {
   // Longer texts than the figure holds: the lines around the query.
   const int64_t fits = std::max<int64_t>(1, static_cast<int64_t>((static_cast<float>(body.h) - text_header_height(fig)) / fig.cell_h));
   const int64_t lines = static_cast<int64_t>(tl.line_start.size());
-  if (lines > fits) fig.first_line = std::clamp<int64_t>(tl.line_of(c.query) - fits / 2, 0, lines - fits);
+  if (lines > fits) fig.first_line = std::clamp<int64_t>(tl.line_of(s.bytes_of_token(c.query).first) - fits / 2, 0, lines - fits);
   draw_text_figure(c.ctx, fig, tl, body, W, H, &canvas);
   c.monospace = true;
   c.side_colours = fig.colours;

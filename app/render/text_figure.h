@@ -23,15 +23,19 @@ struct TextLayout {
 };
 TextLayout layout_text(const std::string& text, int columns);
 
-struct NextByte {
-  unsigned char byte = 0;
+struct Prediction {
+  int64_t id = 0;  // a byte, or a token id of the snapshot's tokenizer
   float probability = 0;
 };
 // Softmax of the logits row at `position`, best first, at most `count`.
-std::vector<NextByte> next_bytes(const Snapshot& snapshot, int64_t position, int count);
+std::vector<Prediction> predictions(const Snapshot& snapshot, int64_t position, int count);
 
 struct TextFigure {
   const std::string* text = nullptr;
+  // Tokenized text (a char map, a BPE): which token each byte belongs to, token boundaries
+  // marked, the query's token framed whole; predictions labelled from its vocabulary. Null
+  // for byte models (byte t is token t).
+  const Snapshot* tokens = nullptr;
   // Masked LMs: 1 for each masked byte (drawn framed in the mask colour, as `text` fills it in)
   // and the predictions are of the byte at the query, not the next one.
   const std::vector<uint8_t>* masked = nullptr;
@@ -39,7 +43,8 @@ struct TextFigure {
   std::vector<float> row;
   std::vector<int> row_levels;
   int64_t query = 0;
-  std::vector<NextByte> predictions;
+  std::vector<Prediction> predictions;
+  const Snapshot* vocabulary = nullptr;  // labels of the predictions (null: bytes)
   ColourScale colours;
   float cell_w = 7, cell_h = 15;  // glyph cell (the GUI's monospace font)
   float font_px = 13;
@@ -52,6 +57,8 @@ void set_text_source(TextFigure& figure, const Snapshot& snapshot);
 
 // Height of the header (predictions) above the grid.
 float text_header_height(const TextFigure& figure);
+// The token holding byte `byte` of the figure's text (the byte itself for byte models), or -1.
+int64_t token_at(const TextFigure& figure, int64_t byte);
 // Byte under a point of the rectangle, or -1.
 int64_t text_hit(const TextFigure& figure, const TextLayout& layout, const PixelRect& rect, float x, float y);
 

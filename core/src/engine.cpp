@@ -24,7 +24,7 @@ namespace {
 struct LoadedModel {
   std::shared_ptr<Model> model;
   std::shared_ptr<const ModelInfo> info;
-  std::string path;
+  std::string path, tokenizer;
   std::filesystem::file_time_type mtime{};
 };
 
@@ -41,9 +41,10 @@ Engine::Runner Engine::model_runner() {
   return [loaded](const EngineJob& job, const Engine::Progress& progress) {
     EngineResult r;
     const auto mtime = modified(job.checkpoint);
-    if (!loaded->model || loaded->path != job.checkpoint || loaded->mtime != mtime) {
+    if (!loaded->model || loaded->path != job.checkpoint || loaded->mtime != mtime || loaded->tokenizer != job.tokenizer) {
       // A failed load throws before anything is replaced: the previous model stays loaded.
-      auto model = Model::load(job.checkpoint);
+      auto model = Model::load(job.checkpoint, job.tokenizer);
+      loaded->tokenizer = job.tokenizer;
       loaded->model = model;
       loaded->info = std::make_shared<const ModelInfo>(model->info());
       loaded->path = job.checkpoint;

@@ -35,6 +35,9 @@ COMMITTED = os.path.join(HERE, "bad_inputs")
 TINY_TEXT = os.path.join(COMMITTED, "tiny_text.safetensors")
 TINY_IMAGE = os.path.join(COMMITTED, "tiny_image.safetensors")
 NANOGPT = os.path.join(ROOT, "tests", "fixtures", "nanogpt_tiny.pt")
+TOKENIZERS = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
+CHAR_CKPT = os.path.join(TOKENIZERS, "nanogpt_char", "out-shakespeare-char", "ckpt.pt")
+BPE_CKPT = os.path.join(TOKENIZERS, "nanogpt_bpe", "ckpt.pt")
 
 sys.path.insert(0, HERE)
 import make_bad_inputs as mk  # noqa: E402
@@ -350,6 +353,40 @@ class Suite:
         self.run("checkpoint", "inspect: one flipped weight bit (no checksum in the format: accepted)",
                  ["inspect", "--checkpoint", p, "--text", "hello", "--out", "out_ok"], expect=0)
 
+    # -------------------------------------------------------------- tokenizers
+    def tokenizer_cases(self):
+        out = ["--out", "out"]
+        # Bytes are never run as ids of another vocabulary: no tokenizer found -> refused.
+        self.run("tokenizer", "BPE model without its vocabulary files",
+                 ["inspect", "--checkpoint", BPE_CKPT, "--text", "hello world"] + out, names=BPE_CKPT, rule="--tokenizer")
+        self.run("tokenizer", "nanoGPT model without a meta.pkl",
+                 ["inspect", "--checkpoint", NANOGPT, "--text", "hello"] + out, names=NANOGPT, rule="--tokenizer")
+        self.run("tokenizer", "a character outside the char map",
+                 ["inspect", "--checkpoint", CHAR_CKPT, "--text", "Speak, Zed."] + out, rule="character 'Z' (U+005A) at byte 7")
+        self.run("tokenizer", "invalid UTF-8 for a char map",
+                 ["inspect", "--checkpoint", CHAR_CKPT, "--text-file", self.write("latin1.txt", b"Speak \xe9")] + out,
+                 rule="not valid UTF-8 at byte 6")
+        bpe = os.path.join(TOKENIZERS, "bpe", "gpt2")
+        self.run("tokenizer", "a tokenizer larger than the model's vocabulary",
+                 ["inspect", "--checkpoint", CHAR_CKPT, "--tokenizer", bpe, "--text", "Speak"] + out,
+                 rule="ids, more than this model's vocabulary of 35")
+        self.run("tokenizer", "a byte model given a BPE",
+                 ["inspect", "--checkpoint", TINY_TEXT, "--tokenizer", bpe, "--text", "Speak"] + out,
+                 rule="ids, more than this model's vocabulary of 256")
+        broken = self.write("meta.pkl", b"\x80\x04garbage")
+        self.run("tokenizer", "a broken meta.pkl", ["inspect", "--checkpoint", CHAR_CKPT, "--tokenizer", broken, "--text", "a"] + out,
+                 names=broken, rule="pickle at byte")
+        evil = self.write("evil.pkl", b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00ls\x85R.")
+        self.run("tokenizer", "a meta.pkl that calls os.system", ["info", "--checkpoint", CHAR_CKPT, "--tokenizer", evil],
+                 names=evil, rule="forbidden global 'os.system'")
+        self.run("tokenizer", "a tokenizer that does not exist",
+                 ["inspect", "--checkpoint", BPE_CKPT, "--tokenizer", self.path("nope.json"), "--text", "a"] + out,
+                 names=self.path("nope.json"), rule="no such tokenizer")
+        self.run("tokenizer", "char model with its meta.pkl found as nanoGPT finds it",
+                 ["inspect", "--checkpoint", CHAR_CKPT, "--text", "Speak, speak."] + out, expect=0)
+        self.run("tokenizer", "BPE model with its files",
+                 ["inspect", "--checkpoint", BPE_CKPT, "--tokenizer", bpe, "--text", "hello world"] + out, expect=0)
+
     # -------------------------------------------------------------- images
     def image_cases(self):
         out = ["--out", "out"]
@@ -528,6 +565,7 @@ class Suite:
         self.checkpoint_cases()
         self.image_cases()
         self.text_cases()
+        self.tokenizer_cases()
         self.output_cases()
         self.export_cases()
         self.window_cases()

@@ -101,7 +101,7 @@ TEST_F(Export, PngHasTheSizeAndTheGuiRendersPixels) {
   textures.upload(render::make_band_data(snap, 0, -1));
   render::MatrixFigure fig;
   fig.font_px = f;
-  fig.text = &snap.text;
+  fig.text = &snap;
   const render::MatrixFigureLayout lay = render::matrix_figure_layout(body, f);
   fig.view = render::MatrixView::fit(snap.tokens, lay.matrix.w, lay.matrix.h);
   render::OffscreenTarget target;

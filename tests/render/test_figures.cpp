@@ -170,9 +170,9 @@ TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
   fig.text = &snap.text;
   fig.query = 100;
   implied_row(data, layout, fig.query, &fig.row, &fig.row_levels);
-  fig.predictions = next_bytes(snap, fig.query, 3);
+  fig.predictions = predictions(snap, fig.query, 3);
   ASSERT_EQ(fig.predictions.size(), 3u);
-  EXPECT_EQ(fig.predictions[0].byte, static_cast<unsigned char>(snap.text[101]));  // the synthetic logits favour the next byte
+  EXPECT_EQ(fig.predictions[0].id, static_cast<int64_t>(static_cast<unsigned char>(snap.text[101])));  // the synthetic logits favour the next byte
   fig.colours.hi = data.max_value();
   fig.colours.lo = fig.colours.hi * 1e-4f;
   const TextLayout text_layout = layout_text(snap.text, 40);
@@ -194,6 +194,53 @@ TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
   EXPECT_TRUE(pic.background(x, y));
   cell(0, &x, &y);
   EXPECT_FALSE(pic.background(x, fig.cell_h * 0 + y + fig.cell_h - 3.5f)) << "no level underline";
+}
+
+// Tokenized text (a BPE, a char map): every byte of a token shows the token's weight, the
+// query's token is framed whole, a token's first byte is marked, and a click finds the token.
+TEST(TextFigure, TokenizedTextColoursAndFramesWholeTokens) {
+  FMALENS_REQUIRE_GL();
+  Snapshot snap;
+  snap.config.kind = ModelKind::text;
+  snap.text = "The quick fox";
+  snap.tokens = 4;
+  snap.token_spans = {{0, 3}, {3, 9}, {9, 10}, {10, 13}};  // "The", " quick", " ", "fox"
+  snap.token_ids = {10, 11, 12, 13};
+  TextFigure fig;
+  set_text_source(fig, snap);
+  ASSERT_EQ(fig.tokens, &snap);
+  fig.row = {0.2f, 0.9f, 0.0f, 0.0f};
+  fig.row_levels = {0, 1, -1, -1};
+  fig.query = 1;
+  fig.colours.hi = 1;
+  fig.colours.lo = 1e-3f;
+  const TextLayout text_layout = layout_text(snap.text, 40);
+  Picture pic;
+  Canvas canvas;
+  const PixelRect rect{0, 0, W, H};
+  draw_text_figure(test::GlTestContext::get().render(), fig, text_layout, rect, W, H, &canvas);
+  pic.read();
+  const auto cell_x = [&](int64_t b) { return (static_cast<float>(b) + 0.5f) * fig.cell_w; };
+  const float mid = fig.cell_h * 0.5f, top = 0.5f;
+  const Color red{1, 0.25f, 0.25f, 1};
+  for (int64_t b = 3; b < 9; ++b) {  // " quick": one weight, one frame
+    EXPECT_TRUE(pic.near(cell_x(b), top, red, 40)) << "byte " << b << " of the query's token is not framed";
+    EXPECT_EQ(token_at(fig, b), 1);
+    EXPECT_EQ(text_hit(fig, text_layout, rect, cell_x(b), mid), b);
+  }
+  EXPECT_FALSE(pic.near(cell_x(1), top, red, 40)) << "a byte of another token is framed";
+  EXPECT_FALSE(pic.near(cell_x(9), top, red, 40));
+  // The weight of token 0 under all its bytes; none under the tokens after the query.
+  const uint8_t* first = pic.at(cell_x(0) + fig.cell_w * 0.3f, fig.cell_h - 5);
+  const uint8_t* last = pic.at(cell_x(2) + fig.cell_w * 0.3f, fig.cell_h - 5);
+  EXPECT_FALSE(pic.background(cell_x(0) + fig.cell_w * 0.3f, fig.cell_h - 5));
+  EXPECT_TRUE(std::equal(first, first + 3, last));
+  EXPECT_TRUE(pic.background(cell_x(11) + fig.cell_w * 0.3f, fig.cell_h - 5));
+  // Predictions are labelled from the vocabulary: bytes when the snapshot has no tokenizer.
+  EXPECT_EQ(vocabulary_label(snap, 'x'), "x");
+  EXPECT_EQ(text_token_label(snap, 1), " quick");
+  snap.text[4] = '\n';
+  EXPECT_EQ(text_token_label(snap, 1), " \\nuick");
 }
 
 TEST(CompareFigure, ExactFmaAndDifference) {

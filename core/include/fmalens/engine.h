@@ -21,6 +21,7 @@ namespace fmalens {
 // when the file changed on disk since (a training run rewrites it in place).
 struct EngineJob {
   std::string checkpoint;
+  std::string tokenizer;  // for text models that are not byte models ("": found as Model::load finds it)
   std::string device = "auto";  // auto | cpu | cuda
   // The inputs: the model runs the one it takes (text models the text, image models the
   // image). Neither: the job only loads the checkpoint (a model and no snapshot come back).

@@ -13,6 +13,7 @@
 #include "fmalens/image.h"
 #include "fmalens/snapshot.h"
 #include "fmalens/text_window.h"
+#include "fmalens/tokenizer.h"
 
 namespace fmalens {
 
@@ -27,6 +28,9 @@ struct ModelInfo {
   int64_t parameters = 0;
   std::vector<ParameterGroup> groups;
   std::string training_json;  // the checkpoint's training metadata ("" when none)
+  // Text models: Tokenizer::describe() of the tokenizer ("bytes", "char map of 65 from ...",
+  // "GPT-2 BPE, ..."); "" when none was found (text is refused).
+  std::string tokenizer;
   std::map<std::string, std::string> metadata;
 };
 
@@ -53,8 +57,11 @@ class Cancelled : public Error {
 
 class Model {
  public:
-  // Loads a checkpoint (safetensors or a reference / nanoGPT torch.save file). Throws Error.
-  static std::shared_ptr<Model> load(const std::string& path);
+  // Loads a checkpoint (safetensors or a reference / nanoGPT torch.save file) and, for text
+  // models, its tokenizer: the one at `tokenizer_path` when given, else bytes for a byte
+  // vocabulary, else a nanoGPT meta.pkl found as sample.py finds it (find_nanogpt_meta), else
+  // none (run_text then refuses). Throws Error.
+  static std::shared_ptr<Model> load(const std::string& path, const std::string& tokenizer_path = "");
   ~Model();
 
   const ModelConfig& config() const;
@@ -67,7 +74,14 @@ class Model {
   // "auto: cpu"; the name itself when this build cannot run on it.
   static std::string describe_device(const std::string& name);
 
-  // Text models: runs the bytes of `text`. Longer than the context: the last block_size bytes
+  // The tokenizer text runs through (null: none found; the model cannot run text).
+  std::shared_ptr<const Tokenizer> tokenizer() const;
+  // Throws Error when `tokenizer` has more ids than the model's vocabulary.
+  void set_tokenizer(std::shared_ptr<const Tokenizer> tokenizer);
+  // Why text cannot run without a tokenizer: one line naming the vocabulary and --tokenizer.
+  std::string missing_tokenizer_message() const;
+
+  // Text models: runs the tokens of `text` (for byte models, its bytes). Longer than the context: the last block_size tokens
   // (Snapshot::dropped says how many were left out). Empty text is refused. A bidirectional
   // FMA model takes power-of-two multiples of 2m tokens: shorter text is run right-padded with
   // spaces (Snapshot::tokens counts the text; the attention rows and columns beyond are padding).

@@ -15,5 +15,6 @@ std::string npy_bytes(const std::vector<int64_t>& shape, const void* data, size_
 // Writes an Array as float32 .npy, atomically. Throws Error naming the path on failure.
 void write_npy(const std::string& path, const Array& array);
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<int32_t>& data);
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<int64_t>& data);
 
 }  // namespace fmalens

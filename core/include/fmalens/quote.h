@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -18,6 +19,10 @@ std::string escaped(std::string_view value);
 // 'value', escaped; a value longer than `max_bytes` is cut at a character boundary and its
 // length given: 'abc...' (1234 bytes).
 std::string quote(std::string_view value, size_t max_bytes = 80);
+
+// Length of the valid UTF-8 sequence at s[i] (1..4) and its code point, or 0 when the bytes
+// there are not valid UTF-8 (overlong forms, surrogates and code points past U+10FFFF included).
+size_t utf8_sequence(std::string_view s, size_t i, uint32_t* code_point);
 
 // Whether `s` is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s);

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fmalens/config.h"
+#include "fmalens/tokenizer.h"
 
 namespace fmalens {
 
@@ -56,6 +59,19 @@ struct Snapshot {
   // masked byte replaced by the model's most likely byte (empty when nothing was masked).
   std::vector<uint8_t> masked;
   std::string filled;
+  // Text run through a tokenizer other than bytes (a char map, a BPE): each token's id and
+  // the bytes [begin, end) of `text` it stands for. Empty for byte models, whose token t is
+  // byte t of `text`.
+  std::vector<int64_t> token_ids;
+  std::vector<std::pair<int64_t, int64_t>> token_spans;
+  std::shared_ptr<const Tokenizer> tokenizer;  // null: bytes
+  // Token <-> bytes, whichever the tokenizer: the token holding byte `byte` of `text` (-1
+  // outside), the bytes of token `token`, and its text ("" outside).
+  int64_t token_of_byte(int64_t byte) const;
+  std::pair<int64_t, int64_t> bytes_of_token(int64_t token) const;
+  std::string token_text(int64_t token) const;
+  // The vocabulary entry of id `id` (a prediction): its bytes.
+  std::string vocabulary_entry(int64_t id) const;
   // Image input as fed to the model: [S, S, channels] in [0, 1].
   Array image;
   std::vector<LayerSnapshot> layers;

@@ -1,6 +1,7 @@
 // Torch-free views of a Snapshot: exact attention rows, the implied FMA matrix, level masses.
 #include "fmalens/snapshot.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -18,6 +19,32 @@ void check_rows(const Snapshot& s, int layer, int head, int64_t r0, int64_t r1) 
 bool is_causal(const Snapshot& s) { return s.config.causal(); }
 
 }  // namespace
+
+int64_t Snapshot::token_of_byte(int64_t byte) const {
+  if (byte < 0 || byte >= static_cast<int64_t>(text.size())) return -1;
+  if (token_spans.empty()) return byte < tokens ? byte : -1;
+  const auto it = std::upper_bound(token_spans.begin(), token_spans.end(), byte,
+                                   [](int64_t b, const std::pair<int64_t, int64_t>& span) { return b < span.first; });
+  if (it == token_spans.begin()) return -1;
+  const auto token = static_cast<int64_t>(it - token_spans.begin()) - 1;
+  return byte < token_spans[static_cast<size_t>(token)].second ? token : -1;
+}
+
+std::pair<int64_t, int64_t> Snapshot::bytes_of_token(int64_t token) const {
+  if (token_spans.empty()) return token >= 0 && token < static_cast<int64_t>(text.size()) ? std::make_pair(token, token + 1) : std::make_pair<int64_t, int64_t>(0, 0);
+  if (token < 0 || token >= static_cast<int64_t>(token_spans.size())) return {0, 0};
+  return token_spans[static_cast<size_t>(token)];
+}
+
+std::string Snapshot::token_text(int64_t token) const {
+  const auto [begin, end] = bytes_of_token(token);
+  return text.substr(static_cast<size_t>(begin), static_cast<size_t>(end - begin));
+}
+
+std::string Snapshot::vocabulary_entry(int64_t id) const {
+  if (tokenizer) return tokenizer->decode(id);
+  return id >= 0 && id < 256 ? std::string(1, static_cast<char>(id)) : std::string();
+}
 
 Array exact_attention_rows(const Snapshot& s, int layer, int head, int64_t r0, int64_t r1) {
   check_rows(s, layer, head, r0, r1);

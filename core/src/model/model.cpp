@@ -75,6 +75,7 @@ std::string group_of(const std::string& name) {
 struct Model::Impl {
   std::unique_ptr<Network> net;
   ModelInfo info;
+  std::shared_ptr<const Tokenizer> tokenizer;
   std::mutex run_mutex;  // one run at a time per model (modules move between devices)
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kFloat;
@@ -145,7 +146,50 @@ struct Model::Impl {
 Model::Model() : impl_(std::make_unique<Impl>()) {}
 Model::~Model() = default;
 
-std::shared_ptr<Model> Model::load(const std::string& path) {
+namespace {
+
+// A byte vocabulary (and a masked byte LM's mask token) needs no tokenizer.
+bool byte_vocabulary(const ModelConfig& c) { return c.vocab_size == 256 || (c.masked_lm && c.vocab_size == kMaskToken + 1); }
+
+// nanoGPT's config['dataset'] from a torch.save checkpoint's extras ("" when absent).
+std::string nanogpt_dataset(const ModelInfo& info) {
+  const auto it = info.metadata.find("reference_extras");
+  if (it == info.metadata.end()) return "";
+  try {
+    const auto extras = nlohmann::json::parse(it->second);
+    if (extras.contains("config") && extras["config"].is_object() && extras["config"].contains("dataset") &&
+        extras["config"]["dataset"].is_string())
+      return extras["config"]["dataset"].get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+  }
+  return "";
+}
+
+}  // namespace
+
+std::shared_ptr<const Tokenizer> Model::tokenizer() const { return impl_->tokenizer; }
+
+void Model::set_tokenizer(std::shared_ptr<const Tokenizer> tokenizer) {
+  const ModelConfig& c = config();
+  if (tokenizer && c.kind == ModelKind::text && tokenizer->size() > c.vocab_size)
+    throw Error(shown_path(tokenizer->source()) + ": this tokenizer has " + std::to_string(tokenizer->size()) +
+                " ids, more than this model's vocabulary of " + std::to_string(c.vocab_size));
+  if (tokenizer && c.masked_lm && tokenizer->kind() != Tokenizer::Kind::bytes)
+    throw Error(shown_path(tokenizer->source()) + ": a masked byte LM reads bytes, not this tokenizer's ids");
+  impl_->info.tokenizer = tokenizer ? tokenizer->describe() : "";
+  impl_->tokenizer = std::move(tokenizer);
+}
+
+std::string Model::missing_tokenizer_message() const {
+  const int64_t v = config().vocab_size;
+  const std::string what = v == 50257 || v == 50304 ? "GPT-2 BPE vocabulary of " + std::to_string(v) +
+                                                          ": give its encoder.json + vocab.bpe, vocab.json + merges.txt or tokenizer.json"
+                                                    : "vocabulary of " + std::to_string(v) +
+                                                          " is not bytes and no meta.pkl was found beside it or in data/<dataset>/: give its meta.pkl or BPE files";
+  return shown_path(info().path) + ": this model's " + what + " with --tokenizer (File > Open tokenizer... in the window)";
+}
+
+std::shared_ptr<Model> Model::load(const std::string& path, const std::string& tokenizer_path) {
   LoadedNetwork loaded = load_network(path);
   std::shared_ptr<Model> m(new Model());
   m->impl_->net = std::move(loaded.network);
@@ -163,6 +207,16 @@ std::shared_ptr<Model> Model::load(const std::string& path) {
     info.parameters += p.value().numel();
   }
   for (const auto& g : groups) info.groups.push_back({g.first, g.second});
+  if (info.config.kind == ModelKind::text) {
+    if (!tokenizer_path.empty()) {
+      m->set_tokenizer(load_tokenizer(tokenizer_path));
+    } else if (byte_vocabulary(info.config)) {
+      m->set_tokenizer(byte_tokenizer());
+    } else {
+      const std::string meta = find_nanogpt_meta(path, nanogpt_dataset(info));
+      if (!meta.empty()) m->set_tokenizer(load_tokenizer(meta));
+    }
+  }
   return m;
 }
 
@@ -189,12 +243,16 @@ std::string Model::describe() const {
   const ModelConfig& c = i.config;
   std::ostringstream o;
   o << "file        " << i.path << " (" << i.format << ")\n";
-  const char* family = c.kind == ModelKind::image ? "image ViT" : c.masked_lm ? "masked byte LM (encoder)" : "text GPT (bytes)";
+  const bool bytes = i.tokenizer == "bytes";
+  const char* family = c.kind == ModelKind::image ? "image ViT" : c.masked_lm ? "masked byte LM (encoder)" : bytes ? "text GPT (bytes)" : "text GPT";
   o << "model       " << family << ", " << (c.attention_kind == AttentionKind::fma ? "FMA" : "dense") << " attention"
     << (c.local_mixing ? ", local mixing of width " + std::to_string(c.local_mixing) : std::string()) << "\n";
   o << "shape       " << c.n_layer << " layers, " << c.n_head << " heads, width " << c.n_embd << ", head dim "
     << c.n_embd / c.n_head << (c.bias ? "" : ", no biases") << "\n";
-  if (c.kind == ModelKind::text) o << "context     " << c.block_size << " bytes, vocabulary " << c.vocab_size << "\n";
+  if (c.kind == ModelKind::text) {
+    o << "context     " << c.block_size << (bytes ? " bytes" : " tokens") << ", vocabulary " << c.vocab_size << "\n";
+    o << "tokenizer   " << (i.tokenizer.empty() ? "none found: give one with --tokenizer (meta.pkl, BPE files or tokenizer.json)" : i.tokenizer) << "\n";
+  }
   else
     o << "input       " << c.image_size << "x" << c.image_size << "x" << c.channels << ", patches " << c.patch_size << "x"
       << c.patch_size << " -> grid " << c.grid_side() << "x" << c.grid_side() << ", " << c.num_classes << " classes\n";
@@ -238,13 +296,28 @@ Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
   if (text.empty()) throw Error("the text is empty: type or open some text to run");
   if (!options.mask_spans.empty() && !c.masked_lm)
     throw Error("only a masked LM fills in masked bytes: this model predicts the next byte");
+  const std::shared_ptr<const Tokenizer>& tokenizer = impl_->tokenizer;
+  if (!tokenizer) throw Error(missing_tokenizer_message());
+  const bool bytes = tokenizer->kind() == Tokenizer::Kind::bytes;
   Snapshot snap;
-  const int64_t size = static_cast<int64_t>(text.size());
-  const int64_t T = std::min(size, c.block_size);
-  snap.text_offset = size - T;
-  snap.dropped = size - T;
+  // Longer than the context: the last block_size tokens (a byte model's tokens are its bytes,
+  // so only the last block_size bytes need encoding).
+  const size_t encode_from = bytes && static_cast<int64_t>(text.size()) > c.block_size ? text.size() - static_cast<size_t>(c.block_size) : 0;
+  std::vector<Token> all = tokenizer->encode(std::string_view(text).substr(encode_from));
+  if (all.empty()) throw Error("the text is empty: type or open some text to run");
+  const int64_t T = std::min(static_cast<int64_t>(all.size()), c.block_size);
+  const auto first = all.end() - T;
+  snap.text_offset = static_cast<int64_t>(encode_from) + first->begin;
+  snap.dropped = snap.text_offset;
   snap.text = text.substr(static_cast<size_t>(snap.text_offset));
   snap.tokens = T;
+  if (!bytes) {
+    snap.tokenizer = tokenizer;
+    for (auto t = first; t != all.end(); ++t) {
+      snap.token_ids.push_back(t->id);
+      snap.token_spans.emplace_back(t->begin - first->begin, t->end - first->begin);
+    }
+  }
   // A bidirectional FMA layout needs a power-of-two multiple of 2m tokens (padding is not
   // future there, unlike causal input): pad with spaces, the plainest byte of text.
   int64_t run_length = T;
@@ -252,12 +325,13 @@ Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
     run_length = 2 * c.attention.m;
     while (run_length < T) run_length *= 2;
   }
-  auto idx = torch::full({1, run_length}, int64_t{' '}, torch::kLong);
+  const std::vector<Token> space = tokenizer->encode(" ");
+  auto idx = torch::full({1, run_length}, space.size() == 1 ? space[0].id : int64_t{0}, torch::kLong);
   auto* p = idx.data_ptr<int64_t>();
   for (int64_t t = 0; t < T; ++t) {
-    p[t] = static_cast<uint8_t>(snap.text[static_cast<size_t>(t)]);
+    p[t] = first[t].id;
     if (p[t] >= c.vocab_size)
-      throw Error("byte " + std::to_string(p[t]) + " is outside this model's vocabulary of " + std::to_string(c.vocab_size));
+      throw Error("token " + std::to_string(p[t]) + " is outside this model's vocabulary of " + std::to_string(c.vocab_size));
   }
   std::vector<std::pair<int64_t, int64_t>> spans = options.mask_spans;
   if (options.mask_underscores && c.masked_lm)

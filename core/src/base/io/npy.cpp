@@ -31,6 +31,10 @@ void write_npy(const std::string& path, const Array& array) {
   write_file_atomically(path, npy_bytes(array.shape, array.data.data(), sizeof(float), "<f4"));
 }
 
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<int64_t>& data) {
+  write_file_atomically(path, npy_bytes(shape, data.data(), sizeof(int64_t), "<i8"));
+}
+
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<int32_t>& data) {
   write_file_atomically(path, npy_bytes(shape, data.data(), sizeof(int32_t), "<i4"));
 }

@@ -51,8 +51,8 @@ std::string opcode_name(uint8_t op) {
 // allowed globals, whose effect is written out here.
 class Unpickler {
  public:
-  Unpickler(const std::vector<uint8_t>& data, const std::string& path, const StorageCheck& check)
-      : data_(data), path_(path), check_storage_(check), out_(std::make_unique<Pickle>()) {}
+  Unpickler(const std::vector<uint8_t>& data, const std::string& path, const std::string& what, const StorageCheck& check)
+      : data_(data), path_(path), what_(what), check_storage_(check), out_(std::make_unique<Pickle>()) {}
 
   std::unique_ptr<Pickle> run() {
     for (;;) {
@@ -182,7 +182,7 @@ class Unpickler {
 
  private:
   [[noreturn]] void fail(const std::string& rule) const {
-    throw Error(shown_path(path_) + ": data.pkl at byte " + std::to_string(at_) + ": " + rule);
+    throw Error(shown_path(path_) + ": " + what_ + " at byte " + std::to_string(at_) + ": " + rule);
   }
 
   // ---- reading the byte stream
@@ -408,6 +408,7 @@ class Unpickler {
 
   const std::vector<uint8_t>& data_;
   const std::string& path_;
+  const std::string& what_;
   const StorageCheck& check_storage_;
   std::unique_ptr<Pickle> out_;
   size_t pos_ = 0, at_ = 0;
@@ -426,7 +427,14 @@ const Value* Pickle::lookup(const Dict& d, const std::string& key) {
 
 std::unique_ptr<Pickle> unpickle(const std::vector<uint8_t>& data, const std::string& path,
                                  const StorageCheck& check_storage) {
-  return Unpickler(data, path, check_storage).run();
+  return Unpickler(data, path, "data.pkl", check_storage).run();
+}
+
+std::unique_ptr<Pickle> unpickle_plain(const std::vector<uint8_t>& data, const std::string& path) {
+  const StorageCheck no_storages = [&](const std::string& key, DType, int64_t) {
+    throw Error(shown_path(path) + ": names a tensor storage " + quote(key) + ", but plain data holds none");
+  };
+  return Unpickler(data, path, "pickle", no_storages).run();
 }
 
 }  // namespace fmalens::pickle

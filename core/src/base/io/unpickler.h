@@ -76,4 +76,8 @@ using StorageCheck = std::function<void(const std::string& key, DType dtype, int
 std::unique_ptr<Pickle> unpickle(const std::vector<uint8_t>& data, const std::string& path,
                                  const StorageCheck& check_storage);
 
+// Plain data (dicts, lists, strings, numbers), such as nanoGPT's meta.pkl: the same rules,
+// and no tensor storages. Throws Error "<path>: pickle at byte N: <rule>".
+std::unique_ptr<Pickle> unpickle_plain(const std::vector<uint8_t>& data, const std::string& path);
+
 }  // namespace fmalens::pickle
