@@ -88,6 +88,9 @@ App::App(const GuiOptions& options) : options_(options) {
     // text given to an image model (or an image to a text model) is an error, not ignored.
     const bool text_given = !in.text.empty() || !in.text_file.empty(), image_given = !in.image.empty();
     state_.checkpoint = in.checkpoint.empty() ? (image_given ? bundled.image_model : bundled.text_model) : in.checkpoint;
+    if (!in.tokenizer.empty()) state_.tokenizers[state_.checkpoint] = in.tokenizer;
+    const auto remembered = state_.tokenizers.find(state_.checkpoint);
+    state_.tokenizer = remembered == state_.tokenizers.end() ? std::string() : remembered->second;
     if (!in.text.empty()) state_.text = in.text;
     else if (!in.text_file.empty()) state_.text = read_text(in.text_file);
     else if (!image_given) state_.text = read_text(bundled.sample_text);

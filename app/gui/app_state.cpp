@@ -43,12 +43,22 @@ void finish_run(AppState& s, const EngineResult& r) {
   if (r.cancelled) {
     s.status = "run cancelled";
     s.checkpoint = s.loaded_checkpoint;
+    s.tokenizer = s.loaded_tokenizer;
     return;
   }
   if (!r.error.empty()) {
     s.error = r.error;
     s.status = "run failed";
-    s.checkpoint = s.loaded_checkpoint;  // the previous model and run stay
+    // The previous model and run stay; a refused tokenizer is forgotten for its checkpoint.
+    if (s.tokenizer != s.loaded_tokenizer) {
+      const auto it = s.tokenizers.find(s.checkpoint);
+      if (it != s.tokenizers.end() && it->second == s.tokenizer) {
+        if (s.checkpoint == s.loaded_checkpoint && !s.loaded_tokenizer.empty()) it->second = s.loaded_tokenizer;
+        else s.tokenizers.erase(it);
+      }
+    }
+    s.checkpoint = s.loaded_checkpoint;
+    s.tokenizer = s.loaded_tokenizer;
     return;
   }
   if (r.model) s.model = r.model;
@@ -59,6 +69,7 @@ void finish_run(AppState& s, const EngineResult& r) {
   const bool new_model = !s.snapshot || s.snapshot->config.kind != r.snapshot->config.kind || (r.model && s.loaded_checkpoint != r.model->path);
   s.snapshot = r.snapshot;
   s.loaded_checkpoint = s.checkpoint = r.model ? r.model->path : s.checkpoint;
+  s.loaded_tokenizer = s.tokenizer;
   const ModelConfig& c = s.snapshot->config;
   s.layer = std::clamp(s.layer, 0, static_cast<int>(std::max<int64_t>(c.n_layer, 1)) - 1);
   s.head = std::clamp(s.head, -1, static_cast<int>(c.n_head) - 1);
@@ -130,20 +141,31 @@ struct Applier {
   Effects operator()(const OpenCheckpoint& c) {
     if (c.path.empty()) return {};
     s.checkpoint = c.path;
+    const auto it = s.tokenizers.find(c.path);
+    s.tokenizer = it == s.tokenizers.end() ? std::string() : it->second;
+    return submit(s);
+  }
+  Effects operator()(const OpenTokenizer& c) {
+    if (c.path.empty()) return {};
+    s.tokenizer = c.path;
+    s.tokenizers[s.checkpoint] = c.path;
     return submit(s);
   }
   Effects operator()(const OpenImage& c) { return open_image(s, c.path); }
   Effects operator()(const OpenTextFile& c) { return open_text_file(s, c.path); }
   Effects operator()(const DropFiles& c) {
-    // Inputs first, checkpoints last: the final job runs the new inputs on the new model.
+    // Inputs first, then checkpoints, then tokenizers (for the checkpoint dropped with them):
+    // the final job runs the new inputs on the new model.
     Effects out;
-    for (int pass = 0; pass < 2; ++pass)
+    const auto pass_of = [](FileKind k) { return k == FileKind::checkpoint ? 1 : k == FileKind::tokenizer ? 2 : 0; };
+    for (int pass = 0; pass < 3; ++pass)
       for (const auto& path : c.paths) {
         const FileKind kind = file_kind(path);
-        if ((kind == FileKind::checkpoint) != (pass == 1)) continue;
-        Effects e = kind == FileKind::checkpoint ? (*this)(OpenCheckpoint{path})
-                    : kind == FileKind::image    ? open_image(s, path)
-                                                 : open_text_file(s, path);
+        if (pass_of(kind) != pass) continue;
+        Effects e = kind == FileKind::checkpoint  ? (*this)(OpenCheckpoint{path})
+                    : kind == FileKind::tokenizer ? (*this)(OpenTokenizer{path})
+                    : kind == FileKind::image     ? open_image(s, path)
+                                                  : open_text_file(s, path);
         if (e.submit) out.submit = std::move(e.submit);
       }
     return out;
@@ -308,6 +330,7 @@ struct Applier {
 EngineJob make_job(const AppState& s) {
   EngineJob job;
   job.checkpoint = s.checkpoint;
+  job.tokenizer = s.tokenizer;
   job.device = s.device;
   if (!s.text.empty()) job.text = s.text;
   if (s.image) job.image = *s.image;
@@ -316,6 +339,10 @@ EngineJob make_job(const AppState& s) {
 
 FileKind file_kind(const std::string& path) {
   const std::string ext = lower_extension(path);
+  const std::string name = std::filesystem::path(path).filename().string();
+  if (ext == ".pkl" || name == "tokenizer.json" || name == "encoder.json" || name == "vocab.json" || name == "vocab.bpe" ||
+      name == "merges.txt")
+    return FileKind::tokenizer;
   for (const char* e : {".safetensors", ".pt", ".pth", ".ckpt", ".bin"})
     if (ext == e) return FileKind::checkpoint;
   // TGA and PNM count as images so that the loader's one-line refusal names them (not read as text).

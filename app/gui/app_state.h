@@ -76,6 +76,11 @@ struct AppState {
   std::string error;  // shown in a modal dialog until dismissed
   bool show_help = false;
   std::vector<std::string> recent;  // most recent first
+  // Tokenizers (text models that do not read bytes): the one given for `checkpoint` ("": as
+  // Model::load finds it), the one the loaded model runs with, and the user's choice per
+  // checkpoint (kept in the settings with the recent files).
+  std::string tokenizer, loaded_tokenizer;
+  std::map<std::string, std::string> tokenizers;
   std::string screenshot_path;      // requested: saved after this frame is drawn
   bool quit = false;
 
@@ -92,6 +97,7 @@ struct AppState {
 struct OpenCheckpoint { std::string path; };
 struct OpenImage { std::string path; };
 struct OpenTextFile { std::string path; };
+struct OpenTokenizer { std::string path; };  // for the current checkpoint
 struct DropFiles { std::vector<std::string> paths; };
 struct EditText { std::string text; double now = 0; };
 // Masked LMs: the word (letters and digits) at the query becomes '_' runs, the masks the model
@@ -122,7 +128,7 @@ struct TakeScreenshot { std::string path; };
 struct ClearRecent {};
 struct Quit {};
 
-using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
+using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
                              CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, ShowView, FocusView,
                              ResetLayout, ShowHelp, DismissError, TakeScreenshot, ClearRecent, Quit>;
@@ -141,8 +147,9 @@ Effects apply(AppState& state, const Command& command);
 EngineJob make_job(const AppState& state);
 
 // Kind of a file by its name: checkpoint (.safetensors, .pt, .pth, .ckpt, .bin), image
-// (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pgm, .ppm, .pnm) or text (anything else).
-enum class FileKind { checkpoint, image, text };
+// (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pgm, .ppm, .pnm), tokenizer (.pkl, tokenizer.json,
+// encoder.json, vocab.json, vocab.bpe, merges.txt) or text (anything else).
+enum class FileKind { checkpoint, image, text, tokenizer };
 FileKind file_kind(const std::string& path);
 
 constexpr size_t kMaxRecent = 10;

@@ -116,7 +116,10 @@ void FileDialog::list(const std::filesystem::path& dir) {
 
 std::optional<std::string> FileDialog::draw() {
   if (!open_) return std::nullopt;
-  const char* title = kind_ == FileKind::checkpoint ? "Open checkpoint" : kind_ == FileKind::image ? "Open image" : "Open text file";
+  const char* title = kind_ == FileKind::checkpoint  ? "Open checkpoint"
+                      : kind_ == FileKind::image     ? "Open image"
+                      : kind_ == FileKind::tokenizer ? "Open tokenizer (meta.pkl, tokenizer.json, encoder.json, vocab.json)"
+                                                     : "Open text file";
   if (just_opened_) {
     ImGui::OpenPopup(title);
     just_opened_ = false;

@@ -124,6 +124,7 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Open checkpoint...", "Ctrl+O")) open_file(FileKind::checkpoint);
     if (ImGui::MenuItem("Open text file...", "Ctrl+T")) open_file(FileKind::text);
     if (ImGui::MenuItem("Open image...", "Ctrl+I")) open_file(FileKind::image);
+    if (ImGui::MenuItem("Open tokenizer...", nullptr, false, !state_.is_image_model())) open_file(FileKind::tokenizer);
     if (ImGui::BeginMenu("Recent", !state_.recent.empty())) {
       for (const auto& path : state_.recent)
         if (ImGui::MenuItem(path.c_str())) c.push_back(DropFiles{{path}});
@@ -270,6 +271,7 @@ void App::draw_main_window() {
     const FileKind kind = file_dialog_.kind();  // what the user asked to open, whatever the name
     if (kind == FileKind::checkpoint) commands_.push_back(OpenCheckpoint{*path});
     else if (kind == FileKind::image) commands_.push_back(OpenImage{*path});
+    else if (kind == FileKind::tokenizer) commands_.push_back(OpenTokenizer{*path});
     else commands_.push_back(OpenTextFile{*path});
   }
 }

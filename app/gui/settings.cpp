@@ -24,6 +24,7 @@ std::string settings_to_json(const AppState& s, float ui_scale) {
   nlohmann::json j;
   j["device"] = s.device;
   j["recent"] = s.recent;
+  j["tokenizers"] = s.tokenizers;
   nlohmann::json views = nlohmann::json::object();
   for (int v = 0; v < kViewCount; ++v) views[view_name(static_cast<ViewId>(v))] = s.visible[static_cast<size_t>(v)];
   j["views"] = views;
@@ -52,6 +53,11 @@ void settings_from_json(const std::string& text, AppState* s, float* ui_scale) {
     s->recent.clear();
     for (const auto& p : v)
       if (p.is_string() && s->recent.size() < kMaxRecent) s->recent.push_back(p.get<std::string>());
+  });
+  read("tokenizers", [&](const nlohmann::json& v) {
+    s->tokenizers.clear();
+    for (auto it = v.begin(); it != v.end() && s->tokenizers.size() < 100; ++it)
+      if (it.value().is_string()) s->tokenizers[it.key()] = it.value().get<std::string>();
   });
   read("views", [&](const nlohmann::json& v) {
     for (int k = 0; k < kViewCount; ++k) {

@@ -97,6 +97,44 @@ TEST(AppState, ErrorsAndCancelsKeepThePreviousRun) {
   EXPECT_EQ(s.status, "run cancelled");
 }
 
+// A tokenizer is chosen for the current checkpoint, travels with its jobs, is remembered for
+// that checkpoint (not others), comes with a dropped checkpoint after it, and is forgotten when
+// the model refuses it.
+TEST(AppState, TokenizersPerCheckpoint) {
+  AppState s = loaded_text_state();
+  EXPECT_EQ(make_job(s).tokenizer, "");
+  Effects e = apply(s, OpenTokenizer{"data/meta.pkl"});
+  ASSERT_TRUE(e.submit);
+  EXPECT_EQ(e.submit->tokenizer, "data/meta.pkl");
+  EXPECT_EQ(e.submit->checkpoint, "model.safetensors");
+  apply(s, RunFinished{result_of(text_spec())});
+  EXPECT_EQ(s.loaded_tokenizer, "data/meta.pkl");
+  apply(s, OpenCheckpoint{"other.pt"});
+  EXPECT_EQ(make_job(s).tokenizer, "");  // another checkpoint: its own (none yet)
+  apply(s, RunFinished{result_of(text_spec(), "other.pt")});
+  e = apply(s, OpenCheckpoint{"model.safetensors"});
+  ASSERT_TRUE(e.submit);
+  EXPECT_EQ(e.submit->tokenizer, "data/meta.pkl");  // remembered
+  apply(s, RunFinished{result_of(text_spec())});
+  // A refused tokenizer: the error shows, the working one stays, the bad one is forgotten.
+  apply(s, OpenTokenizer{"gpt2/encoder.json"});
+  EngineResult refused;
+  refused.error = "gpt2/: this tokenizer has 50257 ids, more than this model's vocabulary of 65";
+  apply(s, RunFinished{refused});
+  EXPECT_EQ(s.tokenizer, "data/meta.pkl");
+  EXPECT_EQ(s.tokenizers.at("model.safetensors"), "data/meta.pkl");
+  apply(s, DismissError{});
+  // Dropped together: the tokenizer goes with the checkpoint dropped beside it, whatever the order.
+  e = apply(s, DropFiles{{"bpe/vocab.json", "bpe/ckpt.pt"}});
+  ASSERT_TRUE(e.submit);
+  EXPECT_EQ(e.submit->checkpoint, "bpe/ckpt.pt");
+  EXPECT_EQ(e.submit->tokenizer, "bpe/vocab.json");
+  EXPECT_EQ(s.tokenizers.at("bpe/ckpt.pt"), "bpe/vocab.json");
+  for (const char* name : {"meta.pkl", "x/tokenizer.json", "encoder.json", "vocab.json", "vocab.bpe", "merges.txt"})
+    EXPECT_EQ(file_kind(name), FileKind::tokenizer) << name;
+  EXPECT_EQ(file_kind("config.json"), FileKind::text);
+}
+
 TEST(AppState, CancelOnlyWhileRunning) {
   AppState s = loaded_text_state();
   EXPECT_FALSE(apply(s, CancelRun{}).cancel);
@@ -228,6 +266,7 @@ TEST(Settings, RoundTripAndBadValues) {
   AppState s;
   s.device = "cpu";
   s.recent = {"a.safetensors", "b.png"};
+  s.tokenizers = {{"a.safetensors", "data/meta.pkl"}};
   s.visible[static_cast<size_t>(ViewId::compare)] = false;
   s.matrix.colormap = render::Colormap::cividis;
   s.matrix.decades = 6;
@@ -237,6 +276,7 @@ TEST(Settings, RoundTripAndBadValues) {
   settings_from_json(json, &t, &scale);
   EXPECT_EQ(t.device, "cpu");
   EXPECT_EQ(t.recent, s.recent);
+  EXPECT_EQ(t.tokenizers, s.tokenizers);
   EXPECT_FALSE(t.visible[static_cast<size_t>(ViewId::compare)]);
   EXPECT_EQ(t.matrix.colormap, render::Colormap::cividis);
   EXPECT_EQ(t.matrix.decades, 6.0f);
@@ -264,6 +304,7 @@ TEST(Settings, FileInTheConfigFolder) {
   float scale = 1;
   ASSERT_TRUE(load_settings(path, &t, &scale));
   EXPECT_EQ(t.recent, s.recent);
+  EXPECT_EQ(t.tokenizers, s.tokenizers);
   EXPECT_FALSE(load_settings((dir / "missing.json").string(), &t, &scale));
   fs::remove_all(dir);
 }
