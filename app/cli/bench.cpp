@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <unordered_map>
 #include <cmath>
 #include <cstring>
 #include <cstdio>
@@ -22,6 +25,7 @@
 #include "cli/bench_plot.h"
 #include "fmalens/atomic_file.h"
 #include "fmalens/quote.h"
+#include "fmalens/tokenizer.h"
 #ifdef FMALENS_WITH_GUI
 #include "render/headless_gl.h"
 #include "render/matrix_frame_bench.h"
@@ -51,6 +55,8 @@ struct BenchArgs {
   int repeats = 5;
   std::string device = "cpu", json, checkpoint, peer, plot;
   std::string text_model = kBundled, image_model = kBundled;  // kBundled: the bundled models
+  bool tokenizers = true;
+  std::string tokenizer;  // also time this tokenizer (a meta.pkl, BPE files, tokenizer.json)
   std::vector<int64_t> sizes{1024, 4096, 16384, 65536};
   std::vector<std::string> variants{"causal", "bidirectional", "linear"};
 };
@@ -227,6 +233,114 @@ std::string overtaking(const std::vector<BenchRecord>& records, const std::strin
   return out + ")";
 }
 
+// 1 MiB of English: Debian's fortunes (the training corpus), or the bundled sample repeated.
+std::string english_megabyte(std::string* source) {
+  constexpr size_t kBytes = 1 << 20;
+  std::string text;
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (std::filesystem::directory_iterator it("/usr/share/games/fortunes", ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file() && it->path().extension() != ".dat" && it->path().extension() != ".u8") files.push_back(it->path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.size() >= kBytes) break;
+  }
+  *source = "Debian's fortunes";
+  if (text.size() < kBytes) {
+    std::ifstream in(bundled_files().sample_text, std::ios::binary);
+    const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (sample.empty()) return "";
+    text.clear();
+    while (text.size() < kBytes) text += sample;
+    *source = "the bundled sample text, repeated";
+  }
+  text.resize(kBytes);
+  return text;
+}
+
+// A byte-level BPE with `merges` merges (GPT-2 has 50,000) from `text`'s own words: the most
+// frequent first, each spelled out merge by merge from its first byte, written as encoder.json
+// + vocab.bpe in `dir` (so that loading is timed too).
+void write_bench_bpe(const std::string& text, size_t merges, const std::filesystem::path& dir) {
+  std::unordered_map<std::string_view, int64_t> counts;
+  for (const auto& [b, e] : gpt2_pretokenize(text)) ++counts[std::string_view(text).substr(static_cast<size_t>(b), static_cast<size_t>(e - b))];
+  std::vector<std::pair<std::string_view, int64_t>> words(counts.begin(), counts.end());
+  std::sort(words.begin(), words.end(), [](const auto& x, const auto& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; });
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[gpt2_visible_bytes(std::string(1, static_cast<char>(b)))] = b;
+  std::string lines = "#version: 0.2\n";
+  size_t made = 0;
+  for (const auto& [word, count] : words) {
+    std::string prefix(word.substr(0, 1));
+    for (size_t k = 1; k < word.size() && made < merges; ++k) {
+      const std::string next(1, word[k]);
+      const std::string joined = gpt2_visible_bytes(prefix + next);
+      if (!vocab.contains(joined)) {
+        vocab[joined] = 256 + static_cast<int64_t>(made++);
+        lines += gpt2_visible_bytes(prefix) + " " + gpt2_visible_bytes(next) + "\n";
+      }
+      prefix += next;
+    }
+    if (made >= merges) break;
+  }
+  std::filesystem::create_directories(dir);
+  write_file_atomically((dir / "encoder.json").string(), vocab.dump());
+  write_file_atomically((dir / "vocab.bpe").string(), lines);
+}
+
+// Tokenizing 1 MiB of English with the bytes tokenizer and a 50,000-merge BPE (and the user's).
+void tokenizer_rows(const BenchArgs& a) {
+  std::string source;
+  const std::string text = english_megabyte(&source);
+  if (text.empty()) {
+    std::printf("tokenizers: not measured (no fortunes and no bundled sample text)\n");
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
+  // Best of three: the machines are shared.
+  const auto time_encode = [&](const Tokenizer& t, size_t* count) {
+    double best = 1e300;
+    for (int k = 0; k < 3; ++k) {
+      const auto t0 = Clock::now();
+      *count = t.encode(text).size();
+      best = std::min(best, ms_since(t0));
+    }
+    return best;
+  };
+  size_t byte_tokens = 0;
+  const double bytes_ms = time_encode(*byte_tokenizer(), &byte_tokens);
+  std::printf("\ntokenizing 1 MiB of English (%s), best of 3:\n", source.c_str());
+  std::printf("  %-44s %9.1f ms  %8zu tokens  %5.2f bytes/token\n", "bytes", bytes_ms, byte_tokens, 1.0 * text.size() / byte_tokens);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("fmalens_bench_bpe_" + std::to_string(::getpid()));
+  std::vector<std::pair<std::string, std::string>> rows;
+  try {
+    write_bench_bpe(text, 50000, dir);
+    rows.emplace_back((dir / "encoder.json").string(), "GPT-2 BPE, 50,000 merges (the text's words)");
+  } catch (const std::exception& e) {
+    std::printf("  BPE: not measured (%s)\n", error_line(e).c_str());
+  }
+  if (!a.tokenizer.empty()) rows.emplace_back(a.tokenizer, "");
+  for (const auto& [path, label] : rows) {
+    try {
+      const auto t0 = Clock::now();
+      const auto t = load_tokenizer(path);
+      const double load_ms = ms_since(t0);
+      size_t count = 0;
+      const double ms = time_encode(*t, &count);
+      std::printf("  %-44s %9.1f ms  %8zu tokens  %5.2f bytes/token  (%.1fx bytes; loading %.0f ms)\n",
+                  (label.empty() ? t->describe() : label).substr(0, 44).c_str(), ms, count, 1.0 * text.size() / count, ms / bytes_ms,
+                  load_ms);
+    } catch (const std::exception& e) {
+      std::printf("  %s: not measured (%s)\n", path.c_str(), error_line(e).c_str());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 int run_parent(const BenchArgs& a) {
   std::vector<BenchRecord> records;
   const bool on_gpu = a.device == "cuda";
@@ -367,6 +481,7 @@ int run_parent(const BenchArgs& a) {
       const std::string line = overtaking(records, variant, pass);
       if (!line.empty()) std::printf("%-13s %-16s %s\n", variant.c_str(), pass, line.c_str());
     }
+  if (a.tokenizers) tokenizer_rows(a);
   if (!a.plot.empty()) {
     write_file_atomically(a.plot, bench_plot_svg(records));
     std::printf("wrote %s\n", a.plot.c_str());
@@ -398,6 +513,8 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--image-model", a->image_model, "Image model for the end-to-end rows (default: the bundled one; '' to skip)");
   cmd->add_flag("--quick", a->quick, "Also time the LibTorch-ops FMA at every n <= 4096");
   cmd->add_flag("!--no-frames", a->frames, "Leave out the matrix view's offscreen frame times");
+  cmd->add_flag("!--no-tokenizers", a->tokenizers, "Leave out tokenizing 1 MiB of English (bytes, a 50,000-merge BPE)");
+  cmd->add_option("--tokenizer", a->tokenizer, "Also time tokenizing with this tokenizer (meta.pkl, BPE files or tokenizer.json)");
   // The child side (one case, prints one JSON line).
   cmd->add_flag("--child", a->child)->group("");
   cmd->add_option("--variant", a->c.variant)->group("");

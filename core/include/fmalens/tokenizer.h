@@ -50,6 +50,10 @@ std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& path);
 // data/<dataset>/meta.pkl in the checkpoint's folder and each folder above it. "" when none.
 std::string find_nanogpt_meta(const std::string& checkpoint_path, const std::string& dataset);
 
+// Bytes as GPT-2's vocabulary files write them (bytes_to_unicode: each byte one visible
+// character), for writing encoder.json / vocab.bpe.
+std::string gpt2_visible_bytes(std::string_view bytes);
+
 // GPT-2's pre-tokenizer: the byte spans [begin, end) its pattern splits `text` into (letters,
 // numbers, other runs, each with one leading space; contractions; whitespace). Invalid UTF-8
 // bytes count as "other" characters, as Python sees them with errors="surrogateescape".

@@ -503,6 +503,20 @@ std::vector<std::pair<int64_t, int64_t>> gpt2_pretokenize(std::string_view text)
   return spans;
 }
 
+std::string gpt2_visible_bytes(std::string_view bytes) {
+  std::string out;
+  for (const char c : bytes) {
+    const uint32_t cp = byte_to_unicode()[static_cast<unsigned char>(c)];
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return out;
+}
+
 std::shared_ptr<const Tokenizer> byte_tokenizer() {
   static const std::shared_ptr<const Tokenizer> bytes = std::make_shared<ByteTokenizer>();
   return bytes;
