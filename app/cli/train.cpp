@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/cli.h"
+#include "fmalens/image_folder.h"
 #include "fmalens/train.h"
 
 namespace fmalens::cli {
@@ -59,6 +60,12 @@ void add_train(CLI::App& app, Action& action) {
   cmd->add_option("--local-mixing", *local_mixing,
                   "Text, bidirectional: width of a depthwise convolution over the embeddings (0: none; default 9 for --masked)");
   cmd->add_flag("--no-augment", [o](int64_t) { o->augment = false; }, "Images: no random shifts and flips");
+  auto channels = std::make_shared<int64_t>(0);
+  cmd->add_option("--channels", *channels, "Images: 1 (gray) or 3 (colour); default 1 for Fashion-MNIST, 3 for an image folder")
+      ->check(CLI::IsMember({1, 3}));
+  cmd->add_option("--val-fraction", o->folder.val_fraction,
+                  "Image folders without train/ and val/: the share of each class held out (default 0.1)");
+  cmd->add_flag("--skip-bad-images", o->folder.skip_bad_images, "Image folders: leave out (and list) images that cannot be decoded");
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
   cmd->callback([=, &action] {
@@ -70,7 +77,9 @@ void add_train(CLI::App& app, Action& action) {
       if (mc.kind == ModelKind::image) {
         if (mc.image_size == 0) mc.image_size = 32;
         if (mc.patch_size == 0) mc.patch_size = 2;
-        mc.channels = 1;
+        const bool folder = !opts.data.empty() && is_image_folder(opts.data);
+        mc.channels = *channels ? *channels : folder ? 3 : 1;
+        // An image folder's classes are its subfolders (the trainer reads them); else Fashion-MNIST's.
         mc.num_classes = 10;
         mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
       }

@@ -387,6 +387,30 @@ class Suite:
         self.run("tokenizer", "BPE model with its files",
                  ["inspect", "--checkpoint", BPE_CKPT, "--tokenizer", bpe, "--text", "hello world"] + out, expect=0)
 
+    # -------------------------------------------------------------- image folders
+    def image_folder_cases(self):
+        train = ["train", "--kind", "image", "--layers", "1", "--heads", "1", "--embd", "8", "--image-size", "8",
+                 "--patch-size", "2", "--m", "1", "--p", "1", "--steps", "1", "--quiet"]
+        empty = self.path("folder_empty")
+        os.makedirs(empty)
+        self.run("image folder", "no class folders", train + ["--data", empty, "--out", self.path("f.safetensors")],
+                 names=empty, rule="no class folders")
+        one = self.path("folder_one")
+        os.makedirs(os.path.join(one, "cats"))
+        with open(os.path.join(one, "cats", "a.png"), "wb") as f:
+            f.write(open(os.path.join(ROOT, "tests", "fixtures", "image_folder", "red", "img_00.png"), "rb").read())
+        self.run("image folder", "one class", train + ["--data", one, "--out", self.path("f.safetensors")],
+                 names=one, rule="only one class folder")
+        bad = self.path("folder_bad")
+        shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "image_folder"), bad)
+        broken = os.path.join(bad, "blue", "zz_broken.png")
+        with open(broken, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n truncated")
+        self.run("image folder", "an unreadable image", train + ["--data", bad, "--out", self.path("f.safetensors")],
+                 names=broken, rule="--skip-bad-images")
+        self.run("image folder", "an unreadable image, skipped", train + ["--data", bad, "--skip-bad-images", "--out", "f_ok.safetensors"],
+                 expect=0, stderr_has="skipped: " + broken)
+
     # -------------------------------------------------------------- images
     def image_cases(self):
         out = ["--out", "out"]
@@ -566,6 +590,7 @@ class Suite:
         self.image_cases()
         self.text_cases()
         self.tokenizer_cases()
+        self.image_folder_cases()
         self.output_cases()
         self.export_cases()
         self.window_cases()

@@ -10,6 +10,14 @@
 
 namespace fmalens {
 
+// Image folders (fmalens/image_folder.h): the held-out share of each class when there are no
+// train/ and val/ folders, and whether images that cannot be decoded are left out (and listed
+// on stderr) instead of refused.
+struct ImageFolderOptions {
+  double val_fraction = 0.1;
+  bool skip_bad_images = false;
+};
+
 struct TrainOptions {
   std::string out;          // checkpoint to write (.safetensors); its resume state goes to out + ".state"
   ModelConfig model;        // the model to create (ignored when resuming)
@@ -36,6 +44,7 @@ struct TrainOptions {
   std::string init_weights;
   bool position_offsets = false;  // text: place short windows at random positions of the context
   bool augment = true;          // images: random shifts and flips
+  ImageFolderOptions folder;    // images: --data an image folder
 };
 
 struct TrainProgress {
@@ -70,9 +79,9 @@ struct EvalResult {
 };
 
 // Text: bits per byte on the held-out files (non-overlapping windows of block_size).
-// Image: top-1 accuracy on the test split. `limit` > 0 caps the bytes or images evaluated.
+// Image: top-1 accuracy on the test split (an image folder's held-out images). `limit` > 0 caps the bytes or images evaluated.
 EvalResult evaluate(const std::string& checkpoint, const std::string& data, int64_t limit = 0,
                     const std::string& device = "auto",
-                    const std::function<void(double)>& progress = nullptr);
+                    const std::function<void(double)>& progress = nullptr, const ImageFolderOptions& folder = {});
 
 }  // namespace fmalens

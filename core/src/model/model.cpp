@@ -256,6 +256,11 @@ std::string Model::describe() const {
   else
     o << "input       " << c.image_size << "x" << c.image_size << "x" << c.channels << ", patches " << c.patch_size << "x"
       << c.patch_size << " -> grid " << c.grid_side() << "x" << c.grid_side() << ", " << c.num_classes << " classes\n";
+  if (c.kind == ModelKind::image && !c.class_names.empty()) {
+    o << "classes    ";
+    for (size_t k = 0; k < c.class_names.size(); ++k) o << (k ? ", " : " ") << c.class_names[k];
+    o << "\n";
+  }
   if (c.attention_kind == AttentionKind::fma) {
     const AttentionConfig a = c.attention_config();
     Layout layout(a);
@@ -373,15 +378,7 @@ Snapshot Model::run_image(const Image& image, const RunOptions& options) {
   if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4 ||
       image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
     throw Error("image is empty or malformed");
-  auto px = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, image.channels}, torch::kUInt8)
-                .to(torch::kFloat) / 255.0;
-  // Colour and alpha: composite over black (Fashion-MNIST's background), then to the model's channels.
-  torch::Tensor rgb = image.channels <= 2 ? px.narrow(2, 0, 1).repeat({1, 1, 3}) : px.narrow(2, 0, 3);
-  if (image.channels == 2 || image.channels == 4) rgb = rgb * px.narrow(2, image.channels - 1, 1);
-  torch::Tensor x = c.channels == 1 ? (rgb * torch::tensor({0.299f, 0.587f, 0.114f})).sum(2, true) : rgb;
-  x = x.permute({2, 0, 1}).unsqueeze(0);  // (1, ch, H, W)
-  auto u8 = (x * 255.0).round().clamp(0, 255).to(torch::kUInt8);
-  auto input = resize_images(u8, c.image_size);  // (1, ch, S, S)
+  auto input = image_to_input(image, c.channels, c.image_size);  // (1, ch, S, S)
   Snapshot snap;
   snap.tokens = c.grid_side() * c.grid_side();
   snap.image = to_array(input[0].permute({1, 2, 0}));

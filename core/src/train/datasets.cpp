@@ -118,6 +118,28 @@ MaskedBatch mask_spans(const torch::Tensor& bytes, std::mt19937_64& rng, double 
   return out;
 }
 
+ImageDataset load_image_folder(const ImageFolder& folder, bool train, int64_t channels, int64_t size, bool skip_bad,
+                               std::vector<std::string>* skipped) {
+  const std::vector<ImageFolderItem>& items = train ? folder.train : folder.val;
+  std::vector<torch::Tensor> images;
+  std::vector<int64_t> labels;
+  images.reserve(items.size());
+  for (const ImageFolderItem& item : items) {
+    try {
+      const Image image = load_image(item.path);
+      images.push_back((image_to_input(image, channels, size) * 255.0).round().to(torch::kUInt8));  // (1, ch, S, S)
+      labels.push_back(item.label);
+    } catch (const Error& e) {
+      if (!skip_bad) throw Error(std::string(e.what()) + " (--skip-bad-images leaves such files out)");
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  ImageDataset ds;
+  ds.images = images.empty() ? torch::empty({0, channels, size, size}, torch::kUInt8) : torch::cat(images);
+  ds.labels = torch::tensor(labels, torch::kLong);
+  return ds;
+}
+
 ImageDataset load_fashion_mnist(const std::string& dir, bool train) {
   const std::string prefix = dir + (train ? "/train" : "/t10k");
   const IdxArray images = read_idx(prefix + "-images-idx3-ubyte.gz");

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fmalens/image_folder.h"
 #include "model/image_input.h"
 #include "torch_pch.h"
 
@@ -41,6 +42,12 @@ struct ImageDataset {
   torch::Tensor images;  // (N, 1, 28, 28) uint8
   torch::Tensor labels;  // (N) int64
 };
+
+// The train or held-out images of an image folder (fmalens/image_folder.h), decoded and
+// converted to `channels` at `size` x `size`. An image that cannot be decoded throws its
+// loader's Error, or with `skip_bad` is left out and its one-line reason added to `skipped`.
+ImageDataset load_image_folder(const ImageFolder& folder, bool train, int64_t channels, int64_t size, bool skip_bad,
+                               std::vector<std::string>* skipped);
 
 // Reads `<dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`.
 ImageDataset load_fashion_mnist(const std::string& dir, bool train);

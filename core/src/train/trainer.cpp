@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "fmalens/image_folder.h"
 #include "fmalens/quote.h"
 #include "fmalens/train.h"
 #include "device.h"
@@ -139,7 +140,7 @@ struct Data {
   std::string description;
 };
 
-Data load_data(const ModelConfig& config, const std::string& path, bool need_train) {
+Data load_data(const ModelConfig& config, const std::string& path, bool need_train, const ImageFolderOptions& folder_options) {
   Data d;
   if (config.kind == ModelKind::text) {
     const std::string p = path.empty() ? kDefaultTextCorpus : path;
@@ -147,6 +148,25 @@ Data load_data(const ModelConfig& config, const std::string& path, bool need_tra
     d.description = p + " (" + std::to_string(d.text.train.size()) + " training bytes in " +
                     std::to_string(d.text.train_files.size()) + " files; " + std::to_string(d.text.val.size()) +
                     " held-out bytes in " + std::to_string(d.text.val_files.size()) + " files)";
+  } else if (!path.empty() && is_image_folder(path)) {
+    const ImageFolder folder = scan_image_folder(path, folder_options.val_fraction);
+    if (folder.classes != config.class_names) {
+      std::string mine, theirs;
+      for (const auto& c : folder.classes) mine += (mine.empty() ? "" : ", ") + c;
+      for (const auto& c : config.class_names) theirs += (theirs.empty() ? "" : ", ") + c;
+      throw Error(shown_path(path) + ": its classes (" + mine + ") are not the model's (" + theirs + ")");
+    }
+    std::vector<std::string> skipped;
+    if (need_train) d.train_images = load_image_folder(folder, true, config.channels, config.image_size, folder_options.skip_bad_images, &skipped);
+    d.test_images = load_image_folder(folder, false, config.channels, config.image_size, folder_options.skip_bad_images, &skipped);
+    for (const auto& why : skipped) std::fprintf(stderr, "skipped: %s\n", why.c_str());
+    if (d.test_images.labels.size(0) == 0)
+      throw Error(shown_path(path) + ": no held-out images (add a val/ folder beside train/, or raise --val-fraction)");
+    d.description = path + " (image folder, " + std::to_string(folder.classes.size()) + " classes" +
+                    (need_train ? ", train " + std::to_string(d.train_images.labels.size(0)) : "") + ", held out " +
+                    std::to_string(d.test_images.labels.size(0)) +
+                    (folder.split_by_folders ? " from val/" : "") +
+                    (skipped.empty() ? "" : ", " + std::to_string(skipped.size()) + " unreadable skipped") + ")";
   } else {
     const std::string p = path.empty() ? kDefaultImageData : path;
     if (need_train) d.train_images = load_fashion_mnist(p, true);
@@ -184,9 +204,11 @@ double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t 
     if (net.config().kind == ModelKind::text) {
       loss = text_loss(net, sample_text_windows(data.text.val, batch, seq_len, rng), rng, device);
     } else {
-      const int64_t n = data.test_images.labels.size(0), start = (i * batch) % std::max<int64_t>(1, n - batch);
-      auto x = resize_images(data.test_images.images.narrow(0, start, batch), net.config().image_size).to(device);
-      loss = torch::cross_entropy_loss(net.forward(x), data.test_images.labels.narrow(0, start, batch).to(device));
+      // A held-out set smaller than a batch (a small image folder) is one batch.
+      const int64_t n = data.test_images.labels.size(0), b = std::min(batch, n);
+      const int64_t start = (i * b) % std::max<int64_t>(1, n - b + 1);
+      auto x = resize_images(data.test_images.images.narrow(0, start, b), net.config().image_size).to(device);
+      loss = torch::cross_entropy_loss(net.forward(x), data.test_images.labels.narrow(0, start, b).to(device));
     }
     total += loss.item<double>();
   }
@@ -200,6 +222,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"weight_decay", o.weight_decay}, {"grad_clip", o.grad_clip}, {"beta1", o.beta1},
           {"beta2", o.beta2},        {"warmup", o.warmup},             {"eval_interval", o.eval_interval},
           {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"augment", o.augment},
+          {"val_fraction", o.folder.val_fraction}, {"skip_bad_images", o.folder.skip_bad_images},
           {"init", o.init},          {"init_weights", o.init_weights},          {"position_offsets", o.position_offsets},
           {"data", o.data}};
 }
@@ -238,9 +261,16 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     history["sitting_step0"] = start_step;
     history["sitting_time0"] = prior_wall;
   } else {
-    validate(options.model);
+    ModelConfig model = options.model;
+    // An image folder names the classes (the model's head has one output per class folder).
+    if (model.kind == ModelKind::image && !options.data.empty() && is_image_folder(options.data)) {
+      const ImageFolder folder = scan_image_folder(options.data, options.folder.val_fraction);
+      model.class_names = folder.classes;
+      model.num_classes = static_cast<int64_t>(folder.classes.size());
+    }
+    validate(model);
     torch::manual_seed(options.seed);
-    net = std::make_unique<Network>(options.model);
+    net = std::make_unique<Network>(model);
     history["loss_curve"] = nlohmann::json::array();
     if (!options.init_weights.empty()) {
       LoadedNetwork donor = load_network(options.init_weights);
@@ -261,7 +291,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   const int64_t sitting_step0 = history.value("sitting_step0", int64_t{0});
   const double sitting_time0 = history.value("sitting_time0", 0.0);
 
-  Data data = load_data(config, o.data, true);
+  Data data = load_data(config, o.data, true, o.folder);
   history["data"] = data.description;
   const auto phases = parse_schedule(o);
 
@@ -380,7 +410,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
 }
 
 EvalResult evaluate(const std::string& checkpoint, const std::string& data_path, int64_t limit,
-                    const std::string& device_name, const std::function<void(double)>& progress) {
+                    const std::string& device_name, const std::function<void(double)>& progress, const ImageFolderOptions& folder) {
   const auto t0 = Clock::now();
   set_threads(0);
   const torch::Device device = select_device(device_name);
@@ -390,7 +420,7 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
   net.module().eval();
   torch::NoGradGuard no_grad;
   const ModelConfig& config = net.config();
-  Data data = load_data(config, data_path, false);
+  Data data = load_data(config, data_path, false, folder);
   EvalResult r;
   r.data = data.description;
   double nll = 0;
