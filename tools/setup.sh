@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-pthread nlohmann-json3-dev libcli11-dev libzip-dev libstb-dev libturbojpeg0-dev libpcre2-dev
+  desktop-file-utils appstream dpkg-dev  # the install test: desktop entry, metainfo, the .deb's dependencies
   libgtest-dev libbenchmark-dev
   fortunes dataset-fashion-mnist
   python3-torch poppler-utils

@@ -18,6 +18,7 @@
 
 #include "fmalens/assets.h"
 #include "fmalens/atomic_file.h"
+#include "fmalens/image.h"
 #include "fmalens/quote.h"
 #include "gui/settings.h"
 #include "gui/views.h"
@@ -122,6 +123,23 @@ App::~App() {
   }
 }
 
+namespace {
+
+// The app's icon (the data folder's desktop/fmalens-64.png, made by tools/make_icon.py) on the
+// window, where the desktop shows window icons. Cosmetic: without the data folder or the file
+// the window keeps the desktop's default icon, and the error for the missing models comes later.
+void set_window_icon(GLFWwindow* window) {
+  try {
+    const Image icon = load_image((std::filesystem::path(assets_dir()) / "desktop" / "fmalens-64.png").string());
+    if (icon.channels != 4) return;
+    GLFWimage image{icon.width, icon.height, const_cast<unsigned char*>(icon.pixels.data())};
+    glfwSetWindowIcon(window, 1, &image);  // GLFW copies the pixels
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace
+
 void App::open_window() {
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit())
@@ -140,6 +158,7 @@ void App::open_window() {
                            glfw_reason());
   }
   g_window_open = true;
+  set_window_icon(window_);
   glfwMakeContextCurrent(window_);
   glfwSwapInterval(headless_ || bench_ ? 0 : 1);
   glfwSetWindowUserPointer(window_, this);

@@ -39,6 +39,10 @@ int gui_main(int argc, char** argv) {
   cli.add_option("--ui-scale", o.ui_scale, "Interface scale on top of the monitor's content scale (HiDPI), e.g. 1.5")
       ->check(CLI::Range(0.5, 4.0));
   cli.add_flag("--no-settings", o.no_settings, "Neither read nor write the settings and window layout");
+  std::vector<std::string> files;
+  cli.add_option("files", files,
+                 "Files to open, as if dropped on the window: a checkpoint, a tokenizer, a text file or an image (what a file "
+                 "manager passes)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -46,6 +50,18 @@ int gui_main(int argc, char** argv) {
     return kExitOk;
   } catch (const CLI::ParseError& e) {
     return refuse((escaped(e.what()) + " (--help lists the options)").c_str());
+  }
+  // Files by kind, where the options leave room: the desktop entry's `fmalens %f`.
+  for (const auto& f : files) {
+    std::string* slot = nullptr;
+    switch (file_kind(f)) {
+      case FileKind::checkpoint: slot = &o.input.checkpoint; break;
+      case FileKind::tokenizer: slot = &o.input.tokenizer; break;
+      case FileKind::image: slot = o.input.text.empty() && o.input.text_file.empty() ? &o.input.image : nullptr; break;
+      case FileKind::text: slot = o.input.text.empty() && o.input.image.empty() ? &o.input.text_file : nullptr; break;
+    }
+    if (!slot || !slot->empty()) return refuse((shown_path(f) + ": one checkpoint, tokenizer and input at most (this one is one too many)").c_str());
+    *slot = f;
   }
   const bool text_given = cli.get_option("--text")->count() > 0;
   return run_front_end([&] {

@@ -30,6 +30,30 @@ std::string axis_token_label(const MatrixFigure& fig, const AttentionConfig& a, 
   return std::to_string(pos);
 }
 
+namespace {
+
+// `label` cut to `max_chars` characters (code points), with a "~" when cut (the figures' fonts
+// have no ellipsis): token labels
+// of a BPE can be longer than the room a cell gives them.
+std::string fit_label(const std::string& label, int max_chars) {
+  int chars = 0;
+  size_t cut = 0;
+  for (size_t k = 0; k < label.size(); ++k)
+    if ((static_cast<unsigned char>(label[k]) & 0xC0) != 0x80) {
+      if (chars == max_chars) return label.substr(0, cut) + "~";
+      ++chars;
+      cut = k;
+      for (size_t e = k + 1; e <= label.size(); ++e)
+        if (e == label.size() || (static_cast<unsigned char>(label[e]) & 0xC0) != 0x80) {
+          cut = e;
+          break;
+        }
+    }
+  return label;
+}
+
+}  // namespace
+
 bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const BandTextures& bands, const MatrixFigure& fig,
                         const PixelRect& rect, int target_w, int target_h, int max_new_passes, Canvas* canvas, bool preview) {
   const MatrixFigureLayout lay = matrix_figure_layout(rect, fig.font_px, fig.colorbar);
@@ -50,11 +74,14 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
   const int64_t r1 = std::min<int64_t>(static_cast<int64_t>(n), static_cast<int64_t>(std::ceil(v.i0 + m.h * v.cells_per_pixel)));
   const bool grid = bands.attention().variant == Variant::grid2d;
   const double label_px = grid ? f * 3.2 : f * 1.05;  // room one label needs along the column axis
+  // Characters a label may have: as many as a cell is wide (column axis) or the margin (row axis).
+  const int column_chars = std::max(1, static_cast<int>(px_per_cell / (f * 0.62)));
+  const int row_chars = std::max(1, static_cast<int>(f * 4.0 / (f * 0.62)));
   if (px_per_cell >= label_px) {
     for (int64_t t = c0; t < c1; ++t) {
       const float x = static_cast<float>(m.x + (static_cast<double>(t) + 0.5 - v.t0) * px_per_cell);
-      canvas->label(x, static_cast<float>(m.y) - f * 1.35f, axis_token_label(fig, bands.attention(), t), kTextColor,
-                    Label::Align::centre);
+      canvas->label(x, static_cast<float>(m.y) - f * 1.35f, fit_label(axis_token_label(fig, bands.attention(), t), column_chars),
+                    kTextColor, Label::Align::centre);
     }
   } else {
     for (double t : nice_ticks(static_cast<double>(c0), static_cast<double>(c1), std::max(2, m.w / static_cast<int>(f * 6)))) {
@@ -66,8 +93,8 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
   if (px_per_cell >= f * 1.05) {
     for (int64_t i = r0; i < r1; ++i) {
       const float y = static_cast<float>(m.y + (static_cast<double>(i) + 0.5 - v.i0) * px_per_cell);
-      canvas->label(static_cast<float>(m.x) - f * 0.4f, y - f * 0.5f, axis_token_label(fig, bands.attention(), i), kTextColor,
-                    Label::Align::right);
+      canvas->label(static_cast<float>(m.x) - f * 0.4f, y - f * 0.5f, fit_label(axis_token_label(fig, bands.attention(), i), row_chars),
+                    kTextColor, Label::Align::right);
     }
   } else {
     for (double i : nice_ticks(static_cast<double>(r0), static_cast<double>(r1), std::max(2, m.h / static_cast<int>(f * 4)))) {

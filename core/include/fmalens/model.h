@@ -68,6 +68,8 @@ class Model {
   const ModelInfo& info() const;
   // Human-readable summary (config, FMA levels, parameters, training), for `fmalens info`.
   std::string describe() const;
+  // The libraries this build runs on, for --version: "LibTorch 1.13.1, devices: cpu".
+  static std::string build_description();
   // Devices this build can run on: "cpu", and "cuda" when LibTorch has a CUDA device.
   static std::vector<std::string> devices();
   // A device name of devices() (or "auto") in words for menus: "cuda:0 (NVIDIA H200)",

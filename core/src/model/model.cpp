@@ -2,6 +2,8 @@
 #include "fmalens/model.h"
 
 #include "device.h"
+
+#include <torch/version.h>
 #include "fmalens/quote.h"
 
 #include <nlohmann/json.hpp>
@@ -222,6 +224,12 @@ std::shared_ptr<Model> Model::load(const std::string& path, const std::string& t
 
 const ModelConfig& Model::config() const { return impl_->info.config; }
 const ModelInfo& Model::info() const { return impl_->info; }
+
+std::string Model::build_description() {
+  std::string d;
+  for (const auto& name : devices()) d += (d.empty() ? "" : ", ") + describe_device(name);
+  return std::string("LibTorch ") + TORCH_VERSION + ", devices: " + d;
+}
 
 std::vector<std::string> Model::devices() {
   std::vector<std::string> d{"cpu"};
