@@ -39,6 +39,12 @@ class App {
   void frame();
   void apply_commands();
   void perform(const Effects& effects);
+  // --- the headless harnesses (app_harness.cpp): --screenshot and --bench-frames
+  // Stops the run on a new error and applies the command line's selection once the model ran;
+  // false: this frame draws nothing more.
+  bool harness_before_draw(const std::string& error_before);
+  // --screenshot: saves the window after --frames frames of the result, then closes.
+  void harness_after_draw();
   void save_screenshot(const std::string& path, bool headless);
   void write_view_rects(const std::string& path) const;
   bool idle() const;
@@ -79,6 +85,7 @@ class App {
   int frames_to_settle_ = kSettleFrames;
   // Headless and bench bookkeeping.
   int frames_after_result_ = 0;
+  std::string titled_checkpoint_;  // the model the window's title names
   bool selection_applied_ = false;
   std::vector<double> frame_ms_;
   double last_frame_at_ = 0;

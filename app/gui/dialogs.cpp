@@ -1,5 +1,7 @@
 #include "gui/dialogs.h"
 
+#include "fmalens/model.h"
+
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
@@ -66,6 +68,13 @@ void draw_help_window(const AppState& s, std::vector<Command>& commands) {
   bool open = true;
   ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 36, ImGui::GetFontSize() * 30), ImGuiCond_FirstUseEver);
   if (ImGui::Begin("Help", &open)) {
+    // About: what this is and what it runs on.
+    static const std::string about = std::string("FMA Lens ") + FMALENS_VERSION + " (" + Model::build_description() + ")";
+    ImGui::TextUnformatted(about.c_str());
+    ImGui::TextDisabled("model: %s", s.loaded_checkpoint.empty() ? "(none yet)" : s.loaded_checkpoint.c_str());
+    if (s.model && s.model->config.kind == ModelKind::text && !s.model->tokenizer.empty())
+      ImGui::TextDisabled("tokenizer: %s", s.model->tokenizer.c_str());
+    ImGui::Separator();
     ImGui::TextWrapped("FMA Lens shows what a Fast Multipole Attention model attends to: the fine band of nearby keys and, "
                        "for farther keys, learned summaries of ever larger blocks (one coarse level per doubling).");
     ImGui::Spacing();

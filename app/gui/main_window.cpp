@@ -171,6 +171,7 @@ void App::draw_menu_bar() {
   }
   if (ImGui::BeginMenu("Help")) {
     if (ImGui::MenuItem("Keyboard shortcuts", "F1")) c.push_back(ShowHelp{true});
+    if (ImGui::MenuItem("About FMA Lens")) c.push_back(ShowHelp{true});  // the help window starts with it
     ImGui::EndMenu();
   }
   if (state_.running) {

@@ -42,7 +42,8 @@ TEST(MaskedLm, SpansCoverTheRateAndTargetsAreTheMaskedBytes) {
   EXPECT_TRUE(mask_spans(bytes, again, 0.15, 8).inputs.equal(mb.inputs));
 }
 
-TEST(MaskedLm, ConfigNeedsBidirectionalAttentionAndTheMaskToken) {
+// A one-layer causal FMA byte model of 64 bytes (m 8, p 2): the tests make it masked.
+ModelConfig tiny_text_model() {
   ModelConfig c;
   c.kind = ModelKind::text;
   c.n_layer = 1;
@@ -51,6 +52,11 @@ TEST(MaskedLm, ConfigNeedsBidirectionalAttentionAndTheMaskToken) {
   c.block_size = 64;
   c.attention.m = 8;
   c.attention.p = 2;
+  return c;
+}
+
+TEST(MaskedLm, ConfigNeedsBidirectionalAttentionAndTheMaskToken) {
+  ModelConfig c = tiny_text_model();
   c.masked_lm = true;
   c.vocab_size = kMaskToken + 1;
   c.attention.variant = Variant::causal;
@@ -110,14 +116,7 @@ TEST(MaskedLm, DenseTwinIsBidirectional) {
 // --init-weights: a causal byte LM's tensors seed a masked LM of the same shape; the embedding
 // keeps the 256 bytes' rows (the mask token's row is new), the local mixing keeps its init.
 TEST(MaskedLm, TransplantCopiesMatchingTensorsFromACausalModel) {
-  ModelConfig causal;
-  causal.kind = ModelKind::text;
-  causal.n_layer = 1;
-  causal.n_head = 2;
-  causal.n_embd = 16;
-  causal.block_size = 64;
-  causal.attention.m = 8;
-  causal.attention.p = 2;
+  const ModelConfig causal = tiny_text_model();
   ModelConfig masked = causal;
   masked.masked_lm = true;
   masked.vocab_size = kMaskToken + 1;

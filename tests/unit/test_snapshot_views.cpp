@@ -64,3 +64,31 @@ TEST(SnapshotViews, ImpliedRowsSumToOneAndAreZeroInTheFuture) {
 
 }  // namespace
 }  // namespace fmalens
+
+namespace fmalens {
+namespace {
+
+// Issue 21's last-byte breakdown (an 804-byte text: its last byte "fine 100 %", byte 801 with
+// L1 mass): is it the model or the capture of the final, padded block? A causal model's query
+// sees the same keys whether the text ends there or goes on, so the level masses of the last
+// byte of an 804-byte run must equal those of byte 803 in a 1,024-byte run, in every layer and
+// head. They do: the capture of the final block is right, and what the view showed is the model
+// (layer 0's heads are local: their coarse summaries score low against every query).
+TEST(SnapshotViews, TheLastBytesLevelMassesAreThoseOfALongerRun) {
+  std::string text;
+  while (text.size() < 1024) text += "A multilevel attention: near tokens in full, far ones summarised; the last byte too. ";
+  const Snapshot short_run = run_bundled_text(text.substr(0, 804));
+  const Snapshot long_run = run_bundled_text(text.substr(0, 1024));
+  ASSERT_EQ(short_run.tokens, 804);
+  for (int layer = 0; layer < static_cast<int>(short_run.layers.size()); ++layer)
+    for (int head = 0; head < short_run.config.n_head; ++head)
+      for (int64_t query : {801, 803}) {
+        const std::vector<double> a = level_mass(short_run, layer, head, query), b = level_mass(long_run, layer, head, query);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t l = 0; l < a.size(); ++l)
+          EXPECT_NEAR(a[l], b[l], 2e-4) << "layer " << layer << " head " << head << " query " << query << " level " << l;
+      }
+}
+
+}  // namespace
+}  // namespace fmalens
