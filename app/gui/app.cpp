@@ -158,6 +158,14 @@ void App::open_window() {
   }
   g_window_open = true;
   set_window_icon(window_);
+  // Never larger than the monitor's work area (a 2x content scale can ask for more).
+  if (!headless_)
+    if (GLFWmonitor* monitor = glfwGetPrimaryMonitor()) {
+      int x = 0, y = 0, work_w = 0, work_h = 0, w = 0, h = 0;
+      glfwGetMonitorWorkarea(monitor, &x, &y, &work_w, &work_h);
+      glfwGetWindowSize(window_, &w, &h);
+      if (work_w > 0 && work_h > 0 && (w > work_w || h > work_h)) glfwSetWindowSize(window_, std::min(w, work_w), std::min(h, work_h));
+    }
   glfwMakeContextCurrent(window_);
   glfwSwapInterval(headless_ || bench_ ? 0 : 1);
   glfwSetWindowUserPointer(window_, this);

@@ -167,6 +167,14 @@ void App::draw_menu_bar() {
       ImGui::EndMenu();
     }
     if (ImGui::MenuItem("Reset layout")) c.push_back(ResetLayout{});
+    // On top of the monitor's content scale; the fonts are rebuilt at the next frame's start.
+    if (ImGui::BeginMenu("Interface scale")) {
+      for (const float scale : {0.75f, 1.0f, 1.25f, 1.5f, 2.0f}) {
+        const std::string label = std::to_string(static_cast<int>(std::lround(scale * 100))) + " %";
+        if (ImGui::MenuItem(label.c_str(), nullptr, std::fabs(ui_scale_ - scale) < 1e-3f)) ui_scale_ = scale;
+      }
+      ImGui::EndMenu();
+    }
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("Help")) {
