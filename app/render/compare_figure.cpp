@@ -127,12 +127,7 @@ void CompareFigure::draw(RenderContext& ctx, Colormap colormap, bool log_scale, 
 }
 
 void compare_view_figure(FigureCall& c) {
-  const Snapshot& s = c.snapshot;
-  const FigureSettings& st = c.settings;
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   if (s.layers.empty() || s.layers[0].q.empty()) throw Error("view 'compare' needs a run that captured queries and keys");
   CompareFigure fig;
   PixelRect boxes[3];

@@ -62,6 +62,17 @@ class FigureCall {
   bool monospace = false;          // the labels are text cells (the text view)
   std::optional<ColourScale> side_colours;  // set by views coloured like the matrix: their colorbar
 
+  // What every figure function reads, as one line: auto [s, st, f, W, H, body, canvas] = c.parts();
+  struct Parts {
+    const Snapshot& s;
+    const FigureSettings& st;
+    float f;      // font size in pixels
+    int W, H;     // the figure's pixels
+    PixelRect& body;
+    Canvas& canvas;
+  };
+  Parts parts() { return {snapshot, settings, font_px, width, height, body, canvas}; }
+
   // The selected layer's and head's bands, made and uploaded on first use. Throws Error
   // naming `view` when the model has dense attention.
   const BandData& bands(const char* view);

@@ -105,12 +105,7 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
 }
 
 void levels_view_figure(FigureCall& c) {
-  const Snapshot& s = c.snapshot;
-  const FigureSettings& st = c.settings;
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   const BandData& bands = c.bands("levels");
   const Layout layout(s.attention);
   LevelsFigure fig;

@@ -117,12 +117,7 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
 }
 
 void matrix_view_figure(FigureCall& c) {
-  const Snapshot& s = c.snapshot;
-  const FigureSettings& st = c.settings;
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   const BandTextures& textures = c.textures("matrix");
   MatrixFigure fig;
   fig.font_px = f;

@@ -80,10 +80,7 @@ void draw_loss_curve(RenderContext& ctx, const LossCurve& c, const PixelRect& r,
 }
 
 void model_view_figure(FigureCall& c) {
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   const LossCurve curve = c.source.model ? parse_loss_curve(c.source.model->training_json) : LossCurve{};
   draw_loss_curve(c.ctx, curve, body, W, H, f, &canvas);
 }

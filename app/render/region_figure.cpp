@@ -123,12 +123,7 @@ void RegionRenderer::draw(RenderContext& ctx, const BandTextures& bands, const R
 }
 
 void regions_view_figure(FigureCall& c) {
-  const Snapshot& s = c.snapshot;
-  const FigureSettings& st = c.settings;
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   if (s.config.kind != ModelKind::image || s.image.empty()) throw Error("view 'regions' needs an image model and an image");
   const BandTextures& textures = c.textures("regions");
   RegionRenderer regions;

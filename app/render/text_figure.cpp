@@ -136,11 +136,7 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
 }
 
 void text_view_figure(FigureCall& c) {
-  const Snapshot& s = c.snapshot;
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   if (s.config.kind != ModelKind::text) throw Error("view 'text' needs a text model");
   const BandData& bands = c.bands("text");
   const Layout layout(s.attention);

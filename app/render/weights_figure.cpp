@@ -146,12 +146,7 @@ void WeightsFigure::draw(RenderContext& ctx, const PixelRect& rect, int target_w
 }
 
 void weights_view_figure(FigureCall& c) {
-  const Snapshot& s = c.snapshot;
-  const FigureSettings& st = c.settings;
-  const float f = c.font_px;
-  const int W = c.width, H = c.height;
-  PixelRect& body = c.body;
-  Canvas& canvas = c.canvas;
+  [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   if (static_cast<size_t>(st.layer) >= s.downsampling.size() || s.downsampling[static_cast<size_t>(st.layer)].empty())
     throw Error("view 'weights' needs an FMA model with learned downsampling (this one has none)");
   const auto& levels = s.downsampling[static_cast<size_t>(st.layer)];

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "fmalens/config.h"
+#include "base/fma/band_plan.h"
 #include "fmalens/layout.h"
 
 namespace fmalens {
@@ -124,8 +125,8 @@ TEST(Layout, KernelPlanMatchesTokenOrderSlots) {
           const int64_t i = layout.to_token(grp * g.group_queries + q);
           for (int64_t k = 0; k < g.slots; ++k) {
             SlotRef s = layout.slot(l, i, k);
-            const int64_t row = layout.key_row(l, grp, k);
-            ASSERT_EQ(layout.slot_valid(l, grp, q, k), s.valid);
+            const int64_t row = LayoutBandPlan::key_row(layout, l, grp, k);
+            ASSERT_EQ(LayoutBandPlan::slot_valid(layout, l, grp, q, k), s.valid);
             if (!s.valid || s.phantom) continue;
             ASSERT_GE(row, 0) << name(c);
             if (l == 0) {

@@ -64,14 +64,16 @@ class Layout {
   int64_t to_internal(int64_t t) const;
   int64_t to_token(int64_t z) const;
 
-  // --- Internal-order band plan, used by the kernels. For level l, group g (queries
-  // g*Q .. g*Q+Q-1 in internal order) and slot k: the key row in the level's key table
-  // (fine: internal token index; coarse: block_internal * p + summary), or -1 for a zero key.
+  // --- Internal-order band plan, used by the kernels only (through LayoutBandPlan in the
+  // core's private base/fma/band_plan.h). For level l, group g (queries g*Q .. g*Q+Q-1 in
+  // internal order) and slot k: the key row in the level's key table (fine: internal token
+  // index; coarse: block_internal * p + summary), or -1 for a zero key; and whether query q
+  // (0..Q-1 within group g) may use slot k.
+ private:
+  friend struct LayoutBandPlan;
   int64_t key_row(int l, int64_t g, int64_t k) const;
-  // Whether query q (0..Q-1 within group g) may use slot k.
   bool slot_valid(int l, int64_t g, int64_t q, int64_t k) const;
 
- private:
   // 1D pieces
   SlotRef slot_1d(int l, int64_t i, int64_t k) const;
   // 2D pieces

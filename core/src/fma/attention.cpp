@@ -1,6 +1,8 @@
 // FMA attention: module, downsampling, plans, and the LibTorch-ops forward (band form).
 #include "fma/attention.h"
 
+#include "base/fma/band_plan.h"
+
 #include <cmath>
 
 
@@ -167,10 +169,10 @@ void build_kernel_levels(Plan& plan) {
       kl.valid.resize(static_cast<size_t>(n * g.slots));
       for (int64_t grp = 0, idx = 0; grp < g.groups; ++grp)
         for (int64_t q = 0; q < g.group_queries; ++q)
-          for (int64_t k = 0; k < g.slots; ++k) kl.valid[static_cast<size_t>(idx++)] = layout.slot_valid(l, grp, q, k);
+          for (int64_t k = 0; k < g.slots; ++k) kl.valid[static_cast<size_t>(idx++)] = LayoutBandPlan::slot_valid(layout, l, grp, q, k);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         std::vector<int64_t> rows(static_cast<size_t>(g.slots));
-        for (int64_t k = 0; k < g.slots; ++k) rows[static_cast<size_t>(k)] = layout.key_row(l, grp, k);
+        for (int64_t k = 0; k < g.slots; ++k) rows[static_cast<size_t>(k)] = LayoutBandPlan::key_row(layout, l, grp, k);
         append_segments(rows, kl.segments);
         kl.seg_offsets.push_back(static_cast<int64_t>(kl.segments.size()));
       }
@@ -187,7 +189,7 @@ void build_kernel_levels(Plan& plan) {
         auto& P = pos[static_cast<size_t>(t)];
         for (int64_t sg = 0; sg < subs; ++sg)
           for (int64_t k = 0; k < g.slots; ++k) {
-            const int64_t grp = t * subs + sg, row = layout.key_row(l, grp, k);
+            const int64_t grp = t * subs + sg, row = LayoutBandPlan::key_row(layout, l, grp, k);
             const int64_t id = row >= 0 ? row : -1 - (grp * g.slots + k);
             auto it = seen.find(id);
             if (it == seen.end()) {
@@ -210,7 +212,7 @@ void build_kernel_levels(Plan& plan) {
         for (int64_t q = 0; q < tile; ++q) {
           const int64_t sg = q / g.group_queries, qi = q % g.group_queries, grp = t * subs + sg;
           for (int64_t k = 0; k < g.slots; ++k) {
-            if (!layout.slot_valid(l, grp, qi, k)) continue;
+            if (!LayoutBandPlan::slot_valid(layout, l, grp, qi, k)) continue;
             const int32_t u = pos[static_cast<size_t>(t)][static_cast<size_t>(sg * g.slots + k)];
             kl.valid[static_cast<size_t>((t * tile + q) * width + u)] = 1;
             kl.capture_slot[static_cast<size_t>((t * tile + q) * width + u)] = static_cast<int32_t>(k);
@@ -261,7 +263,7 @@ const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
     std::vector<int64_t> index(static_cast<size_t>(g.groups * g.slots));
     for (int64_t grp = 0; grp < g.groups; ++grp)
       for (int64_t k = 0; k < g.slots; ++k) {
-        const int64_t row = layout.key_row(l, grp, k);
+        const int64_t row = LayoutBandPlan::key_row(layout, l, grp, k);
         index[static_cast<size_t>(grp * g.slots + k)] = row < 0 ? lp.rows : row;
       }
     auto valid = torch::empty({g.groups, g.group_queries, g.slots}, torch::kBool);
@@ -269,7 +271,7 @@ const Plan& FmaAttentionImpl::plan(int64_t T, const torch::Device& device) {
     for (int64_t grp = 0; grp < g.groups; ++grp)
       for (int64_t q = 0; q < g.group_queries; ++q)
         for (int64_t k = 0; k < g.slots; ++k)
-          *vp++ = layout.slot_valid(l, grp, q, k);
+          *vp++ = LayoutBandPlan::slot_valid(layout, l, grp, q, k);
     if (l > 0 && config_.query_downsampling) {
       const int64_t children = g.group_queries / g.block_tokens;
       lp.block_valid = valid.view({g.groups, children, g.block_tokens, g.slots}).select(2, 0).contiguous().to(device);
