@@ -399,14 +399,18 @@ torch::Tensor FmaAttentionImpl::forward(const torch::Tensor& q, const torch::Ten
   return forward_ops(q, k, v, capture);
 }
 
-torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch::Tensor& k,
-                                            const torch::Tensor& v, FmaCapture* capture) {
+void FmaAttentionImpl::check_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "FMA expects q, k, v of one shape (b, h, n, d); got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
-  const int64_t b = q.size(0), h = q.size(1), T = q.size(2), d = q.size(3), B = b * h;
-  if (h != config_.heads || d != config_.head_dim)
+  if (q.size(1) != config_.heads || q.size(3) != config_.head_dim)
     throw ConfigError("FMA configured for " + std::to_string(config_.heads) + " heads of dimension " +
-                      std::to_string(config_.head_dim) + ", got " + std::to_string(h) + " x " + std::to_string(d));
+                      std::to_string(config_.head_dim) + ", got " + std::to_string(q.size(1)) + " x " + std::to_string(q.size(3)));
+}
+
+torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch::Tensor& k,
+                                            const torch::Tensor& v, FmaCapture* capture) {
+  check_inputs(q, k, v);
+  const int64_t b = q.size(0), h = q.size(1), T = q.size(2), d = q.size(3), B = b * h;
   const Plan& plan = this->plan(T, q.device());
   const Layout& layout = *plan.layout;
   const int64_t n = layout.tokens();

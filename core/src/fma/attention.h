@@ -96,6 +96,8 @@ class FmaAttentionImpl : public torch::nn::Module {
   // The project's CPU kernel (float32 math; differentiable through its own backward). Used
   // by forward() on CPU tensors unless FMALENS_KERNEL=ops. With query downsampling it computes
   // the fine level, and the coarse levels (O(n/m) work) go per block in LibTorch ops.
+  // q, k, v of one shape (b, heads, n, head_dim); throws ConfigError / c10::Error otherwise.
+  void check_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const;
   torch::Tensor forward_kernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                FmaCapture* capture = nullptr);
   bool kernel_applies(const torch::Tensor& q) const;

@@ -237,12 +237,8 @@ bool FmaAttentionImpl::kernel_applies(const torch::Tensor& q) const {
 
 torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                                FmaCapture* capture) {
-  TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
-              "FMA expects q, k, v of one shape (b, h, n, d); got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
+  check_inputs(q, k, v);
   const int64_t b = q.size(0), h = q.size(1), T = q.size(2), d = q.size(3), B = b * h;
-  if (h != config_.heads || d != config_.head_dim)
-    throw ConfigError("FMA configured for " + std::to_string(config_.heads) + " heads of dimension " +
-                      std::to_string(config_.head_dim) + ", got " + std::to_string(h) + " x " + std::to_string(d));
   const Plan& plan = this->plan(T, q.device());
   const Layout& layout = *plan.layout;
   const int64_t n = layout.tokens();
