@@ -40,7 +40,8 @@ TEST(Tokenizer, BytesAreTheirOwnIds) {
 
 // GPT-2's pattern, as Python's regex module splits the cases (invalid bytes as surrogates).
 TEST(Tokenizer, Gpt2PretokenizerSplitsAsThePublishedPattern) {
-  for (const auto& c : cases()["cases"]) {
+  const nlohmann::json all = cases();  // held: a range over a temporary's member dangles
+  for (const auto& c : all["cases"]) {
     const std::string text = from_hex(c["hex"]);
     std::vector<std::pair<int64_t, int64_t>> expected;
     for (const auto& s : c["spans"]) expected.emplace_back(s[0].get<int64_t>(), s[1].get<int64_t>());
