@@ -59,6 +59,13 @@ struct Picture {
   }
 };
 
+// The text figure over the whole picture, read back.
+void draw_text_into(Picture& pic, const TextFigure& fig, const TextLayout& layout) {
+  Canvas canvas;
+  draw_text_figure(test::GlTestContext::get().render(), fig, layout, PixelRect{0, 0, W, H}, W, H, &canvas);
+  pic.read();
+}
+
 SyntheticSpec spec_1d() { return SyntheticSpec::sequence(Variant::causal, 512, 16, 4, 1, 2); }
 
 TEST(LevelsFigure, BarsFollowTheMassAndTheStripTheRow) {
@@ -176,11 +183,9 @@ TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
   fig.colours.hi = data.max_value();
   fig.colours.lo = fig.colours.hi * 1e-4f;
   const TextLayout text_layout = layout_text(snap.text, 40);
-  Picture pic;
-  Canvas canvas;
   const PixelRect rect{0, 0, W, H};
-  draw_text_figure(test::GlTestContext::get().render(), fig, text_layout, rect, W, H, &canvas);
-  pic.read();
+  Picture pic;
+  draw_text_into(pic, fig, text_layout);
   auto cell = [&](int64_t b, float* x, float* y) {
     const int64_t line = text_layout.line_of(b);
     *x = (static_cast<float>(b - text_layout.line_start[static_cast<size_t>(line)]) + 0.5f) * fig.cell_w;
@@ -215,11 +220,9 @@ TEST(TextFigure, TokenizedTextColoursAndFramesWholeTokens) {
   fig.colours.hi = 1;
   fig.colours.lo = 1e-3f;
   const TextLayout text_layout = layout_text(snap.text, 40);
-  Picture pic;
-  Canvas canvas;
   const PixelRect rect{0, 0, W, H};
-  draw_text_figure(test::GlTestContext::get().render(), fig, text_layout, rect, W, H, &canvas);
-  pic.read();
+  Picture pic;
+  draw_text_into(pic, fig, text_layout);
   const auto cell_x = [&](int64_t b) { return (static_cast<float>(b) + 0.5f) * fig.cell_w; };
   const float mid = fig.cell_h * 0.5f, top = 0.5f;
   const Color red{1, 0.25f, 0.25f, 1};
