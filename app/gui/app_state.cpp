@@ -106,6 +106,11 @@ Effects open_image(AppState& s, const std::string& path) {
 }
 
 Effects open_text_file(AppState& s, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    s.error = shown_path(path) + ": a folder; open a checkpoint, a tokenizer (or its folder), a text file or an image";
+    return {};
+  }
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     s.error = "cannot read " + shown_path(path);
@@ -340,6 +345,12 @@ EngineJob make_job(const AppState& s) {
 FileKind file_kind(const std::string& path) {
   const std::string ext = lower_extension(path);
   const std::string name = std::filesystem::path(path).filename().string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {  // a BPE's folder is a tokenizer; other folders are refused as text
+    for (const char* file : {"tokenizer.json", "encoder.json", "vocab.json", "meta.pkl"})
+      if (std::filesystem::exists(std::filesystem::path(path) / file, ec)) return FileKind::tokenizer;
+    return FileKind::text;
+  }
   if (ext == ".pkl" || name == "tokenizer.json" || name == "encoder.json" || name == "vocab.json" || name == "vocab.bpe" ||
       name == "merges.txt")
     return FileKind::tokenizer;

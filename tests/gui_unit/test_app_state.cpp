@@ -133,6 +133,13 @@ TEST(AppState, TokenizersPerCheckpoint) {
   for (const char* name : {"meta.pkl", "x/tokenizer.json", "encoder.json", "vocab.json", "vocab.bpe", "merges.txt"})
     EXPECT_EQ(file_kind(name), FileKind::tokenizer) << name;
   EXPECT_EQ(file_kind("config.json"), FileKind::text);
+  // Folders: a tokenizer's folder is a tokenizer; any other folder is refused in one line.
+  EXPECT_EQ(file_kind(FMALENS_FIXTURES_DIR "/tokenizers/bpe/gpt2"), FileKind::tokenizer);
+  const std::string folder = FMALENS_FIXTURES_DIR "/tokenizers/bpe";
+  EXPECT_EQ(file_kind(folder), FileKind::text);
+  apply(s, DismissError{});
+  EXPECT_FALSE(apply(s, DropFiles{{folder}}).submit);
+  EXPECT_NE(s.error.find("a folder; open a checkpoint"), std::string::npos) << s.error;
 }
 
 TEST(AppState, CancelOnlyWhileRunning) {
