@@ -95,7 +95,7 @@ void draw_compare_panel(PanelContext& p) {
       const size_t at = r * static_cast<size_t>(d.columns) + c;
       const int64_t span = d.c1 - d.c0;
       const int64_t k0 = d.c0 + span * static_cast<int64_t>(c) / d.columns;
-      ImGui::SetTooltip("query %s, keys from %lld\nexact %.4g, FMA %.4g, difference %+.4g (max over the keys of this pixel)\n"
+      data_tooltip("query %s, keys from %lld\nexact %.4g, FMA %.4g, difference %+.4g (max over the keys of this pixel)\n"
                         "row's total variation distance %.4f",
                         token_label(snap, d.rows[r]).c_str(), static_cast<long long>(k0), static_cast<double>(d.exact[at]),
                         static_cast<double>(d.fma[at]), static_cast<double>(d.diff[at]), d.total_variation[r]);

@@ -46,7 +46,7 @@ void draw_levels_panel(PanelContext& p) {
     const int64_t n = static_cast<int64_t>(fig.row.size());
     const int64_t t = std::clamp<int64_t>(static_cast<int64_t>((m.x - lay.strip.x) / lay.strip.w * static_cast<float>(n)), 0, n - 1);
     const int level = fig.row_levels[static_cast<size_t>(t)];
-    ImGui::SetTooltip("key %s\n%s\nweight %.4g\nclick: make it the query", token_label(snap, t).c_str(),
+    data_tooltip("key %s\n%s\nweight %.4g\nclick: make it the query", token_label(snap, t).c_str(),
                       level < 0 ? "not attended" : level == 0 ? "fine level" : ("level " + std::to_string(level)).c_str(),
                       static_cast<double>(fig.row[static_cast<size_t>(t)]));
     if (img.clicked()) p.emit(SelectQuery{t});
@@ -54,7 +54,7 @@ void draw_levels_panel(PanelContext& p) {
     const size_t l = static_cast<size_t>((m.y - lay.bars.y) / lay.bar_height);
     if (l < fig.mass.size()) {
       const LevelGeometry& g = p.res.layout()->level(static_cast<int>(l));
-      ImGui::SetTooltip("%s\nmass %.4f%%\n%lld slots per query, alpha %.0f\nclick: show or hide this level in the views",
+      data_tooltip("%s\nmass %.4f%%\n%lld slots per query, alpha %.0f\nclick: show or hide this level in the views",
                         fig.names[l].c_str(), 100 * fig.mass[l], static_cast<long long>(g.slots), g.alpha);
       if (img.clicked()) p.emit(ToggleLevel{static_cast<int>(l)});
     }

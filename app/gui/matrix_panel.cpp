@@ -76,7 +76,20 @@ void cell_tooltip(PanelContext& p, int64_t qi, int64_t kt) {
     const render::Rgb c = render::level_tint(static_cast<int>(l));
     ImGui::TextColored(ImVec4(c.r, c.g, c.b, 1), "%-8s %6.2f%%", l == 0 ? "fine" : ("L" + std::to_string(l)).c_str(), 100 * mass[l]);
   }
+  ImGui::TextDisabled("Ctrl+C: copy");
   ImGui::EndTooltip();
+  // The same numbers as text for the clipboard.
+  const auto number = [](double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.6g", x);
+    return std::string(buf);
+  };
+  std::string text = "query " + token_label(snap, qi) + "\nkey " + token_label(snap, kt) + "\nlevel " +
+                     (level < 0 ? std::string("none (not attended)") : level == 0 ? std::string("fine") : std::to_string(level)) +
+                     "\nweight " + number(v) + "\n";
+  for (size_t l = 0; l < mass.size(); ++l)
+    text += (l == 0 ? std::string("fine") : "L" + std::to_string(l)) + " mass " + number(100 * mass[l]) + " %\n";
+  copy_on_ctrl_c(text);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // change the state themselves.
 #pragma once
 
+#include <imgui.h>
+
 #include <vector>
 
 #include "gui/app_state.h"
@@ -48,6 +50,11 @@ render::ColourScale colour_scale(const PanelContext& p);
 // Small shared widgets.
 void level_toggles(PanelContext& p, int levels);  // one checkbox per level, in its tint
 void help_marker(const char* text);
+// A tooltip of numbers the user may want elsewhere: shown with a "Ctrl+C: copy" line, and
+// copied to the clipboard (without its "click: ..." hints) when Ctrl+C is pressed over it.
+void data_tooltip(const char* format, ...) IM_FMTARGS(1);
+// Ctrl+C pressed this frame (and no text field taking it): `text` goes to the clipboard.
+void copy_on_ctrl_c(const std::string& text);
 std::string token_label(const Snapshot& snapshot, int64_t token);  // "'e' (byte 12)" / "patch 3,4"
 
 }  // namespace fmalens::gui

@@ -1,7 +1,9 @@
 // Widgets and helpers shared by the panels, and the dispatch from a view to its panel.
 #include <imgui.h>
 
+#include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "gui/panels.h"
 #include "gui/views.h"
@@ -22,6 +24,32 @@ render::ColourScale colour_scale(const PanelContext& p) {
     render::matrix_color_range(view, p.res.band_textures, &c.lo, &c.hi);
   }
   return c;
+}
+
+void copy_on_ctrl_c(const std::string& text) {
+  const ImGuiIO& io = ImGui::GetIO();
+  // GLFW's key codes for letters are their upper-case ASCII codes (the backend's key indices).
+  if (io.KeyCtrl && !io.WantTextInput && ImGui::IsKeyPressed('C', false)) ImGui::SetClipboardText(text.c_str());
+}
+
+void data_tooltip(const char* format, ...) {
+  char buf[4096];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  ImGui::BeginTooltip();
+  ImGui::TextUnformatted(buf);
+  ImGui::TextDisabled("Ctrl+C: copy");
+  ImGui::EndTooltip();
+  std::string copied;
+  for (const char* line = buf; *line;) {
+    const char* end = std::strchr(line, '\n');
+    const size_t len = end ? static_cast<size_t>(end - line) : std::strlen(line);
+    if (std::strncmp(line, "click:", 6) != 0) copied.append(line, len).append("\n");
+    line += len + (end ? 1 : 0);
+  }
+  copy_on_ctrl_c(copied);
 }
 
 void help_marker(const char* text) {

@@ -59,7 +59,7 @@ void draw_regions_panel(PanelContext& p) {
   if (t < 0) return;
   int level = -1;
   const float v = render::implied_value(*p.res.bands(), *p.res.layout(), s.query, t, &level);
-  ImGui::SetTooltip("%s\n%s, weight %.4g per patch\nclick: make it the query", token_label(snap, t).c_str(),
+  data_tooltip("%s\n%s, weight %.4g per patch\nclick: make it the query", token_label(snap, t).c_str(),
                     level < 0 ? "not attended" : level == 0 ? "fine level" : ("level " + std::to_string(level)).c_str(),
                     static_cast<double>(v));
   if (img.clicked()) p.emit(SelectQuery{t});

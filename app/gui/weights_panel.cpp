@@ -47,7 +47,7 @@ void draw_weights_panel(PanelContext& p) {
     if (hm.contains(m.x, m.y)) {
       const int64_t u = std::clamp<int64_t>(static_cast<int64_t>((m.x - hm.x) / hm.w * N), 0, N - 1);
       const int64_t r = std::clamp<int64_t>(static_cast<int64_t>((m.y - hm.y) / hm.h * (P * D)), 0, P * D - 1);
-      ImGui::SetTooltip("%s, summary %lld, channel %lld, position %lld\nweight %.5g (plain averaging: %.5g)", side == 0 ? "keys" : "values",
+      data_tooltip("%s, summary %lld, channel %lld, position %lld\nweight %.5g (plain averaging: %.5g)", side == 0 ? "keys" : "values",
                         static_cast<long long>(r / D), static_cast<long long>(r % D), static_cast<long long>(u),
                         static_cast<double>(w.at(r / D, r % D, u)), u / std::max<int64_t>(1, N / P) == r / D ? static_cast<double>(P) / N : 0.0);
     }
@@ -63,7 +63,7 @@ void draw_weights_panel(PanelContext& p) {
                       static_cast<double>(curves[sm].plain[static_cast<size_t>(u)]));
         text += line;
       }
-      ImGui::SetTooltip("%s", text.c_str());
+      data_tooltip("%s", text.c_str());
     }
   }
 }

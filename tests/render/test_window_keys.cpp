@@ -1,13 +1,14 @@
 // The live window driven by the keyboard with xdotool (a real X server: ctest runs the render
 // tests under xvfb-run): a global shortcut works while a text field has the focus. (Each rule
 // of the key routing has a unit test in tests/gui_unit/test_key_rules.cpp; this checks that
-// the window applies them to real key events.)
+// the window applies them to real key events.) And Ctrl+C copies a hovered cell's numbers.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -16,8 +17,6 @@ namespace fmalens {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool have_xdotool() { return std::system("command -v xdotool > /dev/null 2>&1") == 0; }
 
 // xdotool with its output discarded; true when it succeeded.
 bool xdotool(const std::string& args) { return std::system(("xdotool " + args + " > /dev/null 2>&1").c_str()) == 0; }
@@ -29,17 +28,63 @@ void hold(const std::string& keys) {
   xdotool("keyup " + keys);
 }
 
-TEST(WindowKeys, CtrlQQuitsWhileTheTextFieldHasTheFocus) {
-  if (!have_xdotool()) {
-    if (std::getenv("CI")) FAIL() << "xdotool is missing (tools/setup.sh installs it)";
-    GTEST_SKIP() << "xdotool is missing";
-  }
+// The window on the bundled text model at 1280x800, once it has shown its first run; -1 when
+// it did not appear.
+pid_t start_window() {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::execl(FMALENS_BINARY, FMALENS_BINARY, "--no-settings", "--size", "1280x800", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  ASSERT_GT(pid, 0);
+  if (pid < 0) return -1;
+  bool found = false;
+  for (int tries = 0; tries < 60 && !found; ++tries) {
+    found = xdotool("search --name 'FMA Lens' windowfocus");
+    if (!found) std::this_thread::sleep_for(500ms);
+  }
+  if (!found) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  std::this_thread::sleep_for(3s);
+  return pid;
+}
+
+#define REQUIRE_TOOL(tool)                                                                   \
+  if (std::system("command -v " tool " > /dev/null 2>&1") != 0) {                            \
+    if (std::getenv("CI")) FAIL() << tool " is missing (tools/setup.sh installs it)";        \
+    GTEST_SKIP() << tool " is missing";                                                      \
+  }
+
+// Ctrl+C over a matrix cell puts the tooltip's numbers on the clipboard.
+TEST(WindowKeys, CtrlCCopiesTheHoveredMatrixCell) {
+  REQUIRE_TOOL("xdotool");
+  REQUIRE_TOOL("xclip");
+  const pid_t pid = start_window();
+  ASSERT_GT(pid, 0) << "no window named FMA Lens appeared";
+  xdotool("mousemove --sync 560 400");  // inside the attention matrix of the default layout
+  std::this_thread::sleep_for(800ms);
+  hold("ctrl+c");
+  std::this_thread::sleep_for(500ms);
+  std::string clipboard;
+  if (FILE* f = ::popen("xclip -o -selection clipboard 2>/dev/null", "r")) {
+    char buf[512];
+    size_t got = 0;
+    while ((got = std::fread(buf, 1, sizeof(buf), f)) > 0) clipboard.append(buf, got);
+    ::pclose(f);
+  }
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_EQ(clipboard.rfind("query ", 0), 0u) << clipboard;
+  EXPECT_NE(clipboard.find("\nweight "), std::string::npos) << clipboard;
+  EXPECT_NE(clipboard.find("fine mass "), std::string::npos) << clipboard;
+}
+
+TEST(WindowKeys, CtrlQQuitsWhileTheTextFieldHasTheFocus) {
+  REQUIRE_TOOL("xdotool");
+  const pid_t pid = start_window();
+  ASSERT_GT(pid, 0) << "no window named FMA Lens appeared";
   auto exited = [&](std::chrono::seconds within, int* status) {
     const auto end = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < end) {
@@ -48,14 +93,6 @@ TEST(WindowKeys, CtrlQQuitsWhileTheTextFieldHasTheFocus) {
     }
     return false;
   };
-  // The window, mapped and showing its first run.
-  bool found = false;
-  for (int tries = 0; tries < 60 && !found; ++tries) {
-    found = xdotool("search --name 'FMA Lens' windowfocus");
-    if (!found) std::this_thread::sleep_for(500ms);
-  }
-  ASSERT_TRUE(found) << "no window named FMA Lens appeared";
-  std::this_thread::sleep_for(3s);
   // Into the sidebar's text box (its middle at 1280x800 with the default layout), and type.
   xdotool("mousemove --sync 150 230 click 1");
   std::this_thread::sleep_for(400ms);
