@@ -20,6 +20,7 @@
 #include "fmalens/atomic_file.h"
 #include "fmalens/image.h"
 #include "fmalens/quote.h"
+#include "gui/exports_folder.h"
 #include "gui/settings.h"
 #include "gui/views.h"
 #include "render/gl.h"
@@ -53,11 +54,12 @@ std::string glfw_reason() { return g_glfw_message.empty() ? "" : " (" + g_glfw_m
 
 }  // namespace
 
-std::string screenshot_file_name() {
+std::string App::screenshot_path() const {
   const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char buf[64];
   std::strftime(buf, sizeof(buf), "fmalens-%Y%m%d-%H%M%S.png", std::localtime(&t));
-  return buf;
+  const std::string dir = state_.exports_dir.empty() ? default_exports_dir() : state_.exports_dir;
+  return unused_path((std::filesystem::path(dir) / buf).string());
 }
 
 App::App(const GuiOptions& options) : options_(options) {

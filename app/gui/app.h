@@ -19,9 +19,6 @@
 
 namespace fmalens::gui {
 
-// "fmalens-20260125-143012.png": screenshots taken from the GUI land in the current folder.
-std::string screenshot_file_name();
-
 class App {
  public:
   explicit App(const GuiOptions& options);
@@ -46,6 +43,8 @@ class App {
   // --screenshot: saves the window after --frames frames of the result, then closes.
   void harness_after_draw();
   void save_screenshot(const std::string& path, bool headless);
+  // A free file name for a screenshot in the exports folder (time-stamped).
+  std::string screenshot_path() const;
   void write_view_rects(const std::string& path) const;
   bool idle() const;
   void wait_for_work();

@@ -80,6 +80,8 @@ struct AppState {
   // Model::load finds it), the one the loaded model runs with, and the user's choice per
   // checkpoint (kept in the settings with the recent files).
   std::string tokenizer, loaded_tokenizer;
+  // Screenshots and exported figures go here (exports_folder.h); the settings keep it.
+  std::string exports_dir;
   std::map<std::string, std::string> tokenizers;
   std::string screenshot_path;      // requested: saved after this frame is drawn
   bool quit = false;

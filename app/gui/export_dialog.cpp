@@ -1,5 +1,7 @@
 #include "gui/export_dialog.h"
 
+#include "gui/exports_folder.h"
+
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
@@ -35,7 +37,10 @@ std::optional<render::ExportRequest> ExportDialog::draw(const AppState& s) {
   if (just_opened_) {
     ImGui::OpenPopup("Export figure");
     just_opened_ = false;
-    if (path_.empty()) path_ = std::string("fmalens-") + view_name(static_cast<ViewId>(view_)) + "." + kFormats[format_];
+    if (path_.empty()) {
+      const std::string dir = s.exports_dir.empty() ? default_exports_dir() : s.exports_dir;
+      path_ = (std::filesystem::path(dir) / (std::string("fmalens-") + view_name(static_cast<ViewId>(view_)) + "." + kFormats[format_])).string();
+    }
   }
   std::optional<render::ExportRequest> result;
   ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 30, 0), ImGuiCond_Appearing);

@@ -1,5 +1,6 @@
 // The window's contents: menu bar, the sidebar, the views' windows in their default layout (or
 // one view alone), the dialogs, and the keyboard shortcuts.
+#include "gui/exports_folder.h"
 #include "gui/app.h"  // first: GLFW without its own GL header
 
 #include <imgui.h>
@@ -32,8 +33,13 @@ void App::export_figure(const render::ExportRequest& request) {
   src.snapshot = state_.snapshot.get();
   src.model = state_.model.get();
   src.model_name = std::filesystem::path(state_.loaded_checkpoint.empty() ? state_.checkpoint : state_.loaded_checkpoint).stem().string();
+  render::ExportRequest req = request;
+  req.out = unused_path(req.out);  // never over an earlier figure
   try {
-    const std::vector<std::string> written = render::export_figures(src, request);
+    const std::vector<std::string> written = render::export_figures(src, req);
+    std::error_code ec;
+    const std::string folder = std::filesystem::path(req.out).parent_path().string();
+    if (!folder.empty() && std::filesystem::is_directory(folder, ec)) state_.exports_dir = folder;  // the next one goes there too
     state_.status = "exported " + (written.empty() ? std::string() : written.front());
   } catch (const std::exception& e) {
     state_.error = "export failed: " + error_line(e);
@@ -82,7 +88,7 @@ void App::handle_shortcuts() {
       if (key(GLFW_KEY_T)) open_file(FileKind::text);
       if (key(GLFW_KEY_I)) open_file(FileKind::image);
       if (key(GLFW_KEY_R)) c.push_back(RunNow{});
-      if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_file_name()});
+      if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_path()});
       if (key(GLFW_KEY_E) && state_.snapshot) export_dialog_.open(state_.focus.value_or(ViewId::matrix));
       if (key(GLFW_KEY_Q)) c.push_back(Quit{});
       if (key(GLFW_KEY_W) && focused_view_) c.push_back(ShowView{*focused_view_, false});
@@ -91,7 +97,7 @@ void App::handle_shortcuts() {
         if (key(GLFW_KEY_1 + v)) c.push_back(FocusView{static_cast<ViewId>(v)});
     }
     if (key(GLFW_KEY_F1)) c.push_back(ShowHelp{!state_.show_help});
-    if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_file_name()});
+    if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_path()});
     return;
   }
   if (route != KeyRoute::view_shortcut) return;
@@ -135,7 +141,7 @@ void App::draw_menu_bar() {
     ImGui::Separator();
     if (ImGui::MenuItem("Export figure...", "Ctrl+E", false, static_cast<bool>(state_.snapshot)))
       export_dialog_.open(state_.focus.value_or(ViewId::matrix));
-    if (ImGui::MenuItem("Save screenshot", "F12")) c.push_back(TakeScreenshot{screenshot_file_name()});
+    if (ImGui::MenuItem("Save screenshot", "F12")) c.push_back(TakeScreenshot{screenshot_path()});
     ImGui::Separator();
     if (ImGui::MenuItem("Quit", "Ctrl+Q")) c.push_back(Quit{});
     ImGui::EndMenu();

@@ -25,6 +25,7 @@ std::string settings_to_json(const AppState& s, float ui_scale) {
   j["device"] = s.device;
   j["recent"] = s.recent;
   j["tokenizers"] = s.tokenizers;
+  j["exports_dir"] = s.exports_dir;
   nlohmann::json views = nlohmann::json::object();
   for (int v = 0; v < kViewCount; ++v) views[view_name(static_cast<ViewId>(v))] = s.visible[static_cast<size_t>(v)];
   j["views"] = views;
@@ -54,6 +55,7 @@ void settings_from_json(const std::string& text, AppState* s, float* ui_scale) {
     for (const auto& p : v)
       if (p.is_string() && s->recent.size() < kMaxRecent) s->recent.push_back(p.get<std::string>());
   });
+  read("exports_dir", [&](const nlohmann::json& v) { s->exports_dir = v.get<std::string>(); });
   read("tokenizers", [&](const nlohmann::json& v) {
     s->tokenizers.clear();
     for (auto it = v.begin(); it != v.end() && s->tokenizers.size() < 100; ++it)

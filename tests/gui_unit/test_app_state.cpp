@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "gui/app_state.h"
+#include "gui/exports_folder.h"
 #include "gui/settings.h"
 #include "render/matrix_renderer.h"
 #include "render/synthetic_snapshot.h"
@@ -371,6 +372,47 @@ TEST(AppState, MaskAtQueryMasksTheWordForMaskedModels) {
   s.query = 7;  // a space: one byte
   apply(s, MaskAtQuery{});
   EXPECT_EQ(s.text, "the ____sat on the mat");
+}
+
+}  // namespace
+}  // namespace fmalens::gui
+
+namespace fmalens::gui {
+namespace {
+
+// Screenshots and exports never land on an earlier file; the default folder follows XDG.
+TEST(ExportsFolder, FreeNamesAndThePicturesFolder) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("fmalens_exports_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "Pictures");
+  const std::string first = (dir / "fig.png").string();
+  EXPECT_EQ(unused_path(first), first);
+  std::ofstream(first) << "x";
+  EXPECT_EQ(unused_path(first), (dir / "fig-2.png").string());
+  std::ofstream((dir / "fig-2.png").string()) << "x";
+  EXPECT_EQ(unused_path(first), (dir / "fig-3.png").string());
+  const char* old_home = std::getenv("HOME");
+  const std::string saved_home = old_home ? old_home : "";
+  ::setenv("HOME", dir.c_str(), 1);
+  ::unsetenv("XDG_PICTURES_DIR");
+  ::setenv("XDG_CONFIG_HOME", (dir / "config").c_str(), 1);
+  EXPECT_EQ(default_exports_dir(), (dir / "Pictures").string());
+  std::filesystem::create_directories(dir / "config");
+  std::filesystem::create_directories(dir / "Bilder");
+  std::ofstream((dir / "config" / "user-dirs.dirs").string()) << "# comment\nXDG_PICTURES_DIR=\"$HOME/Bilder\"\n";
+  EXPECT_EQ(default_exports_dir(), (dir / "Bilder").string());
+  ::setenv("XDG_PICTURES_DIR", (dir / "Pictures").c_str(), 1);
+  EXPECT_EQ(default_exports_dir(), (dir / "Pictures").string());
+  ::unsetenv("XDG_PICTURES_DIR");
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::setenv("HOME", saved_home.c_str(), 1);
+  // Kept in the settings.
+  AppState s;
+  s.exports_dir = (dir / "Bilder").string();
+  AppState t;
+  float scale = 1;
+  settings_from_json(settings_to_json(s, 1.0f), &t, &scale);
+  EXPECT_EQ(t.exports_dir, s.exports_dir);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
