@@ -1,13 +1,15 @@
 #include "gui/dialogs.h"
 
-#include "fmalens/model.h"
-
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
-#include "fmalens/quote.h"
-
 #include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <ctime>
+
+#include "fmalens/model.h"
+#include "fmalens/quote.h"
 
 namespace fmalens::gui {
 
@@ -16,7 +18,7 @@ const std::vector<Shortcut>& shortcuts() {
       {"Ctrl+O", "open a checkpoint (.safetensors, reference .pt)"},
       {"Ctrl+T", "open a text file"},
       {"Ctrl+I", "open an image"},
-      {"drop files", "checkpoints, images or text files onto the window"},
+      {"drop files", "checkpoints, tokenizers, images or text files onto the window"},
       {"Ctrl+R", "run again (reloads a checkpoint changed on disk)"},
       {"Escape", "close the dialog, menu or help on top; with none open, cancel the run"},
       {"Ctrl+W", "close the view that has the focus"},
@@ -101,7 +103,7 @@ void FileDialog::open(FileKind kind, const std::string& start) {
   if (p.empty() || !std::filesystem::is_directory(p, ec)) p = std::filesystem::current_path(ec);
   list(p);
   name_.clear();
-  open_ = just_opened_ = true;
+  open_ = just_opened_ = focus_name_ = true;
 }
 
 void FileDialog::list(const std::filesystem::path& dir) {
@@ -115,7 +117,15 @@ void FileDialog::list(const std::filesystem::path& dir) {
     std::error_code e2;
     const bool is_dir = it->is_directory(e2);
     if (!is_dir && kind_ != FileKind::text && file_kind(name) != kind_) continue;  // text: any file
-    entries_.push_back({name, is_dir});
+    Entry entry{name, is_dir, is_dir ? 0 : it->file_size(e2), ""};
+    const auto when = it->last_write_time(e2);
+    if (!e2) {  // file_time_type to time_t through the two clocks' "now" (C++17 has no clock_cast)
+      const auto system = std::chrono::system_clock::now() + (when - std::filesystem::file_time_type::clock::now());
+      const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::system_clock::duration>(system));
+      char buf[32];
+      if (std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", std::localtime(&t))) entry.modified = buf;
+    }
+    entries_.push_back(entry);
   }
   if (ec) error_ = "cannot list " + shown_path(dir_.string()) + ": " + ec.message();
   std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
@@ -146,19 +156,48 @@ std::optional<std::string> FileDialog::draw() {
     if (!error_.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", error_.c_str());
     ImGui::BeginChild("##entries", ImVec2(0, -ImGui::GetFrameHeightWithSpacing() * 2), true);
     std::optional<std::filesystem::path> enter;
-    for (const Entry& e : entries_) {
-      const std::string label = e.directory ? e.name + "/" : e.name;
-      if (ImGui::Selectable(label.c_str(), name_ == e.name, ImGuiSelectableFlags_AllowDoubleClick)) {
-        if (e.directory) enter = dir_ / e.name;
-        else {
-          name_ = e.name;
-          if (ImGui::IsMouseDoubleClicked(0)) chosen = (dir_ / e.name).string();
+    // The name field filters the list (case-insensitive) until it names an entry exactly.
+    const auto lower = [](std::string x) {
+      for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return x;
+    };
+    const std::string filter = lower(name_);
+    const bool exact = std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == name_; });
+    if (ImGui::BeginTable("##files", 3, ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg)) {
+      ImGui::TableSetupColumn("name", ImGuiTableColumnFlags_WidthStretch);
+      ImGui::TableSetupColumn("size");
+      ImGui::TableSetupColumn("modified");
+      for (const Entry& e : entries_) {
+        if (!exact && !filter.empty() && lower(e.name).find(filter) == std::string::npos) continue;
+        ImGui::TableNextRow();
+        ImGui::TableSetColumnIndex(0);
+        const std::string label = e.directory ? e.name + "/" : e.name;
+        if (ImGui::Selectable(label.c_str(), name_ == e.name, ImGuiSelectableFlags_AllowDoubleClick | ImGuiSelectableFlags_SpanAllColumns)) {
+          if (e.directory) enter = dir_ / e.name;
+          else {
+            name_ = e.name;
+            if (ImGui::IsMouseDoubleClicked(0)) chosen = (dir_ / e.name).string();
+          }
         }
+        ImGui::TableSetColumnIndex(1);
+        if (!e.directory) {
+          const double b = static_cast<double>(e.bytes);
+          if (b < 1024) ImGui::TextDisabled("%.0f B", b);
+          else if (b < 1024 * 1024) ImGui::TextDisabled("%.1f KB", b / 1024);
+          else ImGui::TextDisabled("%.1f MB", b / (1024 * 1024));
+        }
+        ImGui::TableSetColumnIndex(2);
+        ImGui::TextDisabled("%s", e.modified.c_str());
       }
+      ImGui::EndTable();
     }
     ImGui::EndChild();
     if (enter) list(*enter);
     ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 9);
+    if (focus_name_) {
+      ImGui::SetKeyboardFocusHere();
+      focus_name_ = false;
+    }
     const bool entered = ImGui::InputText("##name", &name_, ImGuiInputTextFlags_EnterReturnsTrue);
     ImGui::SameLine();
     if ((ImGui::Button("Open") || entered) && !name_.empty()) {

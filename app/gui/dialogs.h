@@ -2,6 +2,7 @@
 // keyboard shortcuts, and a small file browser (Dear ImGui has none).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -41,7 +42,10 @@ class FileDialog {
   struct Entry {
     std::string name;
     bool directory = false;
+    uintmax_t bytes = 0;  // files
+    std::string modified;  // "2026-12-04 18:30"
   };
+  bool focus_name_ = false;  // the name field takes the keyboard when the dialog opens
   std::vector<Entry> entries_;
 };
 
