@@ -11,7 +11,7 @@ packages=(
   fortunes dataset-fashion-mnist
   python3-torch poppler-utils
 )
-gui_packages=(libimgui-dev libglfw3-dev libgl-dev libegl-dev libegl-mesa0 libcairo2-dev xvfb xauth mesa-utils xdotool xclip)
+gui_packages=(libimgui-dev libglfw3-dev libfontconfig-dev fonts-dejavu-core libgl-dev libegl-dev libegl-mesa0 libcairo2-dev xvfb xauth mesa-utils xdotool xclip)
 fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 want=("${packages[@]}")

@@ -22,6 +22,7 @@
 #include "fmalens/quote.h"
 #include "gui/exports_folder.h"
 #include "gui/settings.h"
+#include "gui/ui_font.h"
 #include "gui/views.h"
 #include "render/gl.h"
 #include "render/synthetic_snapshot.h"
@@ -69,9 +70,6 @@ App::App(const GuiOptions& options) : options_(options) {
     const std::string dir = config_dir();
     if (!dir.empty()) {
       settings_path_ = (std::filesystem::path(dir) / "settings.json").string();
-      ini_path_ = (std::filesystem::path(dir) / "imgui.ini").string();
-      std::error_code ec;
-      std::filesystem::create_directories(dir, ec);  // ImGui writes imgui.ini there
       load_settings(settings_path_, &state_, &ui_scale_);
       settings_saved_ = settings_to_json(state_, ui_scale_);
     }
@@ -152,7 +150,11 @@ void App::open_window() {
   glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
   glfwWindowHint(GLFW_VISIBLE, headless_ ? GLFW_FALSE : GLFW_TRUE);
   glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);
-  window_ = glfwCreateWindow(options_.width, options_.height, "FMA Lens", nullptr, nullptr);
+  // The size the window had when it was last closed, unless --size says otherwise.
+  const bool restore = !options_.size_given && !headless_ && state_.window_width > 0 && state_.window_height > 0;
+  if (restore) glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_FALSE);  // saved in screen coordinates, already scaled
+  window_ = glfwCreateWindow(restore ? state_.window_width : options_.width, restore ? state_.window_height : options_.height, "FMA Lens",
+                             nullptr, nullptr);
   if (!window_) {
     glfwTerminate();
     throw EnvironmentError("cannot open a window with OpenGL 3.3 core (update the graphics driver, or try LIBGL_ALWAYS_SOFTWARE=1)" +
@@ -178,7 +180,7 @@ void App::open_window() {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGuiIO& io = ImGui::GetIO();
-  io.IniFilename = ini_path_.empty() ? nullptr : ini_path_.c_str();
+  io.IniFilename = nullptr;  // the layout lives in the settings (layout.h), computed from the window's size
   ImGui_ImplGlfw_InitForOpenGL(window_, true);
   ImGui_ImplOpenGL3_Init("#version 330 core");
   float xs = 1, ys = 1;
@@ -199,9 +201,32 @@ void App::rebuild_fonts() {
   if (scale == built_scale_) return;
   ImGuiIO& io = ImGui::GetIO();
   io.Fonts->Clear();
-  ImFontConfig cfg;
-  cfg.SizePixels = std::round(13.0f * scale);
-  io.Fonts->AddFontDefault(&cfg);
+  // The system's sans-serif at 15 px per unit of scale, then its monospace for the text view's
+  // cells (ProggyClean, 13 px, for either when fontconfig finds none).
+  static const std::string sans_bytes = read_font_file(ui_font_file(false)), mono_bytes = read_font_file(ui_font_file(true));
+  static ImVector<ImWchar> ranges;  // Latin-1 and A, Greek, punctuation, arrows, maths, boxes: the labels' symbols
+  if (ranges.empty()) {
+    ImFontGlyphRangesBuilder builder;
+    builder.AddRanges(io.Fonts->GetGlyphRangesDefault());
+    static const ImWchar extra[] = {0x0100, 0x017F, 0x0370, 0x03FF, 0x2000, 0x206F, 0x2190, 0x21FF, 0x2200, 0x22FF, 0x2500, 0x25FF, 0};
+    builder.AddRanges(extra);
+    builder.BuildRanges(&ranges);
+  }
+  for (const std::string* bytes : {&sans_bytes, &mono_bytes}) {
+    ImFont* font = nullptr;
+    if (!bytes->empty()) {
+      ImFontConfig cfg;
+      cfg.FontDataOwnedByAtlas = false;  // the bytes live as long as the process
+      cfg.OversampleH = 2;
+      font = io.Fonts->AddFontFromMemoryTTF(const_cast<char*>(bytes->data()), static_cast<int>(bytes->size()), std::round(15.0f * scale),
+                                            &cfg, ranges.Data);
+    }
+    if (!font) {
+      ImFontConfig cfg;
+      cfg.SizePixels = std::round(13.0f * scale);
+      io.Fonts->AddFontDefault(&cfg);
+    }
+  }
   if (built_scale_ != 0) {  // the backend builds the first font texture in its first frame
     ImGui_ImplOpenGL3_DestroyFontsTexture();
     ImGui_ImplOpenGL3_CreateFontsTexture();
@@ -312,6 +337,9 @@ void App::frame() {
     const std::string name = std::filesystem::path(titled_checkpoint_).filename().string();
     glfwSetWindowTitle(window_, (name.empty() ? std::string("FMA Lens") : name + " \u2014 FMA Lens").c_str());
   }
+  // The size to open with next time (a maximised window keeps the size it had before).
+  if (!headless_ && !bench_ && !glfwGetWindowAttrib(window_, GLFW_ICONIFIED) && !glfwGetWindowAttrib(window_, GLFW_MAXIMIZED))
+    glfwGetWindowSize(window_, &state_.window_width, &state_.window_height);
   res_->update(state_);
   res_->animating = false;
   if (res_->ctx.shaders().reload_if_changed()) {

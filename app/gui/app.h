@@ -55,6 +55,7 @@ class App {
   // --- window contents (main_window.cpp)
   void draw_main_window();
   void draw_menu_bar();
+  void draw_status_bar(float height);
   void handle_shortcuts();
   void zoom_matrix(double factor);
   void open_file(FileKind kind);
@@ -64,7 +65,7 @@ class App {
   bool headless_ = false, bench_ = false;
   GLFWwindow* window_ = nullptr;
   float content_scale_ = 1, ui_scale_ = 1, built_scale_ = 0;
-  std::string ini_path_, settings_path_;
+  std::string settings_path_;
   std::string settings_saved_;  // what the settings file holds
   std::string settings_error_;  // the last failure to save them (printed once)
   double settings_checked_at_ = 0;

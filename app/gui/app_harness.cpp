@@ -76,14 +76,15 @@ void App::save_screenshot(const std::string& path, bool headless) {
 }
 
 void App::write_view_rects(const std::string& path) const {
-  // {"matrix": [x, y, w, h], ...} in screenshot pixels, for the views drawn in the last frame.
+  // {"font_px": f, "matrix": [x, y, w, h], ...} in screenshot pixels, for the views drawn in the
+  // last frame; f is the interface font's height, which the figures lay themselves out by.
   const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
-  std::string json = "{";
+  std::string json = "{\"font_px\": " + std::to_string(ImGui::GetFontSize() * scale);
   for (int v = 0; v < kViewCount; ++v) {
     const ViewImage& img = res_->images[static_cast<size_t>(v)];
     if (img.shown_frame() != ImGui::GetFrameCount()) continue;
     char item[160];
-    std::snprintf(item, sizeof(item), "%s\"%s\": [%d, %d, %d, %d]", json.size() > 1 ? ", " : "", view_name(static_cast<ViewId>(v)),
+    std::snprintf(item, sizeof(item), "%s\"%s\": [%d, %d, %d, %d]", ", ", view_name(static_cast<ViewId>(v)),
                   static_cast<int>(std::lround(img.shown_at().x * scale)), static_cast<int>(std::lround(img.shown_at().y * scale)),
                   img.width(), img.height());
     json += item;

@@ -75,7 +75,11 @@ void finish_run(AppState& s, const EngineResult& r) {
   s.head = std::clamp(s.head, -1, static_cast<int>(c.n_head) - 1);
   if (s.query < 0 || s.query >= s.snapshot->tokens || new_model || (was_last && c.kind == ModelKind::text))
     s.query = default_query(*s.snapshot);
-  if (new_model) s.nav.fit = true;
+  if (new_model) {
+    s.nav.fit = true;
+    s.back.clear();  // places of another model mean nothing here
+    s.forward.clear();
+  }
   const int levels = static_cast<int>(s.snapshot->downsampling.empty() ? 0 : s.snapshot->downsampling[0].size());
   if (s.weights_level < 1 || s.weights_level > levels) s.weights_level = 1;
   add_recent(s, s.loaded_checkpoint);
@@ -204,6 +208,7 @@ struct Applier {
     return submit(s);
   }
   Effects operator()(const Tick& c) {
+    s.now = c.now;
     if (!s.text_dirty || c.now - s.text_changed_at < s.debounce_s) return {};
     if (s.is_image_model()) {
       s.text_dirty = false;
@@ -302,8 +307,31 @@ struct Applier {
     if (c.view) s.visible[static_cast<size_t>(*c.view)] = true;
     return {};
   }
+  // A place of the history, brought within the current run (a shorter text, fewer layers).
+  void go_to(const ViewPlace& p) {
+    (*this)(SelectLayer{p.layer});
+    (*this)(SelectHead{p.head});
+    if (p.query >= 0) (*this)(SelectQuery{p.query});
+    s.nav = p.nav;
+  }
+  Effects operator()(const GoBack&) {
+    if (s.back.empty()) return {};
+    s.forward.push_back(place_of(s));
+    go_to(s.back.back());
+    s.back.pop_back();
+    s.history_kind = -1;  // the next change is a step of its own
+    return {};
+  }
+  Effects operator()(const GoForward&) {
+    if (s.forward.empty()) return {};
+    s.back.push_back(place_of(s));
+    go_to(s.forward.back());
+    s.forward.pop_back();
+    s.history_kind = -1;
+    return {};
+  }
   Effects operator()(const ResetLayout&) {
-    s.reset_layout = true;
+    s.layout() = PanelLayout::defaults(s.is_image_model());
     s.focus.reset();
     return {};
   }
@@ -369,6 +397,43 @@ void add_recent(AppState& s, const std::string& path) {
   if (s.recent.size() > kMaxRecent) s.recent.resize(kMaxRecent);
 }
 
-Effects apply(AppState& state, const Command& command) { return std::visit(Applier{state}, command); }
+ViewPlace place_of(const AppState& s) { return {s.layer, s.head, s.query, s.nav}; }
+
+Effects apply(AppState& state, const Command& command) {
+  // The commands that move the view are steps of the history (Back returns to where it was).
+  const bool navigation = std::holds_alternative<SelectLayer>(command) || std::holds_alternative<SelectHead>(command) ||
+                          std::holds_alternative<SelectQuery>(command) || std::holds_alternative<MoveQuery>(command) ||
+                          std::holds_alternative<SetMatrixView>(command) || std::holds_alternative<FitMatrix>(command);
+  const ViewPlace before = place_of(state);
+  Effects effects = std::visit(Applier{state}, command);
+  if (navigation && place_of(state) != before) {
+    const int kind = static_cast<int>(command.index());
+    const bool same_burst = kind == state.history_kind && state.now - state.history_at < kHistoryMergeSeconds && !state.back.empty();
+    if (!same_burst) {
+      state.back.push_back(before);
+      if (state.back.size() > kMaxHistory) state.back.erase(state.back.begin());
+    }
+    state.forward.clear();
+    state.history_kind = kind;
+    state.history_at = state.now;
+  }
+  return effects;
+}
+
+std::string status_summary(const AppState& s) {
+  const std::string& path = s.loaded_checkpoint.empty() ? s.checkpoint : s.loaded_checkpoint;
+  std::string out = path.empty() ? "no model" : std::filesystem::path(path).stem().string();
+  const char* dot = " \u00b7 ";
+  if (s.snapshot) {
+    const char* unit = s.is_image_model() ? " patches" : s.snapshot->token_ids.empty() ? " bytes" : " tokens";
+    out += dot + std::to_string(s.snapshot->tokens) + unit;
+  }
+  if (s.model) {
+    out += dot + std::string("layer ") + std::to_string(s.layer) + "/" + std::to_string(s.model->config.n_layer);
+    out += dot + (s.head < 0 ? std::string("head avg") : "head " + std::to_string(s.head));
+  }
+  if (s.snapshot && s.query >= 0) out += dot + std::string("query ") + std::to_string(s.query);
+  return out + dot + s.device_label(s.device);
+}
 
 }  // namespace fmalens::gui

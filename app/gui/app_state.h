@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fmalens/engine.h"
+#include "gui/layout.h"
 #include "render/colormap.h"
 #include "render/matrix_style.h"
 
@@ -31,6 +32,18 @@ struct MatrixSettings : render::MatrixStyle {
 struct MatrixNavigation {
   bool fit = true;
   double t0 = 0, i0 = 0, cells_per_pixel = 1;
+};
+
+// Where the user is looking: what Back and Forward step through.
+struct ViewPlace {
+  int layer = 0, head = -1;
+  int64_t query = -1;
+  MatrixNavigation nav;
+  bool operator==(const ViewPlace& o) const {
+    return layer == o.layer && head == o.head && query == o.query && nav.fit == o.nav.fit &&
+           (nav.fit || (nav.t0 == o.nav.t0 && nav.i0 == o.nav.i0 && nav.cells_per_pixel == o.nav.cells_per_pixel));
+  }
+  bool operator!=(const ViewPlace& o) const { return !(*this == o); }
 };
 
 struct AppState {
@@ -62,7 +75,17 @@ struct AppState {
   MatrixSettings matrix;
   MatrixNavigation nav;
   int weights_level = 1;
-  bool reset_layout = false;    // place the windows at their default positions next frame
+  // Back / Forward through places (zoom, pan, query, layer, head) of the current model. A burst
+  // of one kind of change (a drag, a held arrow key) is one step: it joins the last step when
+  // it comes within kHistoryMergeSeconds of it.
+  std::vector<ViewPlace> back, forward;
+  int history_kind = -1;       // the command kind of the last step
+  double history_at = -1e9;    // when it was last extended
+  double now = 0;              // the last Tick's time
+  // The panels' splits per model kind (text, image) and the window's size in screen
+  // coordinates (0: not known yet), kept in the settings.
+  std::array<PanelLayout, 2> layouts{PanelLayout::defaults(false), PanelLayout::defaults(true)};
+  int window_width = 0, window_height = 0;
 
   // --- running
   uint64_t generation = 0;  // of the job whose result is awaited (0: none)
@@ -88,6 +111,7 @@ struct AppState {
 
   bool is_image_model() const { return model && model->config.kind == ModelKind::image; }
   int64_t tokens() const { return snapshot ? snapshot->tokens : 0; }
+  PanelLayout& layout() { return layouts[is_image_model() ? 1 : 0]; }
   // A device of `devices` in words for menus (its name when it has no label).
   const std::string& device_label(const std::string& name) const {
     const auto it = device_labels.find(name);
@@ -123,7 +147,9 @@ struct FitMatrix {};
 struct SetWeightsLevel { int level = 1; };
 struct ShowView { ViewId view; bool visible = true; };
 struct FocusView { std::optional<ViewId> view; };
-struct ResetLayout {};
+struct GoBack {};
+struct GoForward {};
+struct ResetLayout {};  // the current model kind's default splits
 struct ShowHelp { bool show = true; };
 struct DismissError {};
 struct TakeScreenshot { std::string path; };
@@ -133,7 +159,7 @@ struct Quit {};
 using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
                              CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, ShowView, FocusView,
-                             ResetLayout, ShowHelp, DismissError, TakeScreenshot, ClearRecent, Quit>;
+                             GoBack, GoForward, ResetLayout, ShowHelp, DismissError, TakeScreenshot, ClearRecent, Quit>;
 
 // What the app must do after a command: the state itself is already updated.
 struct Effects {
@@ -154,7 +180,14 @@ EngineJob make_job(const AppState& state);
 enum class FileKind { checkpoint, image, text, tokenizer };
 FileKind file_kind(const std::string& path);
 
+// The status bar's right side: the model, what it read and the selection, e.g.
+// "text_fma · 804 bytes · layer 1/4 · head avg · query 803 · cpu".
+std::string status_summary(const AppState& state);
+
 constexpr size_t kMaxRecent = 10;
+constexpr size_t kMaxHistory = 100;
+constexpr double kHistoryMergeSeconds = 1.0;
+ViewPlace place_of(const AppState& state);
 constexpr size_t kMaxTextBytes = 1 << 20;  // text files are cut to their last 1 MiB
 void add_recent(AppState& state, const std::string& path);
 

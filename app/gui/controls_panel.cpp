@@ -44,7 +44,6 @@ std::optional<FileKind> draw_controls_panel(PanelContext& p) {
     ImGui::SameLine();
     if (ImGui::Button("Cancel")) p.emit(CancelRun{});
   }
-  ImGui::TextWrapped("%s", s.status.c_str());
 
   section("INPUT");
   if (!s.is_image_model()) {

@@ -35,6 +35,8 @@ const std::vector<Shortcut>& shortcuts() {
       {"+ / -", "zoom the matrix in / out (or the mouse wheel)"},
       {"0 or double click", "fit the matrix"},
       {"drag", "pan the matrix"},
+      {"Alt+Left / Alt+Right", "back / forward through zoom, pan, query, layer and head (or the mouse's side buttons)"},
+      {"drag a panel's border", "resize the panels (View > Reset layout puts them back)"},
       {"click", "select the query (matrix row, text byte, image patch)"},
       {"Ctrl+1 .. Ctrl+7", "show one view alone"},
       {"Ctrl+0", "show all views"},

@@ -64,6 +64,7 @@ int gui_main(int argc, char** argv) {
     *slot = f;
   }
   const bool text_given = cli.get_option("--text")->count() > 0;
+  const bool size_given = cli.get_option("--size")->count() > 0;
   return run_front_end([&] {
     int w = 0, h = 0;
     char x = 0;
@@ -71,6 +72,7 @@ int gui_main(int argc, char** argv) {
       throw Error("--size must be WxH with 64 <= W, H <= 16384 (got " + quote(size) + ")");
     o.width = w;
     o.height = h;
+    o.size_given = size_given;
     // Inputs that can be checked before a window opens: fail fast, write nothing.
     if (o.synthetic == 0) cli::resolve_checkpoint(o.input);
     std::error_code ec;

@@ -18,6 +18,7 @@ struct GuiOptions {
   std::string view_rects;  // with --screenshot: where each view's picture is, as JSON (tests)
   int frames = 3;
   int width = 1280, height = 800;
+  bool size_given = false;  // --size given: else the size saved at the last close
   int64_t synthetic = 0;   // development: a synthetic snapshot of this many tokens instead of a model
   std::string synthetic_variant = "causal";
   int bench_frames = 0;    // development: measure the matrix view's frame rate while panning

@@ -69,6 +69,11 @@ void App::handle_shortcuts() {
   auto& c = commands_;
   bool f_key = false;
   for (int k = GLFW_KEY_F1; k <= GLFW_KEY_F12; ++k) f_key = f_key || key(k);
+  // The mouse's side buttons (X1, X2): back and forward, as in a browser.
+  if (!context.file_dialog && !context.export_dialog && !context.error_dialog) {
+    if (ImGui::IsMouseClicked(3)) c.push_back(GoBack{});
+    if (ImGui::IsMouseClicked(4)) c.push_back(GoForward{});
+  }
   if (key(GLFW_KEY_ESCAPE)) {
     switch (route_key({true, false, false, false}, context)) {
       case KeyRoute::close_error: c.push_back(DismissError{}); break;
@@ -96,6 +101,8 @@ void App::handle_shortcuts() {
       for (int v = 0; v < kViewCount; ++v)
         if (key(GLFW_KEY_1 + v)) c.push_back(FocusView{static_cast<ViewId>(v)});
     }
+    if (io.KeyAlt && key(GLFW_KEY_LEFT)) c.push_back(GoBack{});
+    if (io.KeyAlt && key(GLFW_KEY_RIGHT)) c.push_back(GoForward{});
     if (key(GLFW_KEY_F1)) c.push_back(ShowHelp{!state_.show_help});
     if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_path()});
     return;
@@ -172,6 +179,9 @@ void App::draw_menu_bar() {
       if (ImGui::MenuItem("All views", "Ctrl+0", !state_.focus)) c.push_back(FocusView{std::nullopt});
       ImGui::EndMenu();
     }
+    if (ImGui::MenuItem("Back", "Alt+Left", false, !state_.back.empty())) c.push_back(GoBack{});
+    if (ImGui::MenuItem("Forward", "Alt+Right", false, !state_.forward.empty())) c.push_back(GoForward{});
+    ImGui::Separator();
     if (ImGui::MenuItem("Reset layout")) c.push_back(ResetLayout{});
     // On top of the monitor's content scale; the fonts are rebuilt at the next frame's start.
     if (ImGui::BeginMenu("Interface scale")) {
@@ -195,36 +205,90 @@ void App::draw_menu_bar() {
   ImGui::EndMainMenuBar();
 }
 
+namespace {
+
+// Tiled panels: placed by the layout every frame, moved only by dragging their borders.
+constexpr ImGuiWindowFlags kTileFlags = kPanelFlags | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings;
+
+void place(const Rect& r) {
+  ImGui::SetNextWindowPos(ImVec2(r.x, r.y), ImGuiCond_Always);
+  ImGui::SetNextWindowSize(ImVec2(r.w, r.h), ImGuiCond_Always);
+}
+
+Rect current_window_rect() {
+  const ImVec2 pos = ImGui::GetWindowPos(), size = ImGui::GetWindowSize();
+  return {pos.x, pos.y, size.x, size.y};
+}
+
+}  // namespace
+
+void App::draw_status_bar(float height) {
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
+  place({0, display.y - height, display.x, height});
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ImGui::GetStyle().FramePadding.x * 2, ImGui::GetStyle().FramePadding.y));
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 0);
+  constexpr ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                                     ImGuiWindowFlags_NoFocusOnAppearing | ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoBringToFrontOnFocus;
+  if (ImGui::Begin("##status bar", nullptr, flags)) {
+    const std::string where = status_summary(state_);
+    const float where_w = ImGui::CalcTextSize(where.c_str()).x;
+    const float right = ImGui::GetWindowContentRegionMax().x;
+    // The message on the left, cut before it runs into the summary on the right.
+    ImGui::PushClipRect(ImGui::GetCursorScreenPos(), ImVec2(ImGui::GetWindowPos().x + right - where_w - ImGui::GetFontSize(), display.y), true);
+    ImGui::TextUnformatted(state_.running ? "running..." : state_.status.empty() ? "ready" : state_.status.c_str());
+    ImGui::PopClipRect();
+    if (ImGui::IsItemHovered() && !state_.status.empty()) data_tooltip("%s", state_.status.c_str());
+    ImGui::SameLine(right - where_w);
+    ImGui::TextDisabled("%s", where.c_str());
+  }
+  ImGui::End();
+  ImGui::PopStyleVar(2);
+}
+
 void App::draw_main_window() {
   draw_menu_bar();
   const ImVec2 display = ImGui::GetIO().DisplaySize;
-  const float sidebar = std::round(ImGui::GetFontSize() * 24);
+  const float font = ImGui::GetFontSize();
+  const float status_h = std::round(ImGui::GetFrameHeight());
   const float fb_scale = ImGui::GetIO().DisplayFramebufferScale.x;
   PanelContext p{state_, *res_, commands_, glfwGetTime(), fb_scale > 0 ? fb_scale : 1.0f, headless_, &text_buffer_, &text_buffer_version_};
+  draw_status_bar(status_h);
 
-  // The sidebar stays put; the views share the rest.
-  ImGui::SetNextWindowPos(ImVec2(0, menu_height_), ImGuiCond_Always);
-  ImGui::SetNextWindowSize(ImVec2(sidebar, display.y - menu_height_), ImGuiCond_Always);
-  if (ImGui::Begin("Controls", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse)) {
+  // Which slots hold a window: matrix over text (or region maps), levels over the details tabs.
+  const bool image = state_.is_image_model();
+  const ViewId below = image ? ViewId::regions : ViewId::text;
+  const ViewId tabs[3] = {ViewId::weights, ViewId::compare, ViewId::model};  // one window, as tabs
+  auto visible = [&](ViewId v) { return state_.visible[static_cast<size_t>(v)]; };
+  const bool shown[kSlotCount] = {visible(ViewId::matrix), visible(below), visible(ViewId::levels),
+                                  visible(tabs[0]) || visible(tabs[1]) || visible(tabs[2])};
+  const Rect client{0, menu_height_, display.x, std::max(0.0f, display.y - menu_height_ - status_h)};
+  PanelLayout& layout = state_.layout();
+  const LayoutRects rects = layout_rects(layout, shown, client, font);
+  // After a tile's Begin: a border the user dragged moves the layout's split (placed next frame).
+  // Compared with where this frame placed it, so the panels not dragged (still where the old
+  // split put them) do not undo the one that was.
+  const PanelLayout placed_with = layout;
+  auto follow = [&](const Slot* slot) {
+    const PanelLayout dragged = layout_after_resize(placed_with, shown, client, font, slot, current_window_rect());
+    if (dragged != placed_with) layout = dragged;
+  };
+
+  place(rects.sidebar);
+  if (ImGui::Begin("Controls", nullptr, kTileFlags)) {
+    follow(nullptr);
     if (auto kind = draw_controls_panel(p)) open_file(*kind);
   }
   ImGui::End();
 
-  const ImVec2 origin(sidebar, menu_height_);
-  const ImVec2 area(display.x - sidebar, display.y - menu_height_);
-  const ImGuiCond cond = state_.reset_layout ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
-  state_.reset_layout = false;
-  auto place = [&](float x, float y, float w, float h, ImGuiCond when) {
-    ImGui::SetNextWindowPos(ImVec2(origin.x + x * area.x, origin.y + y * area.y), when);
-    ImGui::SetNextWindowSize(ImVec2(w * area.x, h * area.y), when);
-  };
   focused_view_.reset();  // Ctrl+W closes the view whose window has the focus
   auto note_focus = [&](ViewId view) {
     if (ImGui::IsWindowFocused(ImGuiFocusedFlags_RootAndChildWindows)) focused_view_ = view;
   };
-  auto window = [&](ViewId view) {
+  auto window = [&](ViewId view, Slot slot) {
+    place(rects.slot(slot));
     bool open = true;
-    if (ImGui::Begin(view_title(view), &open, kPanelFlags)) {
+    if (ImGui::Begin(view_title(view), &open, kTileFlags)) {
+      follow(&slot);
       draw_view_panel(view, p);
       note_focus(view);
     }
@@ -233,48 +297,37 @@ void App::draw_main_window() {
   };
 
   if (state_.focus) {
-    place(0, 0, 1, 1, ImGuiCond_Always);
+    place(rects.views);
     bool open = true;
     const std::string title = std::string(view_title(*state_.focus)) + "###focus";
-    if (ImGui::Begin(title.c_str(), &open, kPanelFlags | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize)) {
+    if (ImGui::Begin(title.c_str(), &open, kTileFlags | ImGuiWindowFlags_NoResize)) {
       draw_view_panel(*state_.focus, p);
       note_focus(*state_.focus);
     }
     ImGui::End();
     if (!open) commands_.push_back(FocusView{std::nullopt});
   } else {
-    const bool image = state_.is_image_model();
-    const ViewId below = image ? ViewId::regions : ViewId::text;
-    if (state_.visible[static_cast<size_t>(ViewId::matrix)]) {
-      place(0, 0, 0.58f, 0.62f, cond);
-      window(ViewId::matrix);
-    }
-    if (state_.visible[static_cast<size_t>(below)]) {
-      place(0, 0.62f, 0.58f, 0.38f, cond);
-      window(below);
-    }
-    if (state_.visible[static_cast<size_t>(ViewId::levels)]) {
-      place(0.58f, 0, 0.42f, 0.36f, cond);
-      window(ViewId::levels);
-    }
-    // Weights, compare and model share one window as tabs.
-    const ViewId tabs[3] = {ViewId::weights, ViewId::compare, ViewId::model};
-    bool any = false;
-    for (ViewId v : tabs) any = any || state_.visible[static_cast<size_t>(v)];
-    if (any) {
-      place(0.58f, 0.36f, 0.42f, 0.64f, cond);
-      if (ImGui::Begin("Details", nullptr, kPanelFlags) && ImGui::BeginTabBar("##details")) {
-        for (ViewId v : tabs) {
-          if (!state_.visible[static_cast<size_t>(v)]) continue;
-          bool open = true;
-          if (ImGui::BeginTabItem(view_title(v), &open)) {
-            draw_view_panel(v, p);
-            note_focus(v);
-            ImGui::EndTabItem();
+    if (shown[0]) window(ViewId::matrix, Slot::top_left);
+    if (shown[1]) window(below, Slot::bottom_left);
+    if (shown[2]) window(ViewId::levels, Slot::top_right);
+    if (shown[3]) {
+      place(rects.slot(Slot::bottom_right));
+      const Slot slot = Slot::bottom_right;
+      if (ImGui::Begin("Details", nullptr, kTileFlags)) {
+        follow(&slot);
+        if (ImGui::BeginTabBar("##details")) {
+          for (ViewId v : tabs) {
+            if (!visible(v)) continue;
+            bool open = true;
+            if (ImGui::BeginTabItem(view_title(v), &open)) {
+              draw_view_panel(v, p);
+              note_focus(v);
+              ImGui::EndTabItem();
+            }
+            if (!open) commands_.push_back(ShowView{v, false});
           }
-          if (!open) commands_.push_back(ShowView{v, false});
+          ImGui::EndTabBar();
         }
-        ImGui::EndTabBar();
       }
       ImGui::End();
     }

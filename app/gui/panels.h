@@ -52,6 +52,8 @@ void level_toggles(PanelContext& p, int levels);  // one checkbox per level, in 
 void help_marker(const char* text);
 // A tooltip of numbers the user may want elsewhere: shown with a "Ctrl+C: copy" line, and
 // copied to the clipboard (without its "click: ..." hints) when Ctrl+C is pressed over it.
+// The interface's monospace font (the text view's cells); the UI font when there is no other.
+ImFont* mono_font();
 void data_tooltip(const char* format, ...) IM_FMTARGS(1);
 // Ctrl+C pressed this frame (and no text field taking it): `text` goes to the clipboard.
 void copy_on_ctrl_c(const std::string& text);

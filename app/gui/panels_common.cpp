@@ -12,6 +12,11 @@
 
 namespace fmalens::gui {
 
+ImFont* mono_font() {
+  const ImFontAtlas* atlas = ImGui::GetIO().Fonts;
+  return atlas->Fonts.Size > 1 ? atlas->Fonts[1] : ImGui::GetFont();
+}
+
 float PanelContext::font_px() const { return ImGui::GetFontSize() * framebuffer_scale; }
 
 render::ColourScale colour_scale(const PanelContext& p) {

@@ -36,6 +36,12 @@ std::string settings_to_json(const AppState& s, float ui_scale) {
                  {"outlines", s.matrix.outlines},
                  {"z_order", s.matrix.z_order}};
   j["ui_scale"] = ui_scale;
+  const char* kinds[2] = {"text", "image"};
+  for (int k = 0; k < 2; ++k) {
+    const PanelLayout& l = s.layouts[static_cast<size_t>(k)];
+    j["layout"][kinds[k]] = {{"sidebar_em", l.sidebar_em}, {"column", l.column}, {"left_split", l.left_split}, {"right_split", l.right_split}};
+  }
+  if (s.window_width > 0 && s.window_height > 0) j["window"] = {{"width", s.window_width}, {"height", s.window_height}};
   return j.dump(2) + "\n";
 }
 
@@ -75,6 +81,29 @@ void settings_from_json(const std::string& text, AppState* s, float* ui_scale) {
     if (m.contains("tint_strength")) ms.tint_strength = std::clamp(m["tint_strength"].get<float>(), 0.0f, 1.0f);
     if (m.contains("outlines")) ms.outlines = m["outlines"].get<bool>();
     if (m.contains("z_order")) ms.z_order = m["z_order"].get<bool>();
+  });
+  read("layout", [&](const nlohmann::json& v) {
+    const char* kinds[2] = {"text", "image"};
+    for (int k = 0; k < 2; ++k) {
+      if (!v.contains(kinds[k]) || !v[kinds[k]].is_object()) continue;
+      const nlohmann::json& o = v[kinds[k]];
+      PanelLayout l = s->layouts[static_cast<size_t>(k)];
+      auto number = [&](const char* key, float* out) {
+        if (o.contains(key) && o[key].is_number()) *out = o[key].get<float>();
+      };
+      number("sidebar_em", &l.sidebar_em);
+      number("column", &l.column);
+      number("left_split", &l.left_split);
+      number("right_split", &l.right_split);
+      s->layouts[static_cast<size_t>(k)] = clamped(l);
+    }
+  });
+  read("window", [&](const nlohmann::json& v) {
+    const int w = v.at("width").get<int>(), h = v.at("height").get<int>();
+    if (w >= 64 && h >= 64 && w <= 16384 && h <= 16384) {
+      s->window_width = w;
+      s->window_height = h;
+    }
   });
   read("ui_scale", [&](const nlohmann::json& v) { *ui_scale = std::clamp(v.get<float>(), 0.5f, 4.0f); });
 }

@@ -1,5 +1,6 @@
-// What the GUI remembers between sessions, besides the window layout (ImGui's imgui.ini):
-// device, recent files, views shown, the matrix's colours. A small JSON file under
+// What the GUI remembers between sessions: device, recent files, tokenizers, views shown, the
+// matrix's colours, the exports folder, the interface scale, the window's size and the panels'
+// splits per model kind. A small JSON file under
 // $XDG_CONFIG_HOME/fmalens (or ~/.config/fmalens). A missing or unreadable file means
 // defaults; a bad value is skipped, never fatal.
 #pragma once

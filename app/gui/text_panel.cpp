@@ -28,6 +28,7 @@ void draw_text_panel(PanelContext& p) {
   fig.query = s.query;
   fig.predictions = render::predictions(snap, s.query, 5);
   fig.colours = colour_scale(p);
+  ImGui::PushFont(mono_font());  // cells of one width: the glyphs are the monospace font's
   fig.cell_w = ImGui::CalcTextSize("M").x * p.framebuffer_scale;
   fig.cell_h = ImGui::GetTextLineHeightWithSpacing() * p.framebuffer_scale + 3;
   fig.font_px = p.font_px();
@@ -63,6 +64,7 @@ void draw_text_panel(PanelContext& p) {
     img.finish();
   }
   img.show("##text");
+  ImGui::PopFont();
   // Room for every line, so the scrollbar spans the whole text.
   ImGui::SetCursorPosY(top + header_pt + static_cast<float>(layout.line_start.size()) * line_pt + line_pt);
   ImGui::Dummy(ImVec2(1, 1));

@@ -15,8 +15,11 @@ MatrixFigureLayout matrix_figure_layout(const PixelRect& r, float f, bool colorb
   const int left = static_cast<int>(f * 4.5f), top = static_cast<int>(f * 1.8f), bottom = static_cast<int>(f * 0.5f);
   const int bar_w = colorbar ? static_cast<int>(f * 1.1f) : 0, bar_gap = static_cast<int>(f * 0.8f);
   const int bar_labels = colorbar ? static_cast<int>(f * 4.2f) : 0;
-  l.matrix = {r.x + left, r.y + top, std::max(1, r.w - left - bar_gap - bar_w - bar_labels), std::max(1, r.h - top - bottom)};
-  l.colorbar = {l.matrix.x + l.matrix.w + bar_gap, l.matrix.y, bar_w, colorbar ? l.matrix.h : 0};
+  const int key_name = colorbar ? 0 : static_cast<int>(f * 2.2f);  // "key" right of the top axis (above the colorbar when there is one)
+  l.matrix = {r.x + left, r.y + top, std::max(1, r.w - left - bar_gap - bar_w - bar_labels - key_name), std::max(1, r.h - top - bottom)};
+  // The colorbar stops short of the matrix's bottom: its quantity is named under it.
+  const int bar_h = std::max(1, l.matrix.h - static_cast<int>(f * 1.6f));
+  l.colorbar = {l.matrix.x + l.matrix.w + bar_gap, l.matrix.y, bar_w, colorbar ? bar_h : 0};
   return l;
 }
 
@@ -103,7 +106,9 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
       canvas->label(static_cast<float>(m.x) - f * 0.5f, y - f * 0.5f, format_number(i), kDimTextColor, Label::Align::right);
     }
   }
+  // Axis names: rows are queries (named in the corner), columns keys (named where their axis ends).
   canvas->label(static_cast<float>(rect.x) + f * 0.2f, static_cast<float>(rect.y) + f * 0.1f, "query", kDimTextColor);
+  canvas->label(static_cast<float>(m.x + m.w) + f * 0.9f, static_cast<float>(m.y) - f * 1.45f, "key", kDimTextColor);
   float lo, hi;
   matrix_color_range(v, bands, &lo, &hi);
   if (fig.colorbar) {
@@ -111,6 +116,8 @@ bool draw_matrix_figure(RenderContext& ctx, MatrixRenderer& renderer, const Band
                         static_cast<float>(lay.colorbar.w) + 1, static_cast<float>(lay.colorbar.h) + 1, kAxisColor);
     colorbar_labels(canvas, static_cast<float>(lay.colorbar.x + lay.colorbar.w), static_cast<float>(lay.colorbar.y),
                     static_cast<float>(lay.colorbar.h), lo, hi, v.log_scale, f);
+    canvas->label(static_cast<float>(lay.colorbar.x), static_cast<float>(lay.colorbar.y + lay.colorbar.h) + f * 0.55f,
+                  v.log_scale ? "weight (log)" : "weight", kDimTextColor);
   }
   ctx.draw_canvas(*canvas, target_w, target_h);
   return done;

@@ -415,5 +415,64 @@ TEST(ExportsFolder, FreeNamesAndThePicturesFolder) {
   std::filesystem::remove_all(dir);
 }
 
+// Back / Forward: each change of place is a step; a burst of one kind (a drag, a held key) is one
+// step; Forward is dropped by a new change; a new model starts a new history; places come back
+// clamped to the current run.
+TEST(AppState, BackAndForwardStepThroughPlaces) {
+  AppState s = loaded_text_state();
+  apply(s, Tick{10.0});
+  const ViewPlace start = place_of(s);
+  apply(s, SelectQuery{5});
+  apply(s, Tick{12.0});
+  apply(s, SetMatrixView{3, 4, 0.5});  // a drag: many views within a second, one step
+  apply(s, Tick{12.2});
+  apply(s, SetMatrixView{6, 8, 0.5});
+  apply(s, Tick{12.4});
+  apply(s, SetMatrixView{9, 12, 0.5});
+  apply(s, Tick{14.0});
+  apply(s, SelectLayer{1});
+  ASSERT_EQ(s.back.size(), 3u);
+  EXPECT_TRUE(s.forward.empty());
+
+  apply(s, GoBack{});
+  EXPECT_EQ(s.layer, 0);
+  EXPECT_DOUBLE_EQ(s.nav.t0, 9);  // the drag's end
+  apply(s, GoBack{});  // before the drag: the query chosen, the whole matrix
+  EXPECT_TRUE(s.nav.fit);
+  EXPECT_EQ(s.query, 5);
+  apply(s, GoBack{});
+  EXPECT_EQ(place_of(s), start);
+  apply(s, GoBack{});  // nothing further back: nothing happens
+  EXPECT_EQ(place_of(s), start);
+  EXPECT_EQ(s.forward.size(), 3u);
+
+  apply(s, GoForward{});
+  EXPECT_EQ(s.query, 5);
+  apply(s, Tick{20.0});
+  apply(s, SelectHead{1});  // a new change drops what was ahead
+  EXPECT_TRUE(s.forward.empty());
+  EXPECT_EQ(s.back.size(), 2u);
+
+  // Non-moves are no steps: the same query again, a colour change.
+  apply(s, Tick{30.0});
+  apply(s, SelectQuery{s.query});
+  apply(s, CycleColormap{});
+  EXPECT_EQ(s.back.size(), 2u);
+
+  // A place beyond a shorter run comes back clamped.
+  apply(s, Tick{40.0});
+  apply(s, SelectQuery{90});
+  apply(s, Tick{50.0});
+  apply(s, SelectQuery{10});
+  apply(s, RunFinished{result_of(text_spec(20))});  // the same model, a shorter text
+  apply(s, GoBack{});
+  EXPECT_EQ(s.query, 19);
+
+  // Another model: a new history.
+  apply(s, RunFinished{result_of(text_spec(), "other.safetensors")});
+  EXPECT_TRUE(s.back.empty());
+  EXPECT_TRUE(s.forward.empty());
+}
+
 }  // namespace
 }  // namespace fmalens::gui

@@ -60,13 +60,14 @@ class AppScreenshots : public ::testing::Test {
   static std::string path(const std::string& name) { return (*dir_ / name).string(); }
 
   // Screenshot of one view; returns the picture and where the view's picture lies in it.
-  static Png shoot(const std::string& args, const std::string& view, std::vector<int>* rect) {
+  static Png shoot(const std::string& args, const std::string& view, std::vector<int>* rect, float* font_px = nullptr) {
     const std::string png = path(view + ".png"), rects = path(view + ".json");
     const Result r = run(args + " --view " + view + " --size 960x640 --screenshot " + png + " --view-rects " + rects);
     EXPECT_EQ(r.code, 0) << r.err;
     std::ifstream in(rects);
     const auto j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_object() && j.contains(view)) *rect = j[view].get<std::vector<int>>();
+    if (font_px && j.is_object() && j.contains("font_px")) *font_px = j["font_px"].get<float>();
     return load_png(png);
   }
 
@@ -104,10 +105,12 @@ TEST_F(AppScreenshots, EveryViewDrawsSomething) {
 
 TEST_F(AppScreenshots, CausalMatrixStructure) {
   std::vector<int> rect;
-  const Png png = shoot("--synthetic 256 --query 10", "matrix", &rect);
+  float font_px = 0;
+  const Png png = shoot("--synthetic 256 --query 10", "matrix", &rect, &font_px);
   ASSERT_EQ(rect.size(), 4u);
-  // Where the cells are inside the picture, as the figure lays them out (default font: 13 px).
-  const auto lay = fmalens::render::matrix_figure_layout({rect[0], rect[1], rect[2], rect[3]}, 13);
+  ASSERT_GT(font_px, 0);
+  // Where the cells are inside the picture, as the figure lays them out for the window's font.
+  const auto lay = fmalens::render::matrix_figure_layout({rect[0], rect[1], rect[2], rect[3]}, font_px);
   const double cell = std::min(lay.matrix.w, lay.matrix.h) / 256.0;  // fitted: pixels per cell
   auto px = [&](double t, double i) {
     return std::pair<int, int>(lay.matrix.x + static_cast<int>(t * cell), lay.matrix.y + static_cast<int>(i * cell));

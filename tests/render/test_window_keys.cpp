@@ -1,5 +1,6 @@
 // The live window driven by the keyboard with xdotool (a real X server: ctest runs the render
-// tests under xvfb-run): a global shortcut works while a text field has the focus. (Each rule
+// tests under xvfb-run): a global shortcut works while a text field has the focus; dragging the
+// border between two panels moves the split, and the settings keep it and the window's size. (Each rule
 // of the key routing has a unit test in tests/gui_unit/test_key_rules.cpp; this checks that
 // the window applies them to real key events.) And Ctrl+C copies a hovered cell's numbers.
 #include <gtest/gtest.h>
@@ -10,8 +11,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fmalens {
 namespace {
@@ -28,12 +33,21 @@ void hold(const std::string& keys) {
   xdotool("keyup " + keys);
 }
 
-// The window on the bundled text model at 1280x800, once it has shown its first run; -1 when
-// it did not appear.
-pid_t start_window() {
+// The window on the bundled text model (at 1280x800 unless `size` is ""), once it has shown its
+// first run; -1 when it did not appear. `config_home`: settings read and written there (else
+// --no-settings).
+pid_t start_window(const std::string& config_home = "", const std::string& size = "1280x800") {
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::execl(FMALENS_BINARY, FMALENS_BINARY, "--no-settings", "--size", "1280x800", static_cast<char*>(nullptr));
+    std::vector<const char*> args{FMALENS_BINARY};
+    if (config_home.empty()) args.push_back("--no-settings");
+    else ::setenv("XDG_CONFIG_HOME", config_home.c_str(), 1);
+    if (!size.empty()) {
+      args.push_back("--size");
+      args.push_back(size.c_str());
+    }
+    args.push_back(nullptr);
+    ::execv(FMALENS_BINARY, const_cast<char* const*>(args.data()));
     ::_exit(127);
   }
   if (pid < 0) return -1;
@@ -49,6 +63,37 @@ pid_t start_window() {
   }
   std::this_thread::sleep_for(3s);
   return pid;
+}
+
+// What a command prints on stdout.
+std::string output_of(const std::string& command) {
+  std::string out;
+  if (FILE* f = ::popen(command.c_str(), "r")) {
+    char buf[512];
+    size_t got = 0;
+    while ((got = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, got);
+    ::pclose(f);
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Ctrl+Q, then waits for the process (true when it exited on its own within 15 s).
+bool quit_window(pid_t pid) {
+  hold("ctrl+q");
+  for (int k = 0; k < 150; ++k) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return false;
 }
 
 #define REQUIRE_TOOL(tool)                                                                   \
@@ -67,13 +112,7 @@ TEST(WindowKeys, CtrlCCopiesTheHoveredMatrixCell) {
   std::this_thread::sleep_for(800ms);
   hold("ctrl+c");
   std::this_thread::sleep_for(500ms);
-  std::string clipboard;
-  if (FILE* f = ::popen("xclip -o -selection clipboard 2>/dev/null", "r")) {
-    char buf[512];
-    size_t got = 0;
-    while ((got = std::fread(buf, 1, sizeof(buf), f)) > 0) clipboard.append(buf, got);
-    ::pclose(f);
-  }
+  const std::string clipboard = output_of("xclip -o -selection clipboard 2>/dev/null");
   ::kill(pid, SIGTERM);
   ::waitpid(pid, nullptr, 0);
   EXPECT_EQ(clipboard.rfind("query ", 0), 0u) << clipboard;
@@ -109,6 +148,46 @@ TEST(WindowKeys, CtrlQQuitsWhileTheTextFieldHasTheFocus) {
   if (quit) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
+}
+
+// The border between the matrix and the level breakdown, dragged 100 px right: the panels follow
+// and the settings written at Ctrl+Q hold the new split; the next start without --size opens
+// at the size the window had.
+TEST(WindowLayout, DraggingABorderMovesTheSplitAndTheSettingsKeepIt) {
+  REQUIRE_TOOL("xdotool");
+  const std::string home = (std::filesystem::temp_directory_path() / ("fmalens_layout_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(home);
+  std::filesystem::create_directories(home + "/fmalens");
+  // A sidebar wider than the window allows is held at 35 % of it (448 px) whatever the font,
+  // so the border lies at 448 + 0.5 * 832 = 864.
+  std::ofstream(home + "/fmalens/settings.json") << R"({"layout": {"text": {"sidebar_em": 60, "column": 0.5}}})";
+  pid_t pid = start_window(home);
+  ASSERT_GT(pid, 0) << "no window named FMA Lens appeared";
+  xdotool("mousemove --sync 864 200");  // the level breakdown's left border, halfway down
+  std::this_thread::sleep_for(300ms);
+  xdotool("mousedown 1");
+  std::this_thread::sleep_for(300ms);
+  for (int x : {880, 900, 930, 964}) {
+    xdotool("mousemove --sync " + std::to_string(x) + " 200");
+    std::this_thread::sleep_for(150ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  xdotool("mouseup 1");
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(quit_window(pid));
+  const std::string settings = read_file(home + "/fmalens/settings.json");
+  const size_t at = settings.find("\"column\": 0.62");  // (964 - 448) / 832 = 0.620
+  EXPECT_NE(at, std::string::npos) << settings;
+  EXPECT_NE(settings.find("\"width\": 1280"), std::string::npos) << settings;
+
+  // Reopened without --size: the saved size, not the default.
+  std::ofstream(home + "/fmalens/settings.json") << R"({"window": {"width": 1000, "height": 700}})";
+  pid = start_window(home, "");
+  ASSERT_GT(pid, 0);
+  const std::string geometry = output_of("xdotool search --name 'FMA Lens' getwindowgeometry 2>/dev/null");
+  EXPECT_TRUE(quit_window(pid));
+  EXPECT_NE(geometry.find("1000x700"), std::string::npos) << geometry;
+  std::filesystem::remove_all(home);
 }
 
 }  // namespace
