@@ -348,6 +348,9 @@ void App::frame() {
   }
   if (!res_->ctx.shaders().last_error().empty() && state_.error.empty()) state_.error = res_->ctx.shaders().last_error();
 
+  ImGuiIO& io = ImGui::GetIO();
+  if (state_.keyboard_nav) io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+  else io.ConfigFlags &= ~ImGuiConfigFlags_NavEnableKeyboard;
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();

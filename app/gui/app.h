@@ -79,7 +79,8 @@ class App {
   uint64_t text_buffer_version_ = ~0ull;
   std::unique_ptr<render::OffscreenTarget> headless_target_;
   float menu_height_ = 0;
-  std::optional<ViewId> focused_view_;  // the view whose window had the focus last frame
+  std::optional<ViewId> focused_view_;
+  bool keyboard_nav_started_ = false;  // F6's mode was on last frame  // the view whose window had the focus last frame
   int exit_code_ = 0;
   static constexpr int kSettleFrames = 3;
   int frames_to_settle_ = kSettleFrames;

@@ -335,6 +335,12 @@ struct Applier {
     s.focus.reset();
     return {};
   }
+  Effects operator()(const SetKeyboardNav& c) {
+    s.keyboard_nav = c.on;
+    s.status = c.on ? "keyboard navigation: arrows move, Space activates, Alt reaches the menus; Esc or F6 leaves"
+                    : "keyboard navigation off: the keys drive the views again";
+    return {};
+  }
   Effects operator()(const ShowHelp& c) {
     s.show_help = c.show;
     return {};
@@ -345,6 +351,16 @@ struct Applier {
   }
   Effects operator()(const TakeScreenshot& c) {
     s.screenshot_path = c.path;
+    return {};
+  }
+  Effects operator()(const SetExportsFolder& c) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(c.path, ec)) {
+      s.error = "exports folder " + shown_path(c.path) + ": not a folder";
+      return {};
+    }
+    s.exports_dir = c.path;
+    s.status = "screenshots and figures go to " + c.path;
     return {};
   }
   Effects operator()(const ClearRecent&) {

@@ -98,6 +98,7 @@ struct AppState {
   // --- dialogs and files
   std::string error;  // shown in a modal dialog until dismissed
   bool show_help = false;
+  bool keyboard_nav = false;  // F6: ImGui's keyboard navigation instead of the view keys
   std::vector<std::string> recent;  // most recent first
   // Tokenizers (text models that do not read bytes): the one given for `checkpoint` ("": as
   // Model::load finds it), the one the loaded model runs with, and the user's choice per
@@ -151,15 +152,17 @@ struct GoBack {};
 struct GoForward {};
 struct ResetLayout {};  // the current model kind's default splits
 struct ShowHelp { bool show = true; };
+struct SetKeyboardNav { bool on = true; };
 struct DismissError {};
 struct TakeScreenshot { std::string path; };
 struct ClearRecent {};
+struct SetExportsFolder { std::string path; };  // where screenshots and exported figures go
 struct Quit {};
 
 using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
                              CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, ShowView, FocusView,
-                             GoBack, GoForward, ResetLayout, ShowHelp, DismissError, TakeScreenshot, ClearRecent, Quit>;
+                             GoBack, GoForward, ResetLayout, ShowHelp, SetKeyboardNav, DismissError, TakeScreenshot, ClearRecent, SetExportsFolder, Quit>;
 
 // What the app must do after a command: the state itself is already updated.
 struct Effects {

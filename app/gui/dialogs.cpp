@@ -43,6 +43,7 @@ const std::vector<Shortcut>& shortcuts() {
       {"F12 or Ctrl+P", "save a screenshot of the window (PNG)"},
       {"Ctrl+E", "export a view as a figure (PNG, SVG, PDF)"},
       {"F1", "this help"},
+      {"F6", "keyboard navigation: arrows move between buttons and fields, Space activates, Alt the menus; Esc leaves"},
       {"Ctrl+Q", "quit"},
   };
   return list;
@@ -97,8 +98,15 @@ void draw_help_window(const AppState& s, std::vector<Command>& commands) {
   if (!open) commands.push_back(ShowHelp{false});
 }
 
+void FileDialog::open_folder(const std::string& start) {
+  open(FileKind::text, start);
+  folder_ = true;
+  list(dir_);  // folders only
+}
+
 void FileDialog::open(FileKind kind, const std::string& start) {
   kind_ = kind;
+  folder_ = false;
   std::error_code ec;
   std::filesystem::path p = start.empty() ? std::filesystem::current_path(ec) : std::filesystem::path(start);
   if (!std::filesystem::is_directory(p, ec)) p = p.parent_path();
@@ -118,7 +126,7 @@ void FileDialog::list(const std::filesystem::path& dir) {
     if (name.empty() || name[0] == '.') continue;
     std::error_code e2;
     const bool is_dir = it->is_directory(e2);
-    if (!is_dir && kind_ != FileKind::text && file_kind(name) != kind_) continue;  // text: any file
+    if (!is_dir && (folder_ || (kind_ != FileKind::text && file_kind(name) != kind_))) continue;  // text: any file
     Entry entry{name, is_dir, is_dir ? 0 : it->file_size(e2), ""};
     const auto when = it->last_write_time(e2);
     if (!e2) {  // file_time_type to time_t through the two clocks' "now" (C++17 has no clock_cast)
@@ -137,7 +145,8 @@ void FileDialog::list(const std::filesystem::path& dir) {
 
 std::optional<std::string> FileDialog::draw() {
   if (!open_) return std::nullopt;
-  const char* title = kind_ == FileKind::checkpoint  ? "Open checkpoint"
+  const char* title = folder_                        ? "Folder for screenshots and exported figures"
+                      : kind_ == FileKind::checkpoint  ? "Open checkpoint"
                       : kind_ == FileKind::image     ? "Open image"
                       : kind_ == FileKind::tokenizer ? "Open tokenizer (meta.pkl, tokenizer.json, encoder.json, vocab.json)"
                                                      : "Open text file";
@@ -202,7 +211,15 @@ std::optional<std::string> FileDialog::draw() {
     }
     const bool entered = ImGui::InputText("##name", &name_, ImGuiInputTextFlags_EnterReturnsTrue);
     ImGui::SameLine();
-    if ((ImGui::Button("Open") || entered) && !name_.empty()) {
+    if (folder_) {
+      // The folder shown (or the one named in the field) is the answer.
+      if (ImGui::Button("Choose") || entered) {
+        const std::filesystem::path p = name_.empty() ? dir_ : std::filesystem::path(name_).is_absolute() ? std::filesystem::path(name_) : dir_ / name_;
+        std::error_code ec;
+        if (std::filesystem::is_directory(p, ec)) chosen = p.lexically_normal().string();
+        else error_ = shown_path(p.string()) + " is not a folder";
+      }
+    } else if ((ImGui::Button("Open") || entered) && !name_.empty()) {
       const std::filesystem::path p = std::filesystem::path(name_).is_absolute() ? std::filesystem::path(name_) : dir_ / name_;
       std::error_code ec;
       if (std::filesystem::is_directory(p, ec)) {

@@ -25,6 +25,9 @@ void draw_help_window(const AppState& state, std::vector<Command>& commands);
 class FileDialog {
  public:
   void open(FileKind kind, const std::string& start);
+  // A folder instead of a file: the list shows folders, and "Choose" takes the one shown.
+  void open_folder(const std::string& start);
+  bool choosing_folder() const { return folder_; }
   bool is_open() const { return open_; }
   void close() { close_requested_ = open_; }  // Esc: closed at the next draw
   FileKind kind() const { return kind_; }
@@ -34,7 +37,7 @@ class FileDialog {
  private:
   void list(const std::filesystem::path& dir);
 
-  bool open_ = false, just_opened_ = false, close_requested_ = false;
+  bool open_ = false, just_opened_ = false, close_requested_ = false, folder_ = false;
   FileKind kind_ = FileKind::text;
   std::filesystem::path dir_;
   std::string name_;

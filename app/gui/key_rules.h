@@ -5,6 +5,9 @@
 //  - Shortcuts with Ctrl or Alt, and the function keys, work everywhere, a focused text field
 //    included; plain keys (letters, arrows, ...) belong to a focused text field or held widget.
 //  - Nothing reaches the view shortcuts while a modal dialog is open.
+//  - Keyboard navigation (F6): ImGui's nav moves between buttons, checkboxes and fields with the
+//    arrows, Space activates, Alt reaches the menus; plain keys are ImGui's then, and Esc (with
+//    nothing else open) or F6 leaves it.
 #pragma once
 
 namespace fmalens::gui {
@@ -18,6 +21,7 @@ struct KeyContext {
   bool menu_or_popup = false;   // a menu of the menu bar or a popup
   bool help = false;            // the help window
   bool running = false;
+  bool keyboard_nav = false;    // F6 mode: ImGui's keyboard navigation
 };
 
 struct KeyPress {
@@ -33,6 +37,7 @@ enum class KeyRoute {
   close_export_dialog,
   close_menu,
   close_help,
+  leave_keyboard_nav,
   cancel_run,
   global_shortcut,     // Ctrl/Alt/F-key commands (open, run, export, quit, screenshot, help, ...)
   view_shortcut,       // plain keys that move the query, change layer/head, zoom, mask

@@ -66,6 +66,7 @@ void App::handle_shortcuts() {
                           !context.error_dialog && !context.file_dialog && !context.export_dialog;
   context.help = state_.show_help;
   context.running = state_.running;
+  context.keyboard_nav = state_.keyboard_nav;
   auto& c = commands_;
   bool f_key = false;
   for (int k = GLFW_KEY_F1; k <= GLFW_KEY_F12; ++k) f_key = f_key || key(k);
@@ -81,6 +82,7 @@ void App::handle_shortcuts() {
       case KeyRoute::close_export_dialog: export_dialog_.close(); break;
       case KeyRoute::close_menu: ImGui::ClosePopupsExceptModals(); break;
       case KeyRoute::close_help: c.push_back(ShowHelp{false}); break;
+      case KeyRoute::leave_keyboard_nav: c.push_back(SetKeyboardNav{false}); break;
       case KeyRoute::cancel_run: c.push_back(CancelRun{}); break;
       default: break;
     }
@@ -104,6 +106,7 @@ void App::handle_shortcuts() {
     if (io.KeyAlt && key(GLFW_KEY_LEFT)) c.push_back(GoBack{});
     if (io.KeyAlt && key(GLFW_KEY_RIGHT)) c.push_back(GoForward{});
     if (key(GLFW_KEY_F1)) c.push_back(ShowHelp{!state_.show_help});
+    if (key(GLFW_KEY_F6)) c.push_back(SetKeyboardNav{!state_.keyboard_nav});
     if (key(GLFW_KEY_F12)) c.push_back(TakeScreenshot{screenshot_path()});
     return;
   }
@@ -149,6 +152,8 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Export figure...", "Ctrl+E", false, static_cast<bool>(state_.snapshot)))
       export_dialog_.open(state_.focus.value_or(ViewId::matrix));
     if (ImGui::MenuItem("Save screenshot", "F12")) c.push_back(TakeScreenshot{screenshot_path()});
+    if (ImGui::MenuItem("Exports folder...")) file_dialog_.open_folder(state_.exports_dir.empty() ? default_exports_dir() : state_.exports_dir);
+    if (ImGui::IsItemHovered()) data_tooltip("%s", (state_.exports_dir.empty() ? default_exports_dir() : state_.exports_dir).c_str());
     ImGui::Separator();
     if (ImGui::MenuItem("Quit", "Ctrl+Q")) c.push_back(Quit{});
     ImGui::EndMenu();
@@ -274,6 +279,9 @@ void App::draw_main_window() {
   };
 
   place(rects.sidebar);
+  // Keyboard navigation starts in the sidebar (ImGui's nav needs a focused window).
+  if (state_.keyboard_nav && !keyboard_nav_started_) ImGui::SetNextWindowFocus();
+  keyboard_nav_started_ = state_.keyboard_nav;
   if (ImGui::Begin("Controls", nullptr, kTileFlags)) {
     follow(nullptr);
     if (auto kind = draw_controls_panel(p)) open_file(*kind);
@@ -337,7 +345,8 @@ void App::draw_main_window() {
   draw_help_window(state_, commands_);
   if (auto path = file_dialog_.draw()) {
     const FileKind kind = file_dialog_.kind();  // what the user asked to open, whatever the name
-    if (kind == FileKind::checkpoint) commands_.push_back(OpenCheckpoint{*path});
+    if (file_dialog_.choosing_folder()) commands_.push_back(SetExportsFolder{*path});
+    else if (kind == FileKind::checkpoint) commands_.push_back(OpenCheckpoint{*path});
     else if (kind == FileKind::image) commands_.push_back(OpenImage{*path});
     else if (kind == FileKind::tokenizer) commands_.push_back(OpenTokenizer{*path});
     else commands_.push_back(OpenTextFile{*path});

@@ -74,5 +74,23 @@ TEST(KeyRules, ModalDialogsKeepEveryShortcut) {
   }
 }
 
+// F6's keyboard navigation: plain keys are ImGui's (arrows move its focus, not the query), the
+// shortcuts with modifiers still work, and Esc leaves it unless something above it is open.
+TEST(KeyRules, KeyboardNavigationTakesThePlainKeysAndEscLeavesIt) {
+  KeyContext c;
+  c.keyboard_nav = true;
+  EXPECT_EQ(route_key(kPlain, c), KeyRoute::widget);
+  EXPECT_EQ(route_key(kCtrl, c), KeyRoute::global_shortcut);
+  EXPECT_EQ(route_key(kFKey, c), KeyRoute::global_shortcut);  // F6 again leaves it
+  EXPECT_EQ(route_key(kEsc, c), KeyRoute::leave_keyboard_nav);
+  c.running = true;
+  EXPECT_EQ(route_key(kEsc, c), KeyRoute::leave_keyboard_nav);  // before cancelling a run
+  c.help = true;
+  EXPECT_EQ(route_key(kEsc, c), KeyRoute::close_help);
+  c.help = false;
+  c.text_field = true;
+  EXPECT_EQ(route_key(kEsc, c), KeyRoute::widget);  // the field first
+}
+
 }  // namespace
 }  // namespace fmalens::gui
