@@ -64,6 +64,9 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
                       {0.16f, 0.16f, 0.18f, 1});
     canvas->fill_rect(static_cast<float>(lay.bars.x), y + 2, static_cast<float>(lay.bars.w * std::clamp(fig.mass[l], 0.0, 1.0)),
                       lay.bar_height - 4, tint);
+    // The level's dash pattern under its bar: the key to the level strip and the text's underlines.
+    for (const auto& [a, b] : level_dash_runs(static_cast<int>(l), 0, lay.bars.w))
+      canvas->fill_rect(static_cast<float>(lay.bars.x + a), y + lay.bar_height - 3, static_cast<float>(b - a), 2, tint);
     const std::string name = l < fig.names.size() ? fig.names[l] : "level " + std::to_string(l);
     canvas->label(static_cast<float>(lay.bars.x) - f * 0.4f, y + (lay.bar_height - f) * 0.5f, name, kTextColor, Label::Align::right);
     canvas->label(static_cast<float>(lay.bars.x + lay.bars.w) + f * 0.4f, y + (lay.bar_height - f) * 0.5f,
@@ -85,6 +88,7 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
     const size_t t = std::min(n - 1, (n * static_cast<size_t>(2 * c + 1)) / static_cast<size_t>(2 * lay.level_strip.w));
     const int l = fig.row_levels[t];
     if (l < 0) continue;
+    if (!level_pattern(l, c)) continue;
     canvas->fill_rect(static_cast<float>(lay.level_strip.x + c), static_cast<float>(lay.level_strip.y), 1,
                       static_cast<float>(lay.level_strip.h), to_color(level_tint(l)));
   }

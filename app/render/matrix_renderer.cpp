@@ -31,6 +31,26 @@ Rgb level_tint(int level) {
   return kTints[static_cast<size_t>(std::max(level, 0)) % 8];
 }
 
+bool level_pattern(int level, int x) {
+  // On/off runs in pixels, one period each.
+  static const int kPatterns[5][4] = {{1, 0, 0, 0}, {7, 3, 0, 0}, {3, 3, 0, 0}, {1, 2, 0, 0}, {6, 2, 1, 2}};
+  if (level <= 0) return true;
+  const int* p = kPatterns[(level - 1) % 4 + 1];
+  const int period = p[0] + p[1] + p[2] + p[3];
+  const int at = ((x % period) + period) % period;
+  return at < p[0] || (at >= p[0] + p[1] && at < p[0] + p[1] + p[2]);
+}
+
+std::vector<std::pair<int, int>> level_dash_runs(int level, int from, int to) {
+  std::vector<std::pair<int, int>> runs;
+  for (int x = from; x < to; ++x) {
+    if (!level_pattern(level, x)) continue;
+    if (!runs.empty() && runs.back().second == x) ++runs.back().second;
+    else runs.emplace_back(x, x + 1);
+  }
+  return runs;
+}
+
 MatrixView MatrixView::fit(int64_t tokens, int w, int h) {
   MatrixView v;
   const double side = static_cast<double>(std::max(1, std::min(w, h)));

@@ -13,6 +13,8 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "render/band_textures.h"
 #include "render/matrix_style.h"
@@ -23,6 +25,12 @@ namespace fmalens::render {
 
 // Default tints of the levels (fine first), also used for level outlines in other views.
 Rgb level_tint(int level);
+// A dash pattern per level, so that levels differ by more than colour (where a level is drawn as
+// a line: text underlines, the level strip, the legend bars): is pixel `x` of a line of level
+// `level` drawn? Fine: solid; L1 long dashes; L2 short; L3 dots; L4 dash-dot; then repeating.
+bool level_pattern(int level, int x);
+// The drawn runs [a, b) of pixels from..to-1 of such a line: one rectangle per dash.
+std::vector<std::pair<int, int>> level_dash_runs(int level, int from, int to);
 
 struct MatrixView : MatrixStyle {
   // The cell at the top-left corner of the rectangle (fractional) and the zoom.

@@ -105,7 +105,12 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
       if (level >= 0) {
         const Rgb bg = fig.colours.colour(v);
         canvas->fill_rect(x, y, fig.cell_w, fig.cell_h - 3, to_color(bg, v > 0 ? 0.85f : 0.25f));
-        canvas->fill_rect(x, y + fig.cell_h - 3, fig.cell_w, 2, to_color(level_tint(level)));
+        // The underline: the level's colour in the level's dash pattern, continuous along the line.
+        const Color tint = to_color(level_tint(level));
+        const int x0 = static_cast<int>(std::lround(x)), x1 = static_cast<int>(std::lround(x + fig.cell_w));
+        const int origin = static_cast<int>(rect.x);
+        for (const auto& [a, b] : level_dash_runs(level, x0 - origin, x1 - origin))
+          canvas->fill_rect(static_cast<float>(a + origin), y + fig.cell_h - 3, static_cast<float>(b - a), 2, tint);
       }
       const unsigned char c = static_cast<unsigned char>(text[k]);
       // Dark glyphs on light backgrounds: the colormaps run from dark to light.

@@ -4,6 +4,8 @@
 // query (causal), the compare heatmaps, and the loss curve.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstring>
 
@@ -198,7 +200,30 @@ TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
   cell(fig.query + 5, &x, &y);  // after the query: the causal future, no background
   EXPECT_TRUE(pic.background(x, y));
   cell(0, &x, &y);
-  EXPECT_FALSE(pic.background(x, fig.cell_h * 0 + y + fig.cell_h - 3.5f)) << "no level underline";
+  // The level's underline (dashed for coarse levels): lit somewhere along the cell.
+  bool underline = false;
+  for (float ux = x - fig.cell_w * 0.5f + 0.5f; ux < x + fig.cell_w * 0.5f; ux += 1) underline = underline || !pic.background(ux, y + fig.cell_h - 3.5f);
+  EXPECT_TRUE(underline) << "no level underline";
+}
+
+// Levels differ by more than colour: fine is solid, the next four coarse levels have four
+// different dash patterns, and the runs cover exactly the pattern's lit pixels.
+TEST(LevelPattern, EachLevelHasItsOwnDashes) {
+  std::vector<std::string> seen;
+  for (int level = 0; level < 5; ++level) {
+    std::string bits;
+    for (int x = 0; x < 48; ++x) bits += level_pattern(level, x) ? '#' : '.';
+    if (level == 0) EXPECT_EQ(bits, std::string(48, '#'));
+    else EXPECT_NE(bits.find('.'), std::string::npos) << "level " << level;
+    EXPECT_EQ(std::find(seen.begin(), seen.end(), bits), seen.end()) << "level " << level << " looks like another";
+    seen.push_back(bits);
+    int lit = 0;
+    for (const auto& [a, b] : level_dash_runs(level, 0, 48)) {
+      for (int x = a; x < b; ++x) EXPECT_EQ(bits[static_cast<size_t>(x)], '#');
+      lit += b - a;
+    }
+    EXPECT_EQ(lit, static_cast<int>(std::count(bits.begin(), bits.end(), '#')));
+  }
 }
 
 // Tokenized text (a BPE, a char map): every byte of a token shows the token's weight, the
