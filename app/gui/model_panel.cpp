@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 #include "fmalens/layout.h"
 #include "gui/panels.h"
 #include "render/model_figure.h"
@@ -11,7 +13,11 @@
 namespace fmalens::gui {
 namespace {
 
+// The table's rows as "key<TAB>value" lines: what Ctrl+C over the tables copies.
+std::string g_copied;
+
 void row(const char* key, const std::string& value) {
+  g_copied += std::string(key) + "\t" + value + "\n";
   ImGui::TableNextRow();
   ImGui::TableSetColumnIndex(0);
   ImGui::TextDisabled("%s", key);
@@ -45,6 +51,7 @@ void draw_model_panel(PanelContext& p) {
   const ModelConfig& c = info.config;
   const float half = ImGui::GetContentRegionAvail().x * 0.5f;
   ImGui::BeginChild("##model_tables", ImVec2(0, ImGui::GetContentRegionAvail().y * 0.5f));
+  g_copied.clear();
   if (ImGui::BeginTable("config", 2, ImGuiTableFlags_SizingFixedFit)) {
     row("file", info.path + " (" + info.format + ")");
     row("model", std::string(c.kind == ModelKind::text ? "text GPT over bytes" : "image ViT") + ", " +
@@ -65,14 +72,21 @@ void draw_model_panel(PanelContext& p) {
     try {
       const AttentionConfig a = c.attention_config();
       const Layout layout(a);
-      ImGui::Text("FMA: %s, n %lld, %s %lld, p %lld, %s, boundary %s", to_string(a.variant), static_cast<long long>(a.tokens()),
-                  a.variant == Variant::grid2d ? "r" : "m", static_cast<long long>(a.m), static_cast<long long>(a.p),
-                  to_string(a.downsampling), to_string(a.boundary));
+      char fma_line[256];
+      std::snprintf(fma_line, sizeof(fma_line), "FMA: %s, n %lld, %s %lld, p %lld, %s, boundary %s", to_string(a.variant),
+                    static_cast<long long>(a.tokens()), a.variant == Variant::grid2d ? "r" : "m", static_cast<long long>(a.m),
+                    static_cast<long long>(a.p), to_string(a.downsampling), to_string(a.boundary));
+      ImGui::TextUnformatted(fma_line);
+      g_copied += std::string(fma_line) + "\n";
       if (ImGui::BeginTable("levels", 5, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit, ImVec2(half * 1.6f, 0))) {
         for (const char* h : {"level", a.variant == Variant::grid2d ? "cell side" : "width", "summaries", "alpha", "slots/query"})
           ImGui::TableSetupColumn(h);
         ImGui::TableHeadersRow();
+        g_copied += std::string("level\t") + (a.variant == Variant::grid2d ? "cell side" : "width") + "\tsummaries\talpha\tslots/query\n";
         for (const auto& g : layout.levels()) {
+          g_copied += (g.level == 0 ? std::string("fine") : std::to_string(g.level)) + "\t" + std::to_string(g.width) + "\t" +
+                      (g.level == 0 ? std::string("tokens") : std::to_string(g.summaries)) + "\t" + std::to_string(static_cast<int>(g.alpha)) +
+                      "\t" + std::to_string(g.slots) + "\n";
           ImGui::TableNextRow();
           ImGui::TableSetColumnIndex(0);
           ImGui::Text(g.level == 0 ? "fine" : "%d", g.level);
@@ -92,7 +106,10 @@ void draw_model_panel(PanelContext& p) {
       ImGui::TextWrapped("%s", e.what());
     }
   }
+  // Ctrl+C anywhere over the tables copies every value (tab-separated, for a spreadsheet or a note).
+  if (ImGui::IsWindowHovered(ImGuiHoveredFlags_ChildWindows)) copy_on_ctrl_c(g_copied);
   ImGui::EndChild();
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Ctrl+C: copy these values");
 
   const float f = p.font_px();
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::model)];
