@@ -148,7 +148,7 @@ void add_inspect(CLI::App& app, Action& action) {
         staging.add("tokens.npy", [&, ids](const std::string& p) { write_npy(p, {snap.tokens}, ids); });
         add("tokens.npy", {snap.tokens}, "int64", "the token ids run, in order (byte models: the bytes)");
       }
-      const bool fma = snap.config.attention_kind == AttentionKind::fma;
+      const bool fma = uses_fma_bands(snap.config.attention_kind);
       if (fma) {
         const Layout layout(snap.attention);
         for (int l = 0; l < layout.num_levels(); ++l) {

@@ -20,7 +20,10 @@ void add_train(CLI::App& app, Action& action) {
   ModelConfig& m = o->model;
   cmd->add_option("--out", o->out, "Checkpoint to write (.safetensors); resume state goes to OUT.state")->required();
   cmd->add_option("--kind", *kind, "text or image")->check(CLI::IsMember({"text", "image"}));
-  cmd->add_option("--attention", *attention, "fma or dense (the baseline twin)")->check(CLI::IsMember({"fma", "dense"}));
+  cmd->add_option("--attention", *attention,
+                  "fma; or a baseline twin: dense (exact softmax), local (FMA's fine band alone, no coarse levels), elu_linear "
+                  "(linear attention with the elu+1 feature map)")
+      ->check(CLI::IsMember({"fma", "dense", "local", "elu_linear"}));
   cmd->add_option("--data", o->data, "Text file or folder / Fashion-MNIST folder (default: Debian's fortunes / fashion-mnist)");
   cmd->add_option("--layers", m.n_layer, "Transformer layers");
   cmd->add_option("--heads", m.n_head, "Attention heads");
@@ -73,7 +76,7 @@ void add_train(CLI::App& app, Action& action) {
       TrainOptions opts = *o;
       ModelConfig& mc = opts.model;
       mc.kind = *kind == "text" ? ModelKind::text : ModelKind::image;
-      mc.attention_kind = *attention == "fma" ? AttentionKind::fma : AttentionKind::dense;
+      mc.attention_kind = attention_kind_from_string(*attention);
       if (mc.kind == ModelKind::image) {
         if (mc.image_size == 0) mc.image_size = 32;
         if (mc.patch_size == 0) mc.patch_size = 2;

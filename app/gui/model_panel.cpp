@@ -55,7 +55,7 @@ void draw_model_panel(PanelContext& p) {
   if (ImGui::BeginTable("config", 2, ImGuiTableFlags_SizingFixedFit)) {
     row("file", info.path + " (" + info.format + ")");
     row("model", std::string(c.kind == ModelKind::text ? "text GPT over bytes" : "image ViT") + ", " +
-                     (c.attention_kind == AttentionKind::fma ? "FMA" : "dense") + " attention");
+                     attention_kind_name(c.attention_kind) + " attention");
     row("shape", std::to_string(c.n_layer) + " layers, " + std::to_string(c.n_head) + " heads, width " + std::to_string(c.n_embd) +
                      ", head dim " + std::to_string(c.n_embd / std::max<int64_t>(c.n_head, 1)));
     if (c.kind == ModelKind::text) row("context", std::to_string(c.block_size) + " bytes");
@@ -68,7 +68,7 @@ void draw_model_panel(PanelContext& p) {
     if (!info.training_json.empty()) row("training", training_summary(info.training_json));
     ImGui::EndTable();
   }
-  if (c.attention_kind == AttentionKind::fma) {
+  if (uses_fma_bands(c.attention_kind)) {
     try {
       const AttentionConfig a = c.attention_config();
       const Layout layout(a);

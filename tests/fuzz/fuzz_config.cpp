@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   fuzz::check(to_json(back) == json, "config changed in a JSON round trip: " + json);
   fuzz::check(c.sequence_length() >= 1, "accepted config with no tokens: " + json);
-  if (c.attention_kind != AttentionKind::fma) return 0;
+  if (!uses_fma_bands(c.attention_kind)) return 0;
 
   const AttentionConfig a = c.attention_config();
   const int levels = coarse_levels(a);

@@ -44,6 +44,9 @@ struct AttentionConfig {
   Boundary boundary = Boundary::mask;
   bool query_downsampling = false;  // the linear O(n) variant (bidirectional and 2D only)
   bool scale_attn = true;           // alpha_l = tokens per summary (reference default)
+  // At most this many coarse levels (-1: all that n and m give). 0 is local attention: FMA's
+  // fine band alone (AttentionKind::local), the baseline that asks what the coarse levels add.
+  int max_coarse_levels = -1;
   int64_t heads = 4;
   int64_t head_dim = 64;
 
@@ -54,7 +57,8 @@ struct AttentionConfig {
 // Throws ConfigError naming the rule when `config` is not a valid FMA configuration.
 void validate(const AttentionConfig& config);
 
-// Number of coarse levels L = log2(n/m) - 1 (1D) or log2(G/r) - 1 (2D), after validation.
+// Number of coarse levels L = log2(n/m) - 1 (1D) or log2(G/r) - 1 (2D), after validation;
+// fewer when max_coarse_levels says so.
 int coarse_levels(const AttentionConfig& config);
 
 const char* to_string(Variant v);
@@ -68,7 +72,19 @@ enum class ModelKind { text, image };
 
 // The id of a masked byte in a masked LM's input (one past the bytes).
 constexpr int64_t kMaskToken = 256;
-enum class AttentionKind { fma, dense };
+// fma: Fast Multipole Attention. dense: exact softmax attention. local: FMA's fine band alone
+// (no coarse levels; the same kernel, capture and views). elu_linear: linear attention with
+// the elu+1 feature map (Katharopoulos et al. 2020), chunked, O(n d) memory; in this project
+// "linear" alone names FMA with downsampled queries.
+enum class AttentionKind { fma, dense, local, elu_linear };
+const char* to_string(AttentionKind k);  // "fma", "dense", "local", "elu_linear"
+// In words for people: "FMA", "dense", "local (FMA's fine band)", "elu+1 linear".
+const char* attention_kind_name(AttentionKind k);
+// Throws ConfigError naming the four kinds.
+AttentionKind attention_kind_from_string(const std::string& s);
+// Whether the attention runs on FMA's band machinery (the kernel, its capture, every view of
+// levels): fma and local.
+inline bool uses_fma_bands(AttentionKind k) { return k == AttentionKind::fma || k == AttentionKind::local; }
 
 // A whole model: the GPT (text) or the vision transformer (image). The attention's `n`
 // (text: block_size; image: grid_side^2), heads and head_dim are derived from it.

@@ -62,6 +62,32 @@ Boundary boundary_from_string(const std::string& s) {
   refuse("boundary must be zero_pad or mask, got " + quote(s));
 }
 
+const char* to_string(AttentionKind k) {
+  switch (k) {
+    case AttentionKind::fma: return "fma";
+    case AttentionKind::dense: return "dense";
+    case AttentionKind::local: return "local";
+    case AttentionKind::elu_linear: return "elu_linear";
+  }
+  return "?";
+}
+
+const char* attention_kind_name(AttentionKind k) {
+  switch (k) {
+    case AttentionKind::fma: return "FMA";
+    case AttentionKind::dense: return "dense";
+    case AttentionKind::local: return "local (FMA's fine band)";
+    case AttentionKind::elu_linear: return "elu+1 linear";
+  }
+  return "?";
+}
+
+AttentionKind attention_kind_from_string(const std::string& s) {
+  for (AttentionKind k : {AttentionKind::fma, AttentionKind::dense, AttentionKind::local, AttentionKind::elu_linear})
+    if (s == to_string(k)) return k;
+  refuse("attention_kind must be fma, dense, local or elu_linear, got " + quote(s));
+}
+
 void validate(const AttentionConfig& c) {
   std::ostringstream why;
   if (c.heads < 1) refuse("heads must be at least 1 (got " + std::to_string(c.heads) + ")");
@@ -104,7 +130,8 @@ void validate(const AttentionConfig& c) {
 int coarse_levels(const AttentionConfig& c) {
   validate(c);
   const int64_t ratio = c.variant == Variant::grid2d ? c.grid_side / c.m : c.n / c.m;
-  return log2_exact(ratio) - 1;
+  const int all = log2_exact(ratio) - 1;
+  return c.max_coarse_levels >= 0 ? std::min(all, c.max_coarse_levels) : all;
 }
 
 int64_t ModelConfig::sequence_length() const {
@@ -115,6 +142,7 @@ int64_t ModelConfig::sequence_length() const {
 
 AttentionConfig ModelConfig::attention_config() const {
   AttentionConfig a = attention;
+  if (attention_kind == AttentionKind::local) a.max_coarse_levels = 0;
   a.heads = n_head;
   a.head_dim = n_head > 0 ? n_embd / n_head : 0;
   if (kind == ModelKind::text) {
@@ -159,10 +187,10 @@ void validate(const ModelConfig& c) {
     if (!c.class_names.empty() && static_cast<int64_t>(c.class_names.size()) != c.num_classes)
       refuse("class_names must list num_classes names (" + std::to_string(c.class_names.size()) +
              " for " + std::to_string(c.num_classes) + ")");
-    if (c.attention_kind == AttentionKind::fma && c.attention.variant != Variant::grid2d)
+    if (uses_fma_bands(c.attention_kind) && c.attention.variant != Variant::grid2d)
       refuse("an image model needs 2d attention");
   }
-  if (c.attention_kind == AttentionKind::fma) validate(c.attention_config());
+  if (uses_fma_bands(c.attention_kind)) validate(c.attention_config());
 }
 
 std::string to_json(const ModelConfig& c) {
@@ -177,7 +205,7 @@ std::string to_json(const ModelConfig& c) {
   };
   nlohmann::json j = {
       {"kind", c.kind == ModelKind::text ? "text" : "image"},
-      {"attention_kind", c.attention_kind == AttentionKind::fma ? "fma" : "dense"},
+      {"attention_kind", to_string(c.attention_kind)},
       {"n_layer", c.n_layer},
       {"n_head", c.n_head},
       {"n_embd", c.n_embd},
@@ -258,8 +286,11 @@ ModelConfig model_config_from_json(const std::string& text) {
   if (kind != "text" && kind != "image") refuse("model config: kind must be text or image, got " + quote(kind));
   c.kind = kind == "text" ? ModelKind::text : ModelKind::image;
   const auto ak = field_or<std::string>(j, "attention_kind", "", "fma");
-  if (ak != "fma" && ak != "dense") refuse("model config: attention_kind must be fma or dense, got " + quote(ak));
-  c.attention_kind = ak == "fma" ? AttentionKind::fma : AttentionKind::dense;
+  try {
+    c.attention_kind = attention_kind_from_string(ak);
+  } catch (const ConfigError& e) {
+    refuse(std::string("model config: ") + e.what());
+  }
   c.n_layer = field<int64_t>(j, "n_layer", "");
   c.n_head = field<int64_t>(j, "n_head", "");
   c.n_embd = field<int64_t>(j, "n_embd", "");

@@ -182,6 +182,18 @@ torch::Tensor fma_dense_reference(FmaAttentionImpl& attention, const torch::Tens
                                   const torch::Tensor& k, const torch::Tensor& v,
                                   torch::Tensor* weights = nullptr);
 
+// Linear attention with the elu+1 feature map phi (Katharopoulos et al. 2020), the
+// `elu_linear` baseline: y_i = phi(q_i)^T S_i / phi(q_i)^T z_i with S_i = sum_j phi(k_j) v_j^T
+// and z_i = sum_j phi(k_j) over the keys j <= i (causal) or all keys. Causal input goes in
+// chunks of `chunk` queries (a masked chunk x chunk product inside a chunk, the running S and z
+// of the chunks before), so memory is O(n (chunk + d)) per head, never n x n. Float32 math
+// (float64 for float64 input); (b, h, n, d) -> (b, h, n, d) in q's dtype.
+torch::Tensor elu_linear_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal,
+                                   int64_t chunk = 64);
+// Its weights for query row `i` (what the window shows): phi(q_i) . phi(k_j) normalised over
+// the row's keys, zero past i when causal. q, k: (b, h, n, d) -> (b, h, n), O(n d).
+torch::Tensor elu_linear_row(const torch::Tensor& q, const torch::Tensor& k, int64_t i, bool causal);
+
 // Plain softmax attention (b, h, n, d), causal or not: the dense twin's attention and the
 // baseline of benchmarks. Returns (b, h, n, d); with `weights`, the (b, h, n, n) matrix.
 // LibTorch 2.x without `weights`: its scaled_dot_product_attention (fused kernels on CUDA).

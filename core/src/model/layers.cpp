@@ -19,7 +19,8 @@ SelfAttentionImpl::SelfAttentionImpl(const ModelConfig& config) {
   c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(C, 3 * C).bias(config.bias)));
   c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(C, C).bias(config.bias)));
   causal = config.causal();
-  if (config.attention_kind == AttentionKind::fma)
+  kind = config.attention_kind;
+  if (uses_fma_bands(kind))  // local: the same module with no coarse levels
     attn = register_module("attn", FmaAttention(config.attention_config()));
 }
 
@@ -31,6 +32,8 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, LayerCapture* c
   torch::Tensor y;
   if (attn) {
     y = attn->forward(q, k, v, capture ? &capture->fma : nullptr);
+  } else if (kind == AttentionKind::elu_linear) {
+    y = elu_linear_attention(q, k, v, causal);
   } else {
     y = dense_attention(q, k, v, causal);
   }

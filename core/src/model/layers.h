@@ -32,9 +32,10 @@ struct SelfAttentionImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, LayerCapture* capture = nullptr);
 
   torch::nn::Linear c_attn{nullptr}, c_proj{nullptr};
-  FmaAttention attn{nullptr};  // null for dense models
+  FmaAttention attn{nullptr};  // FMA and local models; null for dense and elu_linear
   int64_t n_head = 0;
   bool causal = true;
+  AttentionKind kind = AttentionKind::fma;
 };
 TORCH_MODULE(SelfAttention);
 

@@ -253,7 +253,7 @@ std::string Model::describe() const {
   o << "file        " << i.path << " (" << i.format << ")\n";
   const bool bytes = i.tokenizer == "bytes";
   const char* family = c.kind == ModelKind::image ? "image ViT" : c.masked_lm ? "masked byte LM (encoder)" : bytes ? "text GPT (bytes)" : "text GPT";
-  o << "model       " << family << ", " << (c.attention_kind == AttentionKind::fma ? "FMA" : "dense") << " attention"
+  o << "model       " << family << ", " << attention_kind_name(c.attention_kind) << " attention"
     << (c.local_mixing ? ", local mixing of width " + std::to_string(c.local_mixing) : std::string()) << "\n";
   o << "shape       " << c.n_layer << " layers, " << c.n_head << " heads, width " << c.n_embd << ", head dim "
     << c.n_embd / c.n_head << (c.bias ? "" : ", no biases") << "\n";
@@ -269,7 +269,7 @@ std::string Model::describe() const {
     for (size_t k = 0; k < c.class_names.size(); ++k) o << (k ? ", " : " ") << c.class_names[k];
     o << "\n";
   }
-  if (c.attention_kind == AttentionKind::fma) {
+  if (uses_fma_bands(c.attention_kind)) {
     const AttentionConfig a = c.attention_config();
     Layout layout(a);
     o << "attention   " << to_string(a.variant) << ", n " << a.tokens() << (a.variant == Variant::grid2d ? ", r " : ", m ")
@@ -334,7 +334,7 @@ Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
   // A bidirectional FMA layout needs a power-of-two multiple of 2m tokens (padding is not
   // future there, unlike causal input): pad with spaces, the plainest byte of text.
   int64_t run_length = T;
-  if (c.attention_kind == AttentionKind::fma && c.attention.variant == Variant::bidirectional) {
+  if (uses_fma_bands(c.attention_kind) && c.attention.variant == Variant::bidirectional) {
     run_length = 2 * c.attention.m;
     while (run_length < T) run_length *= 2;
   }

@@ -431,7 +431,7 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
     const std::string& text = data.text.val;
     const int64_t total = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(text.size())) : static_cast<int64_t>(text.size());
     const int64_t T = std::min<int64_t>(config.block_size, total);
-    if (T < 2 * config.attention.m && config.attention_kind == AttentionKind::fma)
+    if (T < 2 * config.attention.m && uses_fma_bands(config.attention_kind))
       throw Error("eval: " + std::to_string(total) + " held-out bytes are too few for this model");
     std::mt19937_64 rng(20261204);
     int64_t scored_to = 0;
