@@ -59,13 +59,16 @@ struct BenchArgs {
   std::string tokenizer;  // also time this tokenizer (a meta.pkl, BPE files, tokenizer.json)
   std::vector<int64_t> sizes{1024, 4096, 16384, 65536};
   std::vector<std::string> variants{"causal", "bidirectional", "linear"};
+  bool attention = false;  // --attention: every attention kind side by side (m 32, p 4)
+  bool sizes_given = false;
 };
 
 nlohmann::json to_json(const BenchRecord& r) {
   return {{"variant", r.c.variant}, {"impl", r.c.impl},     {"n", r.c.n},          {"pass", r.c.pass},
           {"ms", r.ms},             {"min_ms", r.min_ms},   {"max_ms", r.max_ms},  {"repeats", r.repeats},
           {"peak_mb", r.peak_mb},   {"gflops", r.gflops},   {"device", r.device},  {"baseline_mb", r.baseline_mb},
-          {"note", r.note},         {"dtype", r.c.dtype}};
+          {"note", r.note},         {"dtype", r.c.dtype},   {"downsampling", r.c.downsampling},
+          {"m", r.c.m},             {"p", r.c.p}};
 }
 
 // The matrix view's frame time at n tokens, offscreen (headless EGL), `frames` x 10 frames
@@ -93,7 +96,8 @@ BenchRecord run_matrix_view_case(const BenchCase& c, int frames) {
 BenchRecord run_child(const BenchArgs& a, const BenchCase& c, int repeats, const std::string& checkpoint) {
   std::vector<std::string> args{"/proc/self/exe", "bench", "--child", "--variant", c.variant, "--impl", c.impl,
                                 "--size", std::to_string(c.n), "--pass", c.pass, "--repeats", std::to_string(repeats),
-                                "--device", a.device, "--dtype", c.dtype};
+                                "--device", a.device, "--dtype", c.dtype, "--downsampling", c.downsampling,
+                                "--m", std::to_string(c.m), "--p", std::to_string(c.p)};
   if (!checkpoint.empty()) args.insert(args.end(), {"--checkpoint", checkpoint});
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
@@ -341,6 +345,115 @@ void tokenizer_rows(const BenchArgs& a) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// One row of `bench --attention`: an attention and its FMA settings.
+struct AttentionRow {
+  const char* label;
+  const char* variant;
+  const char* impl;
+  const char* downsampling;
+};
+
+// `fmalens bench --attention`: the paper's comparison of efficient attentions on one machine in
+// one run. Every row at m 32, p 4, each case in a child (its own peak memory), dense left out
+// where it would not fit or take over a minute; time and memory ratios to dense at the same n.
+int run_attention_comparison(const BenchArgs& a) {
+  const bool on_gpu = a.device == "cuda";
+  const std::vector<int64_t> sizes = a.sizes_given ? a.sizes : std::vector<int64_t>{256, 1024, 4096, 16384, 65536};
+  const std::string learned = a.c.downsampling == "avgpool" ? "groupedconv" : a.c.downsampling;
+  const std::string fma_label = "FMA (" + learned + ")";
+  const std::vector<AttentionRow> rows = {
+      {"dense", "causal", "dense", "groupedconv"},
+      {"local (FMA's fine band)", "causal", "local", "groupedconv"},
+      {"elu_linear", "causal", "elu_linear", "groupedconv"},
+      {"FMA (avgpool)", "causal", "fma", "avgpool"},
+      {fma_label.c_str(), "causal", "fma", learned.c_str()},
+      {"dense", "bidirectional", "dense", "groupedconv"},
+      {fma_label.c_str(), "bidirectional", "fma", learned.c_str()},
+      {"FMA, downsampled queries", "linear", "fma", learned.c_str()},
+  };
+  std::printf("fmalens bench --attention on %s; q, k, v in %s; batch 1, %lld heads, head dim %lld, m 32, p 4\n",
+              describe_bench_device(a.device).c_str(), a.c.dtype.c_str(), static_cast<long long>(kBenchHeads),
+              static_cast<long long>(kBenchHeadDim));
+  std::fflush(stdout);
+  std::vector<BenchRecord> records;
+  const double memory_mb = device_memory_mb(a.device);
+  std::map<std::string, std::pair<int64_t, double>> last_dense;  // variant/pass -> (n, ms)
+  for (const char* pass : {"forward", "forward_backward"})
+    for (int64_t n : sizes)
+      for (const AttentionRow& row : rows) {
+        BenchCase c{row.variant, row.impl, n, pass, a.c.dtype, row.downsampling, 32, 4};
+        int repeats = n >= 16384 ? std::max(1, a.repeats / 2) : a.repeats;
+        const bool bwd = std::string(pass) == "forward_backward";
+        if (c.impl == "dense") {
+          const std::string key = c.variant + std::string("/") + pass;
+          const auto it = last_dense.find(key);
+          const double predicted_ms =
+              it == last_dense.end() ? 0 : it->second.second * std::pow(static_cast<double>(n) / static_cast<double>(it->second.first), 2.0);
+          if (predicted_ms > 60e3 || dense_bytes_needed(n, bwd, a.device) / (1024.0 * 1024.0) > 0.6 * memory_mb) {
+            std::fprintf(stderr, "  %-13s %-24s %-16s n=%-6lld left out: %s\n", c.variant.c_str(), row.label, pass,
+                         static_cast<long long>(n), predicted_ms > 60e3 ? "over a minute a call" : "its n x n matrices do not fit");
+            continue;
+          }
+          if (predicted_ms > 2e3) repeats = 1;
+        }
+        BenchRecord r = on_gpu ? run_in_process(c, repeats, a.device, "") : run_child(a, c, repeats, "");
+        std::fprintf(stderr, "  %-13s %-24s %-16s n=%-6lld %10.2f ms  peak %9.1f MB %s\n", c.variant.c_str(), row.label, pass,
+                     static_cast<long long>(n), r.ms, r.peak_mb, r.note.c_str());
+        if (c.impl == "dense" && r.ms > 0) last_dense[c.variant + std::string("/") + pass] = {n, r.ms};
+        records.push_back(r);
+      }
+  // The table: per pass and n, every row with its ratios to dense of the same kind (causal or
+  // bidirectional) at the same n.
+  auto find = [&](const std::string& variant, const std::string& impl, const std::string& ds, const std::string& pass, int64_t n)
+      -> const BenchRecord* {
+    for (const auto& r : records)
+      if (r.c.variant == variant && r.c.impl == impl && (impl != "fma" || r.c.downsampling == ds) && r.c.pass == pass && r.c.n == n &&
+          r.ms > 0)
+        return &r;
+    return nullptr;
+  };
+  for (const char* pass : {"forward", "forward_backward"}) {
+    std::printf("\n%s: median ms (peak MB above the inputs) [time x, memory x against dense]\n", pass);
+    std::printf("%-40s", "attention");
+    for (int64_t n : sizes) std::printf(" | %30lld", static_cast<long long>(n));
+    std::printf("\n");
+    for (const AttentionRow& row : rows) {
+      std::printf("%-40s", (std::string(row.variant == std::string("causal") ? "causal " : "bidirectional ") + row.label).c_str());
+      for (int64_t n : sizes) {
+        const BenchRecord* r = find(row.variant, row.impl, row.downsampling, pass, n);
+        const BenchRecord* d = find(row.variant == std::string("linear") ? "bidirectional" : row.variant, "dense", "", pass, n);
+        char cell[64] = "-";
+        if (r && d && r != d)
+          std::snprintf(cell, sizeof(cell), "%.2f (%.0f) [%.2fx %.1fx]", r->ms, r->peak_mb, d->ms / r->ms,
+                        d->peak_mb / std::max(0.1, r->peak_mb));
+        else if (r)
+          std::snprintf(cell, sizeof(cell), "%.2f (%.0f)", r->ms, r->peak_mb);
+        std::printf(" | %30s", cell);
+      }
+      std::printf("\n");
+    }
+  }
+  if (!a.plot.empty()) {
+    std::vector<PlotSeries> series;
+    const char* colours[] = {"#d62728", "#9467bd", "#8c564b", "#ff7f0e", "#1f77b4", "#d62728", "#2ca02c", "#17becf"};
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const bool bidirectional = std::string(rows[k].variant) != "causal";
+      series.push_back({std::string(bidirectional ? "bidir. " : "causal ") + rows[k].label, rows[k].variant, rows[k].impl,
+                        std::string(rows[k].impl) == "fma" ? rows[k].downsampling : "", colours[k], bidirectional ? "6,4" : ""});
+    }
+    write_file_atomically(a.plot, bench_plot_svg(records, series, {"forward", "forward_backward"},
+                                                 a.device + ", 4 heads, d 64, m 32, p 4"));
+    std::printf("wrote %s\n", a.plot.c_str());
+  }
+  if (!a.json.empty()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : records) j.push_back(to_json(r));
+    write_file_atomically(a.json, j.dump(1) + "\n");
+    std::printf("wrote %s\n", a.json.c_str());
+  }
+  return 0;
+}
+
 int run_parent(const BenchArgs& a) {
   std::vector<BenchRecord> records;
   const bool on_gpu = a.device == "cuda";
@@ -348,6 +461,7 @@ int run_parent(const BenchArgs& a) {
   std::fflush(stdout);
   auto add = [&](BenchCase c, int repeats, const std::string& ckpt = "") {
     c.dtype = a.c.dtype;
+    c.downsampling = a.c.downsampling;
     BenchRecord r = on_gpu && c.variant != "matrix_view" ? run_in_process(c, repeats, a.device, ckpt) : run_child(a, c, repeats, ckpt);
     std::fprintf(stderr, "  %-13s %-7s %-16s n=%-6lld %9.2f ms  peak %8.1f MB  %7.1f GFLOP/s %s\n", c.variant.c_str(),
                  c.impl.c_str(), c.pass.c_str(), static_cast<long long>(c.n), r.ms, r.peak_mb, r.gflops, r.note.c_str());
@@ -503,7 +617,7 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--json", a->json, "Also write the records as JSON to this file");
   cmd->add_option("--plot", a->plot, "Also draw time and peak memory against n (FMA, the peer, dense) as SVG");
   cmd->add_option("--peer", a->peer, "The peer's bench.py (../shared/peers/fma-torch/bench.py) to run in the same session");
-  cmd->add_option("--n", a->sizes, "Sequence lengths (default 1024 4096 16384 65536)")->delimiter(',');
+  cmd->add_option("--n", a->sizes, "Sequence lengths (default 1024 4096 16384 65536; with --attention 256 .. 65536)")->delimiter(',');
   cmd->add_option("--variants", a->variants, "causal, bidirectional, linear")->delimiter(',');
   cmd->add_option("--repeats", a->repeats, "Timed calls per case (the median is reported)");
   cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
@@ -515,6 +629,12 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_flag("!--no-frames", a->frames, "Leave out the matrix view's offscreen frame times");
   cmd->add_flag("!--no-tokenizers", a->tokenizers, "Leave out tokenizing 1 MiB of English (bytes, a 50,000-merge BPE)");
   cmd->add_option("--tokenizer", a->tokenizer, "Also time tokenizing with this tokenizer (meta.pkl, BPE files or tokenizer.json)");
+  cmd->add_flag("--attention", a->attention,
+                "Every attention side by side instead (m 32, p 4; forward and forward+backward; n 256 .. 65536): causal dense, "
+                "local, elu_linear, FMA with avgpool and with groupedconv (or --downsampling) summaries; bidirectional dense, FMA, "
+                "FMA with downsampled queries; ratios to dense");
+  cmd->add_option("--downsampling", a->c.downsampling, "FMA's summaries: groupedconv (default), conv or avgpool")
+      ->check(CLI::IsMember({"groupedconv", "conv", "avgpool"}));
   // The child side (one case, prints one JSON line).
   cmd->add_flag("--child", a->child)->group("");
   cmd->add_option("--variant", a->c.variant)->group("");
@@ -522,9 +642,14 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--size", a->c.n)->group("");
   cmd->add_option("--pass", a->c.pass)->group("");
   cmd->add_option("--checkpoint", a->checkpoint)->group("");
-  cmd->callback([a, &action] {
+  cmd->add_option("--m", a->c.m)->group("");
+  cmd->add_option("--p", a->c.p)->group("");
+  cmd->callback([a, &action, cmd] {
+    a->sizes_given = cmd->get_option("--n")->count() > 0;
     action = [a]() -> int {
-      if (!a->child) return run_parent(*a);
+      if (!a->child) {
+        return a->attention ? run_attention_comparison(*a) : run_parent(*a);
+      }
       BenchRecord r = a->c.variant == "matrix_view" ? run_matrix_view_case(a->c, a->repeats)
                                                     : run_bench_case(a->c, a->repeats, a->device, a->checkpoint);
       std::printf("%s\n", to_json(r).dump().c_str());

@@ -9,22 +9,23 @@
 namespace fmalens::cli {
 namespace {
 
-struct Series {
-  const char* label;
-  const char* variant;
-  const char* impl;
-  const char* colour;
-  const char* dash;  // SVG stroke-dasharray, "" for solid
-};
+// `fmalens bench`'s lines (forward pass only: the figure the performance targets speak of).
+const std::vector<PlotSeries>& default_series() {
+  static const std::vector<PlotSeries> series = {
+      {"FMA Lens, causal", "causal", "fma", "", "#1f77b4", ""},
+      {"FMA Lens, linear (bidirectional)", "linear", "fma", "", "#2ca02c", ""},
+      {"FMA in LibTorch ops, causal", "causal", "fma_ops", "", "#7f7f7f", "6,4"},
+      {"peer (PyTorch FMA), causal", "causal", "peer", "", "#ff7f0e", ""},
+      {"dense softmax, causal", "causal", "dense", "", "#d62728", ""},
+  };
+  return series;
+}
 
-// Forward pass only: the figure the targets speak of.
-const Series kSeries[] = {
-    {"FMA Lens, causal", "causal", "fma", "#1f77b4", ""},
-    {"FMA Lens, linear (bidirectional)", "linear", "fma", "#2ca02c", ""},
-    {"FMA in LibTorch ops, causal", "causal", "fma_ops", "#7f7f7f", "6,4"},
-    {"peer (PyTorch FMA), causal", "causal", "peer", "#ff7f0e", ""},
-    {"dense softmax, causal", "causal", "dense", "#d62728", ""},
-};
+bool in_series(const BenchRecord& r, const PlotSeries& s, const std::string& pass) {
+  return r.c.pass == pass && r.c.variant == s.variant && r.c.impl == s.impl && (s.downsampling.empty() || r.c.downsampling == s.downsampling);
+}
+
+std::string dash_attribute(const PlotSeries& s) { return s.dash.empty() ? "" : " stroke-dasharray='" + s.dash + "'"; }
 
 std::string num(double v) {
   char buf[32];
@@ -43,13 +44,14 @@ std::string decade_label(double v) {
 }
 
 // One log-log panel of `value` (ms or MB) against n.
-void panel(std::ostringstream& svg, const std::vector<BenchRecord>& records, double x0, double y0, double w, double h,
-           const char* title, const char* y_title, double (*value)(const BenchRecord&)) {
+void panel(std::ostringstream& svg, const std::vector<BenchRecord>& records, const std::vector<PlotSeries>& series,
+           const std::string& pass, double x0, double y0, double w, double h, const std::string& title, const char* y_title,
+           double (*value)(const BenchRecord&)) {
   double n_lo = 1e18, n_hi = 0, v_lo = 1e18, v_hi = 0;
   std::map<int, std::vector<std::pair<double, double>>> lines;
-  for (size_t s = 0; s < std::size(kSeries); ++s)
+  for (size_t s = 0; s < series.size(); ++s)
     for (const auto& r : records)
-      if (r.c.pass == "forward" && r.c.variant == kSeries[s].variant && r.c.impl == kSeries[s].impl && value(r) > 0) {
+      if (in_series(r, series[s], pass) && value(r) > 0) {
         lines[static_cast<int>(s)].push_back({static_cast<double>(r.c.n), value(r)});
         n_lo = std::min(n_lo, static_cast<double>(r.c.n));
         n_hi = std::max(n_hi, static_cast<double>(r.c.n));
@@ -82,42 +84,52 @@ void panel(std::ostringstream& svg, const std::vector<BenchRecord>& records, dou
       << y_title << "</text>\n";
   for (auto& [s, pts] : lines) {
     std::sort(pts.begin(), pts.end());
-    svg << "<polyline fill='none' stroke-width='2.2' stroke='" << kSeries[s].colour << "'"
-        << (*kSeries[s].dash ? std::string(" stroke-dasharray='") + kSeries[s].dash + "'" : "") << " points='";
+    const PlotSeries& line = series[static_cast<size_t>(s)];
+    svg << "<polyline fill='none' stroke-width='2.2' stroke='" << line.colour << "'" << dash_attribute(line) << " points='";
     for (auto [n, v] : pts) svg << px(n) << "," << py(v) << " ";
     svg << "'/>\n";
-    for (auto [n, v] : pts) svg << "<circle cx='" << px(n) << "' cy='" << py(v) << "' r='3.2' fill='" << kSeries[s].colour << "'/>\n";
+    for (auto [n, v] : pts) svg << "<circle cx='" << px(n) << "' cy='" << py(v) << "' r='3.2' fill='" << line.colour << "'/>\n";
   }
 }
 
 }  // namespace
 
-std::string bench_plot_svg(const std::vector<BenchRecord>& records) {
-  const double width = 1000, height = 470;
+std::string bench_plot_svg(const std::vector<BenchRecord>& records, const std::vector<PlotSeries>& series,
+                           const std::vector<std::string>& passes, const std::string& shape) {
+  constexpr double kRowHeight = 400, kLegendRow = 22;
+  const double legend_rows = std::ceil(static_cast<double>(series.size()) / 3.0);
+  const double width = 1000, height = 50 + kRowHeight * static_cast<double>(passes.size()) + kLegendRow * legend_rows + 10;
   std::ostringstream svg;
   svg << "<?xml version='1.0' encoding='UTF-8'?>\n"
       << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height << "' viewBox='0 0 " << width << " "
       << height << "' font-family='DejaVu Sans, sans-serif'>\n"
       << "<rect width='100%' height='100%' fill='white'/>\n";
-  std::string device = "cpu";
-  for (const auto& r : records)
-    if (!r.device.empty()) device = r.device;
-  panel(svg, records, 80, 50, 380, 300, ("Forward time (" + device + ", 4 heads, d 64, m 64, p 4)").c_str(), "median time (ms)",
-        [](const BenchRecord& r) { return r.ms; });
-  panel(svg, records, 580, 50, 380, 300, "Peak memory of one forward", "peak memory above inputs (MB)",
-        [](const BenchRecord& r) { return r.peak_mb; });
-  // The legend, under both panels.
-  double lx = 80;
-  double ly = 420;
-  for (size_t s = 0; s < std::size(kSeries); ++s) {
-    if (s == 3) lx = 80, ly += 22;
+  for (size_t k = 0; k < passes.size(); ++k) {
+    const std::string what = passes[k] == "forward" ? "one forward" : "forward + backward";
+    const double y0 = 50 + kRowHeight * static_cast<double>(k);
+    panel(svg, records, series, passes[k], 80, y0, 380, 300, "Time of " + what + " (" + shape + ")", "median time (ms)",
+          [](const BenchRecord& r) { return r.ms; });
+    panel(svg, records, series, passes[k], 580, y0, 380, 300, "Peak memory of " + what, "peak memory above inputs (MB)",
+          [](const BenchRecord& r) { return r.peak_mb; });
+  }
+  // The legend, under the panels, three to a row.
+  double ly = 50 + kRowHeight * static_cast<double>(passes.size()) - 30 - kLegendRow;
+  for (size_t s = 0; s < series.size(); ++s) {
+    if (s % 3 == 0) ly += kLegendRow;
+    const double lx = 80 + 300 * static_cast<double>(s % 3);
     svg << "<line x1='" << lx << "' y1='" << ly << "' x2='" << lx + 28 << "' y2='" << ly << "' stroke-width='2.2' stroke='"
-        << kSeries[s].colour << "'" << (*kSeries[s].dash ? std::string(" stroke-dasharray='") + kSeries[s].dash + "'" : "")
-        << "/><text x='" << lx + 34 << "' y='" << ly + 4 << "' font-size='13'>" << kSeries[s].label << "</text>\n";
-    lx += 300;
+        << series[s].colour << "'" << dash_attribute(series[s]) << "/><text x='" << lx + 34 << "' y='" << ly + 4 << "' font-size='13'>"
+        << series[s].label << "</text>\n";
   }
   svg << "</svg>\n";
   return svg.str();
+}
+
+std::string bench_plot_svg(const std::vector<BenchRecord>& records) {
+  std::string device = "cpu";
+  for (const auto& r : records)
+    if (!r.device.empty()) device = r.device;
+  return bench_plot_svg(records, default_series(), {"forward"}, device + ", 4 heads, d 64, m 64, p 4");
 }
 
 }  // namespace fmalens::cli

@@ -27,6 +27,8 @@ render::ColourScale colour_scale(const PanelContext& p) {
     render::MatrixView view;
     view.decades = p.state.matrix.decades;
     render::matrix_color_range(view, p.res.band_textures, &c.lo, &c.hi);
+  } else if (!p.res.row.empty()) {  // rows from queries and keys (dense, elu_linear)
+    render::row_colour_range(p.res.row, p.state.matrix.decades, c.log_scale, &c.lo, &c.hi);
   }
   return c;
 }

@@ -81,8 +81,10 @@ void draw_text_panel(PanelContext& p) {
         for (const render::Prediction& nb : render::predictions(snap, b, 3))
           filled += " '" + render::vocabulary_label(snap, nb.id) + "' " + render::format_percent(nb.probability);
       }
-      data_tooltip("%s\n%s, weight %.4g%s\nclick: make it the query", token_label(snap, b).c_str(),
-                        level < 0 ? "not attended (after the query)" : level == 0 ? "fine level" : ("level " + std::to_string(level)).c_str(),
+      const std::string served = level < 0 ? "not attended (after the query)"
+                                 : !fig.has_levels ? std::string(attention_kind_name(snap.config.attention_kind)) + " attention"
+                                 : level == 0 ? "fine level" : "level " + std::to_string(level);
+      data_tooltip("%s\n%s, weight %.4g%s\nclick: make it the query", token_label(snap, b).c_str(), served.c_str(),
                         static_cast<double>(fig.row[static_cast<size_t>(b)]), filled.c_str());
       if (img.clicked()) p.emit(SelectQuery{b});
     }

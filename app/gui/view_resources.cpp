@@ -47,6 +47,13 @@ void ViewResources::update(const AppState& s) {
     if (!bands_.empty() && layout_ && s.query >= 0 && s.query < snap->tokens) {
       render::implied_row(bands_, *layout_, s.query, &row, &row_levels);
       mass = render::row_level_mass(*snap, s.layer, s.head, s.query);
+    } else if (render::has_qk_rows(*snap) && s.query >= 0 && s.query < snap->tokens) {
+      try {  // dense and elu_linear: the row from the run's queries and keys, O(n d)
+        render::qk_attention_row(*snap, s.layer, s.head, s.query, &row, &row_levels);
+      } catch (const std::exception&) {
+        row.clear();
+        row_levels.clear();
+      }
     }
   }
   if ((s.weights_level != weights_level_ || s.layer != weights_layer_) && static_cast<size_t>(s.layer) < snap->downsampling.size()) {

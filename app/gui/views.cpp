@@ -57,7 +57,7 @@ const std::array<ViewRow, kViewCount> kRows = {{
     {ViewId::regions, "Region maps", draw_regions_panel,
      coloured_like_matrix(figure("regions", render::regions_view_figure, render::has_image_and_bands))},
     {ViewId::text, "Text", draw_text_panel,
-     coloured_like_matrix(figure("text", render::text_view_figure, render::has_text_and_bands, Shape::short_wide))},
+     coloured_like_matrix(figure("text", render::text_view_figure, render::has_text_and_rows, Shape::short_wide))},
     {ViewId::model, "Model", draw_model_panel,
      whole_model(titled(figure("model", render::model_view_figure, render::always_available), ": training loss"))},
     {ViewId::compare, "Compare with exact attention", draw_compare_panel,

@@ -1,6 +1,8 @@
 #include "render/band_data.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "fmalens/config.h"
@@ -24,7 +26,8 @@ BandData make_band_data(const Snapshot& s, int layer, int head) {
   if (layer < 0 || layer >= static_cast<int>(s.layers.size()))
     throw Error("layer " + std::to_string(layer) + " out of range (the model has " + std::to_string(s.layers.size()) + ")");
   const auto& bands = s.layers[static_cast<size_t>(layer)].bands;
-  if (bands.empty()) throw Error("this model has dense attention: there are no FMA levels to show");
+  if (bands.empty())
+    throw Error(std::string("this model has ") + attention_kind_name(s.config.attention_kind) + " attention: there are no FMA levels to show");
   const int64_t heads = bands[0].dim(0);
   if (head < -1 || head >= heads) throw Error("head " + std::to_string(head) + " out of range (the model has " + std::to_string(heads) + ")");
   const Layout layout(s.attention);
@@ -99,6 +102,42 @@ std::vector<double> row_level_mass(const Snapshot& s, int layer, int head, int64
     for (size_t l = 0; l < m.size(); ++l) sum[l] += m[l] / static_cast<double>(s.config.n_head);
   }
   return sum;
+}
+
+bool has_qk_rows(const Snapshot& s) {
+  const AttentionKind k = s.config.attention_kind;
+  return (k == AttentionKind::dense || k == AttentionKind::elu_linear) && !s.layers.empty() && !s.layers[0].q.empty() &&
+         s.layers[0].k.shape == s.layers[0].q.shape;
+}
+
+void qk_attention_row(const Snapshot& s, int layer, int head, int64_t i, std::vector<float>* values, std::vector<int>* levels) {
+  if (!has_qk_rows(s)) throw Error("this model's run has no queries and keys to compute rows from");
+  if (layer < 0 || layer >= static_cast<int>(s.layers.size())) throw Error("layer " + std::to_string(layer) + " is out of range");
+  const Array &q = s.layers[static_cast<size_t>(layer)].q, &k = s.layers[static_cast<size_t>(layer)].k;  // [heads, n, d]
+  const int64_t heads = q.dim(0), n = q.dim(1), d = q.dim(2);
+  if (head < -1 || head >= heads) throw Error("head " + std::to_string(head) + " is out of range");
+  if (i < 0 || i >= n) throw Error("query " + std::to_string(i) + " is out of range");
+  const bool causal = s.config.causal(), linear = s.config.attention_kind == AttentionKind::elu_linear;
+  const int64_t seen = causal ? i + 1 : n;
+  values->assign(static_cast<size_t>(n), 0.0f);
+  levels->assign(static_cast<size_t>(n), -1);
+  for (int64_t j = 0; j < seen; ++j) (*levels)[static_cast<size_t>(j)] = 0;
+  auto phi = [](double x) { return x > 0 ? x + 1 : std::exp(x); };  // elu(x) + 1
+  std::vector<double> row(static_cast<size_t>(seen));
+  const int64_t h0 = head < 0 ? 0 : head, h1 = head < 0 ? heads : head + 1;
+  for (int64_t h = h0; h < h1; ++h) {
+    double top = -std::numeric_limits<double>::infinity(), total = 0;
+    for (int64_t j = 0; j < seen; ++j) {
+      double dot = 0;
+      for (int64_t c = 0; c < d; ++c)
+        dot += linear ? phi(q.at(h, i, c)) * phi(k.at(h, j, c)) : static_cast<double>(q.at(h, i, c)) * k.at(h, j, c);
+      row[static_cast<size_t>(j)] = linear ? dot : dot / std::sqrt(static_cast<double>(d));
+      top = std::max(top, row[static_cast<size_t>(j)]);
+    }
+    for (double& r : row) total += (r = linear ? r : std::exp(r - top));
+    for (int64_t j = 0; j < seen; ++j)
+      (*values)[static_cast<size_t>(j)] += static_cast<float>(row[static_cast<size_t>(j)] / total / static_cast<double>(h1 - h0));
+  }
 }
 
 }  // namespace fmalens::render

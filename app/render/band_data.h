@@ -50,6 +50,14 @@ float implied_value(const BandData& bands, const Layout& layout, int64_t i, int6
 // The implied row of query i over all tokens, and the level serving each token (-1: none).
 void implied_row(const BandData& bands, const Layout& layout, int64_t i, std::vector<float>* values, std::vector<int>* levels);
 
+// Models without bands (dense, elu_linear) whose run captured queries and keys: the weights of
+// query row i computed from them on demand in O(n d): softmax(q_i . k_j / sqrt(d)) for dense,
+// phi(q_i) . phi(k_j) normalised for elu_linear (phi = elu + 1), over the keys the row sees
+// (j <= i when causal); the mean of the heads' rows for head -1. Levels: 0 where a key is
+// seen, -1 past a causal query. Throws fmalens::Error for a layer or head out of range.
+bool has_qk_rows(const Snapshot& snapshot);
+void qk_attention_row(const Snapshot& snapshot, int layer, int head, int64_t i, std::vector<float>* values, std::vector<int>* levels);
+
 // Attention mass per level for query i, phantoms left out (Snapshot's level_mass, averaged
 // over heads for head -1): [levels].
 std::vector<double> row_level_mass(const Snapshot& snapshot, int layer, int head, int64_t query);

@@ -74,11 +74,15 @@ class FigureCall {
   Parts parts() { return {snapshot, settings, font_px, width, height, body, canvas}; }
 
   // The selected layer's and head's bands, made and uploaded on first use. Throws Error
-  // naming `view` when the model has dense attention.
+  // naming `view` when the model has no bands (dense, elu_linear attention).
   const BandData& bands(const char* view);
   const BandTextures& textures(const char* view);
-  // The matrix's colours over those bands (the colours of the levels, text and region views).
-  ColourScale colour_scale(const char* view);
+  // The matrix's colours over those bands (the colours of the levels, text and region views);
+  // for a model without bands, over `row` (row_colour_range).
+  ColourScale colour_scale(const char* view, const std::vector<float>* row = nullptr);
+  // Query i's weights over the tokens and the level serving each (-1: none): from the bands
+  // (FMA, local), else from the run's queries and keys (dense, elu_linear: qk_attention_row).
+  void query_row(const char* view, int64_t i, std::vector<float>* values, std::vector<int>* levels);
 
  private:
   std::optional<BandData> bands_;

@@ -9,6 +9,13 @@ namespace fmalens::render {
 
 Color to_color(Rgb c, float alpha) { return {c.r, c.g, c.b, alpha}; }
 
+void row_colour_range(const std::vector<float>& row, float decades, bool log_scale, float* lo, float* hi) {
+  float top = 0;
+  for (float v : row) top = std::max(top, v);
+  *hi = top > 0 ? top : 1.0f;
+  *lo = log_scale ? *hi * std::pow(10.0f, -std::max(decades, 1.0f)) : 0.0f;
+}
+
 std::vector<double> nice_ticks(double lo, double hi, int count) {
   std::vector<double> out;
   if (!(hi > lo) || count < 1) return out;

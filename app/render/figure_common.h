@@ -30,6 +30,10 @@ struct ColourScale {
   Rgb colour(float value) const { return colormap_rgb(colormap, position(value)); }
 };
 
+// A scale for a row without bands (dense, elu_linear rows from q and k): its largest weight down
+// `decades` decades (linear scales start at 0).
+void row_colour_range(const std::vector<float>& row, float decades, bool log_scale, float* lo, float* hi);
+
 // "Nice" tick values (1, 2, 5 x 10^k steps) covering [lo, hi] with about `count` ticks.
 std::vector<double> nice_ticks(double lo, double hi, int count);
 // Compact number: 0.0123 -> "0.012", 12345 -> "12345", 1e-5 -> "1e-05".

@@ -86,7 +86,8 @@ FigureCall::FigureCall(RenderContext& ctx_, const FigureSource& source_, const F
 const BandData& FigureCall::bands(const char* view) {
   if (!bands_) {
     if (!has_fma_bands(snapshot))
-      throw Error(std::string("view '") + view + "' needs an FMA model (this one has dense attention)");
+      throw Error(std::string("view '") + view + "' needs an FMA model (this one has " + attention_kind_name(snapshot.config.attention_kind) +
+                  " attention)");
     bands_ = make_band_data(snapshot, settings.layer, settings.head);
     textures_.upload(*bands_);
   }
@@ -98,10 +99,19 @@ const BandTextures& FigureCall::textures(const char* view) {
   return textures_;
 }
 
-ColourScale FigureCall::colour_scale(const char* view) {
+void FigureCall::query_row(const char* view, int64_t i, std::vector<float>* values, std::vector<int>* levels) {
+  if (!has_fma_bands(snapshot) && has_qk_rows(snapshot)) return qk_attention_row(snapshot, settings.layer, settings.head, i, values, levels);
+  implied_row(bands(view), Layout(snapshot.attention), i, values, levels);
+}
+
+ColourScale FigureCall::colour_scale(const char* view, const std::vector<float>* row) {
   ColourScale c;
   c.colormap = settings.colormap;
   c.log_scale = settings.log_scale;
+  if (row && !has_fma_bands(snapshot)) {
+    row_colour_range(*row, settings.decades, settings.log_scale, &c.lo, &c.hi);
+    return c;
+  }
   MatrixView scale_view;
   scale_view.decades = settings.decades;
   matrix_color_range(scale_view, textures(view), &c.lo, &c.hi);
@@ -111,7 +121,7 @@ ColourScale FigureCall::colour_scale(const char* view) {
 bool has_fma_bands(const Snapshot& s) { return !s.layers.empty() && !s.layers[0].bands.empty(); }
 bool has_learned_downsampling(const Snapshot& s) { return has_fma_bands(s) && !s.downsampling.empty() && !s.downsampling[0].empty(); }
 bool has_image_and_bands(const Snapshot& s) { return has_fma_bands(s) && s.config.kind == ModelKind::image && !s.image.empty(); }
-bool has_text_and_bands(const Snapshot& s) { return has_fma_bands(s) && s.config.kind == ModelKind::text; }
+bool has_text_and_rows(const Snapshot& s) { return (has_fma_bands(s) || has_qk_rows(s)) && s.config.kind == ModelKind::text; }
 bool has_queries_and_keys(const Snapshot& s) { return has_fma_bands(s) && !s.layers[0].q.empty(); }
 bool always_available(const Snapshot&) { return true; }
 

@@ -39,7 +39,7 @@ struct ExportRequest {
 bool has_fma_bands(const Snapshot& snapshot);           // an FMA model's run
 bool has_learned_downsampling(const Snapshot& snapshot);
 bool has_image_and_bands(const Snapshot& snapshot);     // an FMA image model's run
-bool has_text_and_bands(const Snapshot& snapshot);      // an FMA text model's run
+bool has_text_and_rows(const Snapshot& snapshot);      // a text run with rows: FMA bands, or a dense / elu_linear run's q and k
 bool has_queries_and_keys(const Snapshot& snapshot);    // an FMA run that captured q and k
 bool always_available(const Snapshot& snapshot);
 

@@ -53,6 +53,7 @@ void set_text_source(TextFigure& fig, const Snapshot& s) {
   fig.predicts_position = s.config.masked_lm;
   fig.tokens = s.token_spans.empty() ? nullptr : &s;
   fig.vocabulary = &s;
+  fig.has_levels = uses_fma_bands(s.config.attention_kind);
 }
 
 int64_t token_at(const TextFigure& fig, int64_t byte) { return fig.tokens ? fig.tokens->token_of_byte(byte) : byte; }
@@ -106,11 +107,13 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
         const Rgb bg = fig.colours.colour(v);
         canvas->fill_rect(x, y, fig.cell_w, fig.cell_h - 3, to_color(bg, v > 0 ? 0.85f : 0.25f));
         // The underline: the level's colour in the level's dash pattern, continuous along the line.
-        const Color tint = to_color(level_tint(level));
-        const int x0 = static_cast<int>(std::lround(x)), x1 = static_cast<int>(std::lround(x + fig.cell_w));
-        const int origin = static_cast<int>(rect.x);
-        for (const auto& [a, b] : level_dash_runs(level, x0 - origin, x1 - origin))
-          canvas->fill_rect(static_cast<float>(a + origin), y + fig.cell_h - 3, static_cast<float>(b - a), 2, tint);
+        if (fig.has_levels) {
+          const Color tint = to_color(level_tint(level));
+          const int x0 = static_cast<int>(std::lround(x)), x1 = static_cast<int>(std::lround(x + fig.cell_w));
+          const int origin = static_cast<int>(rect.x);
+          for (const auto& [a, b] : level_dash_runs(level, x0 - origin, x1 - origin))
+            canvas->fill_rect(static_cast<float>(a + origin), y + fig.cell_h - 3, static_cast<float>(b - a), 2, tint);
+        }
       }
       const unsigned char c = static_cast<unsigned char>(text[k]);
       // Dark glyphs on light backgrounds: the colormaps run from dark to light.
@@ -143,14 +146,12 @@ void draw_text_figure(RenderContext& ctx, const TextFigure& fig, const TextLayou
 void text_view_figure(FigureCall& c) {
   [[maybe_unused]] auto [s, st, f, W, H, body, canvas] = c.parts();
   if (s.config.kind != ModelKind::text) throw Error("view 'text' needs a text model");
-  const BandData& bands = c.bands("text");
-  const Layout layout(s.attention);
   TextFigure fig;
   set_text_source(fig, s);
-  implied_row(bands, layout, c.query, &fig.row, &fig.row_levels);
+  c.query_row("text", c.query, &fig.row, &fig.row_levels);
   fig.query = c.query;
   fig.predictions = predictions(s, c.query, 5);
-  fig.colours = c.colour_scale("text");
+  fig.colours = c.colour_scale("text", &fig.row);
   fig.font_px = f;
   fig.cell_w = std::round(f * 0.54f);  // DejaVu Sans Mono's advance at the labels' size, and a little
   fig.cell_h = std::round(f * 1.35f) + 3;

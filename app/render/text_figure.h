@@ -46,6 +46,7 @@ struct TextFigure {
   std::vector<Prediction> predictions;
   const Snapshot* vocabulary = nullptr;  // labels of the predictions (null: bytes)
   ColourScale colours;
+  bool has_levels = true;  // false for rows from q and k (dense, elu_linear): no level underlines
   float cell_w = 7, cell_h = 15;  // glyph cell (the GUI's monospace font)
   float font_px = 13;
   int64_t first_line = 0;         // scrolled to

@@ -15,6 +15,7 @@
 #include "render/band_textures.h"
 #include "render/compare_figure.h"
 #include "render/figure_common.h"
+#include "render/figure_export.h"
 #include "render/levels_figure.h"
 #include "render/matrix_renderer.h"
 #include "render/model_figure.h"
@@ -204,6 +205,57 @@ TEST(TextFigure, WeightsUnderTheBytesUpToTheQuery) {
   bool underline = false;
   for (float ux = x - fig.cell_w * 0.5f + 0.5f; ux < x + fig.cell_w * 0.5f; ux += 1) underline = underline || !pic.background(ux, y + fig.cell_h - 3.5f);
   EXPECT_TRUE(underline) << "no level underline";
+}
+
+// Rows of models without bands (dense, elu_linear) from the run's queries and keys: softmax of
+// q.k / sqrt(d), or phi(q).phi(k) normalised (phi = elu + 1), over the keys a causal row sees;
+// head -1 is the mean of the heads' rows; the text view is available for both.
+TEST(QkRows, DenseAndEluLinearRowsFollowTheirDefinitions) {
+  Snapshot snap;
+  snap.config.kind = ModelKind::text;
+  snap.config.attention.variant = Variant::causal;
+  snap.tokens = 5;
+  LayerSnapshot layer;
+  const int64_t heads = 2, n = 5, d = 3;
+  layer.q.shape = layer.k.shape = {heads, n, d};
+  for (int64_t x = 0; x < heads * n * d; ++x) {
+    layer.q.data.push_back(static_cast<float>(std::sin(0.7 * static_cast<double>(x))));
+    layer.k.data.push_back(static_cast<float>(std::cos(1.3 * static_cast<double>(x))));
+  }
+  snap.layers.push_back(layer);
+  auto expected = [&](bool linear, int64_t h, int64_t i, int64_t j) {
+    auto phi = [](double x) { return x > 0 ? x + 1 : std::exp(x); };
+    auto score = [&](int64_t jj) {
+      double dot = 0;
+      for (int64_t c = 0; c < d; ++c)
+        dot += linear ? phi(layer.q.at(h, i, c)) * phi(layer.k.at(h, jj, c)) : static_cast<double>(layer.q.at(h, i, c)) * layer.k.at(h, jj, c);
+      return linear ? dot : std::exp(dot / std::sqrt(static_cast<double>(d)));
+    };
+    double total = 0;
+    for (int64_t jj = 0; jj <= i; ++jj) total += score(jj);
+    return j <= i ? score(j) / total : 0.0;
+  };
+  for (AttentionKind kind : {AttentionKind::dense, AttentionKind::elu_linear}) {
+    snap.config.attention_kind = kind;
+    ASSERT_TRUE(has_qk_rows(snap));
+    EXPECT_TRUE(has_text_and_rows(snap));
+    std::vector<float> row;
+    std::vector<int> levels;
+    qk_attention_row(snap, 0, 1, 3, &row, &levels);
+    ASSERT_EQ(row.size(), 5u);
+    for (int64_t j = 0; j < 5; ++j) {
+      EXPECT_NEAR(row[static_cast<size_t>(j)], expected(kind == AttentionKind::elu_linear, 1, 3, j), 1e-6) << j;
+      EXPECT_EQ(levels[static_cast<size_t>(j)], j <= 3 ? 0 : -1);
+    }
+    qk_attention_row(snap, 0, -1, 2, &row, &levels);  // the mean of the heads
+    for (int64_t j = 0; j < 5; ++j)
+      EXPECT_NEAR(row[static_cast<size_t>(j)],
+                  0.5 * (expected(kind == AttentionKind::elu_linear, 0, 2, j) + expected(kind == AttentionKind::elu_linear, 1, 2, j)), 1e-6);
+    EXPECT_THROW(qk_attention_row(snap, 0, 2, 0, &row, &levels), Error);  // no head 2
+    EXPECT_THROW(qk_attention_row(snap, 1, 0, 0, &row, &levels), Error);  // no layer 1
+  }
+  snap.config.attention_kind = AttentionKind::fma;  // FMA rows come from bands, not from q and k
+  EXPECT_FALSE(has_qk_rows(snap));
 }
 
 // Levels differ by more than colour: fine is solid, the next four coarse levels have four

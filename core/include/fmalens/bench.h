@@ -12,10 +12,14 @@ namespace fmalens {
 
 struct BenchCase {
   std::string variant = "causal";  // causal | bidirectional | linear | matmul | text_model | image_model
-  std::string impl = "fma";        // fma (the kernel) | fma_ops (LibTorch ops) | dense
+  // fma (the kernel) | fma_ops (LibTorch ops) | dense | local (FMA's fine band alone) |
+  // elu_linear (linear attention, elu+1 features)
+  std::string impl = "fma";
   int64_t n = 4096;                // tokens (matmul: matrix side)
   std::string pass = "forward";    // forward | forward_backward
   std::string dtype = "float32";   // of q, k, v (float32 | bfloat16 | float16); FMA computes in float32
+  std::string downsampling = "groupedconv";  // FMA's summaries: groupedconv | conv | avgpool
+  int64_t m = 64, p = 4;                     // FMA's fine block size and summaries per block
 };
 
 struct BenchRecord {
@@ -33,7 +37,8 @@ struct BenchRecord {
   std::string note;
 };
 
-// Shapes of the attention benchmarks (batch 1, 4 heads, head dimension 64, m = 64, p = 4).
+// Shapes of the attention benchmarks (batch 1, 4 heads, head dimension 64; FMA's m and p are the
+// case's, 64 and 4 unless it says otherwise).
 constexpr int64_t kBenchHeads = 4, kBenchHeadDim = 64, kBenchM = 64, kBenchP = 4;
 
 // One case made ready to run: inputs allocated, modules built. `call()` runs it once and waits

@@ -79,7 +79,8 @@ Array exact_attention_rows(const Snapshot& s, int layer, int head, int64_t r0, i
 Array implied_attention_rows(const Snapshot& s, int layer, int head, int64_t r0, int64_t r1) {
   check_rows(s, layer, head, r0, r1);
   const auto& bands = s.layers[static_cast<size_t>(layer)].bands;
-  if (bands.empty()) throw Error("this model has dense attention: there are no FMA levels to show");
+  if (bands.empty())
+    throw Error(std::string("this model has ") + attention_kind_name(s.config.attention_kind) + " attention: there are no FMA levels to show");
   const Layout layout(s.attention);
   const int64_t n = s.tokens;
   Array out;

@@ -71,11 +71,12 @@ AttentionConfig attention_for(const BenchCase& c) {
   AttentionConfig a;
   a.variant = c.variant == "causal" ? Variant::causal : Variant::bidirectional;
   a.n = c.n;
-  a.m = kBenchM;
-  a.p = kBenchP;
+  a.m = c.m;
+  a.p = c.p;
   a.heads = kBenchHeads;
   a.head_dim = kBenchHeadDim;
-  a.downsampling = Downsampling::groupedconv;
+  a.downsampling = downsampling_from_string(c.downsampling);
+  if (c.impl == "local") a.max_coarse_levels = 0;
   a.boundary = c.variant == "causal" ? Boundary::zero_pad : Boundary::mask;  // the reference's semantics
   a.query_downsampling = c.variant == "linear";
   return a;
@@ -168,6 +169,14 @@ class TorchBench : public PreparedBench {
           auto y = dense_attention(q, k, v, causal);
           if (backward) y.sum().backward();
         };
+      } else if (c.impl == "elu_linear") {
+        // phi(K)^T V and phi(Q) S per token (2 d^2 each), and within a chunk of 64 the masked
+        // chunk x chunk products (as dense attention over the chunk).
+        flops_ = (2.0 * 2.0 * kBenchHeadDim * kBenchHeadDim + 2.0 * 2.0 * 64 * kBenchHeadDim / 2.0) * static_cast<double>(c.n) * kBenchHeads;
+        body = [this, causal] {
+          auto y = elu_linear_attention(q, k, v, causal);
+          if (backward) y.sum().backward();
+        };
       } else {
         const AttentionConfig cfg = attention_for(c);
         attention = std::make_shared<FmaAttentionImpl>(cfg);
@@ -183,7 +192,7 @@ class TorchBench : public PreparedBench {
         }
         flops_ = 2.0 * 2.0 * query_slots * kBenchHeadDim * kBenchHeads;
         const bool ops = c.impl == "fma_ops";
-        if (!ops && c.impl != "fma") throw Error("bench: unknown impl " + quote(c.impl));
+        if (!ops && c.impl != "fma" && c.impl != "local") throw Error("bench: unknown impl " + quote(c.impl));
         body = [this, ops] {
           auto y = ops ? attention->forward_ops(q, k, v) : attention->forward(q, k, v);
           if (backward) y.sum().backward();

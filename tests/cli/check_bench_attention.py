@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""`fmalens bench --attention` at one small n: every attention row in both passes, measured
+(time and peak memory above zero), in the JSON and in the SVG plot, with the ratios to dense
+in the printed table. Usage: check_bench_attention.py FMALENS"""
+import json
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROWS = [("causal", "dense", None), ("causal", "local", None), ("causal", "elu_linear", None),
+        ("causal", "fma", "avgpool"), ("causal", "fma", "groupedconv"), ("bidirectional", "dense", None),
+        ("bidirectional", "fma", "groupedconv"), ("linear", "fma", "groupedconv")]
+
+
+def main() -> int:
+    fmalens = sys.argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out_json, out_svg = Path(tmp, "att.json"), Path(tmp, "att.svg")
+        run = subprocess.run([fmalens, "bench", "--attention", "--n", "256", "--repeats", "1", "--json", str(out_json),
+                              "--plot", str(out_svg)], capture_output=True, text=True, timeout=600)
+        if run.returncode != 0:
+            print(run.stdout, run.stderr)
+            return 1
+        records = json.loads(out_json.read_text())
+        failures = []
+        for variant, impl, ds in ROWS:
+            for pass_ in ("forward", "forward_backward"):
+                found = [r for r in records if r["variant"] == variant and r["impl"] == impl and r["pass"] == pass_
+                         and (ds is None or r["downsampling"] == ds)]
+                if len(found) != 1 or found[0]["ms"] <= 0 or found[0]["peak_mb"] <= 0 or found[0]["m"] != 32 or found[0]["p"] != 4:
+                    failures.append(f"{variant} {impl} {ds} {pass_}: {found}")
+        root = ET.parse(out_svg).getroot()
+        circles = [e for e in root.iter() if e.tag.endswith("circle")]
+        if len(circles) != 4 * len(ROWS):  # every row in each of the four panels
+            failures.append(f"{len(circles)} points in the plot, expected {4 * len(ROWS)}")
+        if run.stdout.count("x ") < 2 * 6 or "forward_backward:" not in run.stdout:
+            failures.append("the table lacks the ratios to dense:\n" + run.stdout)
+        for f in failures:
+            print("FAIL:", f)
+        print(f"bench --attention: {len(records)} records, {len(failures)} failures")
+        return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
