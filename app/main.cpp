@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   fmalens::cli::add_info(app, action);
   fmalens::cli::add_inspect(app, action);
   fmalens::cli::add_bench(app, action);
+  fmalens::cli::add_sweep(app, action);
   fmalens::cli::add_export(app, action);
   // No subcommand (nothing, or options first): the GUI, or its headless screenshot mode; a
   // file as the first argument (a file manager's `fmalens %f`) opens in the window too.

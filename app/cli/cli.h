@@ -16,6 +16,7 @@ void add_eval(CLI::App& app, Action& action);
 void add_info(CLI::App& app, Action& action);
 void add_inspect(CLI::App& app, Action& action);
 void add_bench(CLI::App& app, Action& action);
+void add_sweep(CLI::App& app, Action& action);  // a grid of trainings (cli/sweep.cpp)
 void add_export(CLI::App& app, Action& action);  // figures; needs the GUI build's renderer
 
 // "[#######.......]  45%" of `width` cells.

@@ -2,23 +2,22 @@
 #include <cstdio>
 #include <memory>
 
-#include "cli/cli.h"
+#include "cli/train_options.h"
 #include "fmalens/image_folder.h"
-#include "fmalens/train.h"
 
 namespace fmalens::cli {
 
-void add_train(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("train", "Train a model (text: byte-level GPT; image: ViT) and save it as safetensors");
-  auto o = std::make_shared<TrainOptions>();
-  auto kind = std::make_shared<std::string>("text");
-  auto attention = std::make_shared<std::string>("fma");
-  auto variant = std::make_shared<std::string>();
-  auto downsampling = std::make_shared<std::string>("groupedconv");
-  auto boundary = std::make_shared<std::string>("mask");
-  auto quiet = std::make_shared<bool>(false);
+std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out) {
+  auto t = std::make_shared<TrainCommandLine>();
+  TrainOptions* o = &t->options;
+  std::string* kind = &t->kind;
+  std::string* attention = &t->attention;
+  std::string* variant = &t->variant;
+  std::string* downsampling = &t->downsampling;
+  std::string* boundary = &t->boundary;
+  bool* quiet = &t->quiet;
   ModelConfig& m = o->model;
-  cmd->add_option("--out", o->out, "Checkpoint to write (.safetensors); resume state goes to OUT.state")->required();
+  if (with_out) cmd->add_option("--out", o->out, "Checkpoint to write (.safetensors); resume state goes to OUT.state")->required();
   cmd->add_option("--kind", *kind, "text or image")->check(CLI::IsMember({"text", "image"}));
   cmd->add_option("--attention", *attention,
                   "fma; or a baseline twin: dense (exact softmax), local (FMA's fine band alone, no coarse levels), elu_linear "
@@ -59,60 +58,74 @@ void add_train(CLI::App& app, Action& action) {
   cmd->add_flag("--position-offsets", o->position_offsets, "Text: train short windows at random positions of the context");
   cmd->add_flag("--masked", m.masked_lm,
                 "Text: a masked byte LM (bidirectional; 15% of bytes masked in spans of 1-8, the loss on those)");
-  auto local_mixing = std::make_shared<int64_t>(-1);
+  int64_t* local_mixing = &t->local_mixing;
   cmd->add_option("--local-mixing", *local_mixing,
                   "Text, bidirectional: width of a depthwise convolution over the embeddings (0: none; default 9 for --masked)");
   cmd->add_flag("--no-augment", [o](int64_t) { o->augment = false; }, "Images: no random shifts and flips");
-  auto channels = std::make_shared<int64_t>(0);
+  int64_t* channels = &t->channels;
   cmd->add_option("--channels", *channels, "Images: 1 (gray) or 3 (colour); default 1 for Fashion-MNIST, 3 for an image folder")
       ->check(CLI::IsMember({1, 3}));
   cmd->add_option("--val-fraction", o->folder.val_fraction,
                   "Image folders without train/ and val/: the share of each class held out (default 0.1)");
   cmd->add_flag("--skip-bad-images", o->folder.skip_bad_images, "Image folders: leave out (and list) images that cannot be decoded");
   cmd->add_flag("--quiet", *quiet, "No progress bar");
+  return t;
+}
 
-  cmd->callback([=, &action] {
-    action = [=]() -> int {
-      TrainOptions opts = *o;
-      ModelConfig& mc = opts.model;
-      mc.kind = *kind == "text" ? ModelKind::text : ModelKind::image;
-      mc.attention_kind = attention_kind_from_string(*attention);
-      if (mc.kind == ModelKind::image) {
-        if (mc.image_size == 0) mc.image_size = 32;
-        if (mc.patch_size == 0) mc.patch_size = 2;
-        const bool folder = !opts.data.empty() && is_image_folder(opts.data);
-        mc.channels = *channels ? *channels : folder ? 3 : 1;
-        // An image folder's classes are its subfolders (the trainer reads them); else Fashion-MNIST's.
-        mc.num_classes = 10;
-        mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
-      }
-      if (mc.masked_lm) mc.vocab_size = kMaskToken + 1;
-      mc.local_mixing = *local_mixing >= 0 ? *local_mixing : (mc.masked_lm ? 9 : 0);
-      const char* default_variant = mc.kind == ModelKind::image ? "2d" : mc.masked_lm ? "bidirectional" : "causal";
-      mc.attention.variant = variant_from_string(variant->empty() ? default_variant : *variant);
-      mc.attention.downsampling = downsampling_from_string(*downsampling);
-      mc.attention.boundary = boundary_from_string(*boundary);
-      const bool q = *quiet;
-      double last_print = -1;
-      auto result = train(opts, [q, &last_print](const TrainProgress& p) {
-        // At most twice a second (and the last step): the bar is for people, logs stay small.
-        if (q || (p.elapsed_s - last_print < 0.5 && p.step < p.total_steps)) return true;
-        last_print = p.elapsed_s;
-        const double frac = p.fraction;
-        const std::string length = p.seq_len ? " len " + std::to_string(p.seq_len) : "";
-        char line[256];
-        std::snprintf(line, sizeof(line), "\r%s step %lld/%lld loss %.4f val %s %.0f %s/s%s ETA %s   ",
-                      progress_bar(frac).c_str(), static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
-                      p.val_loss < 0 ? "-" : std::to_string(p.val_loss).substr(0, 6).c_str(), p.items_per_s,
-                      p.seq_len ? "tok" : "img", length.c_str(), format_duration(p.eta_s).c_str());
-        std::fputs(line, stderr);
-        std::fflush(stderr);
-        return true;
-      });
-      std::fprintf(stderr, "\n");
-      std::printf("trained %lld steps in %s; final train loss %.4f, validation loss %.4f; wrote %s\n",
-                  static_cast<long long>(result.steps), format_duration(result.wall_s).c_str(), result.final_loss,
-                  result.val_loss, opts.out.c_str());
+TrainOptions TrainCommandLine::resolved() const {
+  TrainOptions opts = options;
+  ModelConfig& mc = opts.model;
+  mc.kind = kind == "text" ? ModelKind::text : ModelKind::image;
+  mc.attention_kind = attention_kind_from_string(attention);
+  if (mc.kind == ModelKind::image) {
+    if (mc.image_size == 0) mc.image_size = 32;
+    if (mc.patch_size == 0) mc.patch_size = 2;
+    const bool folder = !opts.data.empty() && is_image_folder(opts.data);
+    mc.channels = channels ? channels : folder ? 3 : 1;
+    // An image folder's classes are its subfolders (the trainer reads them); else Fashion-MNIST's.
+    mc.num_classes = 10;
+    mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  }
+  if (mc.masked_lm) mc.vocab_size = kMaskToken + 1;
+  mc.local_mixing = local_mixing >= 0 ? local_mixing : (mc.masked_lm ? 9 : 0);
+  const char* default_variant = mc.kind == ModelKind::image ? "2d" : mc.masked_lm ? "bidirectional" : "causal";
+  mc.attention.variant = variant_from_string(variant.empty() ? default_variant : variant);
+  mc.attention.downsampling = downsampling_from_string(downsampling);
+  mc.attention.boundary = boundary_from_string(boundary);
+  return opts;
+}
+
+TrainResult run_training(const TrainOptions& opts, bool quiet) {
+  const bool q = quiet;
+  double last_print = -1;
+  auto result = train(opts, [q, &last_print](const TrainProgress& p) {
+    // At most twice a second (and the last step): the bar is for people, logs stay small.
+    if (q || (p.elapsed_s - last_print < 0.5 && p.step < p.total_steps)) return true;
+    last_print = p.elapsed_s;
+    const double frac = p.fraction;
+    const std::string length = p.seq_len ? " len " + std::to_string(p.seq_len) : "";
+    char line[256];
+    std::snprintf(line, sizeof(line), "\r%s step %lld/%lld loss %.4f val %s %.0f %s/s%s ETA %s   ",
+                  progress_bar(frac).c_str(), static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
+                  p.val_loss < 0 ? "-" : std::to_string(p.val_loss).substr(0, 6).c_str(), p.items_per_s,
+                  p.seq_len ? "tok" : "img", length.c_str(), format_duration(p.eta_s).c_str());
+    std::fputs(line, stderr);
+    std::fflush(stderr);
+    return true;
+  });
+  if (!q) std::fprintf(stderr, "\n");  // ends the progress bar's line
+  std::printf("trained %lld steps in %s; final train loss %.4f, validation loss %.4f; wrote %s\n",
+              static_cast<long long>(result.steps), format_duration(result.wall_s).c_str(), result.final_loss,
+              result.val_loss, opts.out.c_str());
+  return result;
+}
+
+void add_train(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("train", "Train a model (text: byte-level GPT; image: ViT) and save it as safetensors");
+  auto t = add_train_options(cmd, true);
+  cmd->callback([t, &action] {
+    action = [t]() -> int {
+      run_training(t->resolved(), t->quiet);
       return 0;
     };
   });

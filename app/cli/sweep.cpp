@@ -1,0 +1,335 @@
+// fmalens sweep: one model per cell of a grid of training options (the paper's m x p ablation,
+// seeds, downsampling, attention kinds), each trained for the same number of steps and
+// evaluated on the held-out data; resumable cell by cell; results as JSON and SVG heat maps.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "cli/train_options.h"
+#include "fmalens/atomic_file.h"
+#include "fmalens/layout.h"
+#include "fmalens/model.h"
+#include "fmalens/quote.h"
+
+namespace fmalens::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Axis {
+  std::string name;
+  std::vector<std::string> values;
+};
+
+// The options a grid may vary (what the paper's ablations vary, and seeds to measure noise).
+const char* const kAxes[] = {"m", "p", "seed", "downsampling", "attention", "lr", "block-size", "embd", "layers", "heads"};
+
+Axis parse_axis(const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 >= spec.size())
+    throw Error("sweep: --grid " + quote(spec) + " must be NAME=v1,v2,... (names: m, p, seed, downsampling, attention, lr, block-size, embd, "
+                "layers, heads)");
+  Axis a{spec.substr(0, eq), {}};
+  if (std::find(std::begin(kAxes), std::end(kAxes), a.name) == std::end(kAxes))
+    throw Error("sweep: --grid cannot vary " + quote(a.name) + " (names: m, p, seed, downsampling, attention, lr, block-size, embd, layers, heads)");
+  std::stringstream list(spec.substr(eq + 1));
+  for (std::string v; std::getline(list, v, ',');)
+    if (!v.empty()) {
+      if (std::find(a.values.begin(), a.values.end(), v) != a.values.end()) throw Error("sweep: " + a.name + "=" + v + " is given twice");
+      a.values.push_back(v);
+    }
+  if (a.values.empty()) throw Error("sweep: --grid " + quote(spec) + " has no values");
+  return a;
+}
+
+int64_t whole(const std::string& axis, const std::string& v) {
+  size_t used = 0;
+  int64_t x = 0;
+  try {
+    x = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || x < 1) throw Error("sweep: " + axis + "=" + quote(v) + " must be a whole number >= 1");
+  return x;
+}
+
+// The command line's options with one cell's values put in.
+void apply_value(TrainCommandLine& t, const std::string& axis, const std::string& v) {
+  ModelConfig& m = t.options.model;
+  if (axis == "m") m.attention.m = whole(axis, v);
+  else if (axis == "p") m.attention.p = whole(axis, v);
+  else if (axis == "seed") t.options.seed = static_cast<uint64_t>(whole(axis, v));
+  else if (axis == "downsampling") t.downsampling = v;
+  else if (axis == "attention") t.attention = v;
+  else if (axis == "block-size") m.block_size = whole(axis, v);
+  else if (axis == "embd") m.n_embd = whole(axis, v);
+  else if (axis == "layers") m.n_layer = whole(axis, v);
+  else if (axis == "heads") m.n_head = whole(axis, v);
+  else if (axis == "lr") {
+    size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != v.size() || !(x > 0)) throw Error("sweep: lr=" + quote(v) + " must be a positive number");
+    t.options.lr = x;
+  }
+}
+
+// Bytes one layer stores for its attention weights at the model's length: FMA and local, heads x
+// n x the slots of every level (float32); dense, heads x n^2; elu_linear, its running state
+// heads x d x (d + 1).
+double attention_bytes_per_layer(const ModelConfig& c) {
+  const double heads = static_cast<double>(c.n_head), n = static_cast<double>(c.sequence_length());
+  if (uses_fma_bands(c.attention_kind)) {
+    const Layout layout(c.attention_config());
+    double slots = 0;
+    for (const auto& g : layout.levels()) slots += static_cast<double>(g.slots);
+    return 4.0 * heads * n * slots;
+  }
+  if (c.attention_kind == AttentionKind::elu_linear) {
+    const double d = static_cast<double>(c.n_embd / std::max<int64_t>(c.n_head, 1));
+    return 4.0 * heads * d * (d + 1);
+  }
+  return 4.0 * heads * n * n;
+}
+
+// viridis at t in [0, 1], from five of its stops (enough for a heat map's cells).
+std::string viridis_hex(double t) {
+  static const double stops[5][3] = {{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+  t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0) * 4.0;
+  const int k = std::min(3, static_cast<int>(t));
+  const double f = t - k;
+  char hex[8];
+  std::snprintf(hex, sizeof(hex), "#%02x%02x%02x", static_cast<int>(stops[k][0] + f * (stops[k + 1][0] - stops[k][0])),
+                static_cast<int>(stops[k][1] + f * (stops[k + 1][1] - stops[k][1])),
+                static_cast<int>(stops[k][2] + f * (stops[k + 1][2] - stops[k][2])));
+  return hex;
+}
+
+std::string format_value(double v) {
+  char buf[32];
+  if (std::fabs(v) >= 1e6) std::snprintf(buf, sizeof(buf), "%.2fM", v / 1e6);
+  else if (std::fabs(v) >= 1e3) std::snprintf(buf, sizeof(buf), "%.1fk", v / 1e3);
+  else std::snprintf(buf, sizeof(buf), "%.3g", v);
+  return buf;
+}
+
+// A heat map of `metric` over the first two axes (the first across, the second down; one row when
+// there is one axis). Cells of further axes (seeds) are averaged, their range written under the mean.
+std::string heat_map_svg(const std::vector<Axis>& axes, const nlohmann::json& cells, const std::string& metric, const std::string& title,
+                         bool lower_is_better) {
+  const Axis& x = axes[0];
+  const Axis none{"", {""}};
+  const Axis& y = axes.size() > 1 ? axes[1] : none;
+  const double cw = 110, ch = 56, left = 110, top = 70;
+  const double width = std::max(560.0, left + cw * static_cast<double>(x.values.size()) + 40), height = top + ch * static_cast<double>(y.values.size()) + 60;
+  struct Cell {
+    double mean = NAN, lo = NAN, hi = NAN;
+    int count = 0;
+  };
+  std::vector<Cell> grid(x.values.size() * y.values.size());
+  double vmin = INFINITY, vmax = -INFINITY;
+  for (size_t i = 0; i < x.values.size(); ++i)
+    for (size_t j = 0; j < y.values.size(); ++j) {
+      std::vector<double> vals;
+      for (const auto& c : cells)
+        if (c["values"].value(x.name, "") == x.values[i] && (y.name.empty() || c["values"].value(y.name, "") == y.values[j]) &&
+            c.contains(metric) && c[metric].is_number())
+          vals.push_back(c[metric].get<double>());
+      Cell& g = grid[i * y.values.size() + j];
+      if (vals.empty()) continue;
+      g.count = static_cast<int>(vals.size());
+      double sum = 0;
+      for (double v : vals) sum += v;
+      g.mean = sum / static_cast<double>(vals.size());
+      g.lo = *std::min_element(vals.begin(), vals.end());
+      g.hi = *std::max_element(vals.begin(), vals.end());
+      vmin = std::min(vmin, g.mean);
+      vmax = std::max(vmax, g.mean);
+    }
+  std::ostringstream svg;
+  svg << "<?xml version='1.0' encoding='UTF-8'?>\n<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
+      << "' viewBox='0 0 " << width << " " << height << "' font-family='DejaVu Sans, sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n"
+      << "<text x='" << left << "' y='28' font-size='15' font-weight='bold'>" << title << "</text>\n"
+      << "<text x='" << left << "' y='48' font-size='12' fill='#555'>" << (lower_is_better ? "lower is better; " : "")
+      << "the mean over the other axes' cells, their range below</text>\n";
+  for (size_t i = 0; i < x.values.size(); ++i)
+    svg << "<text x='" << left + cw * (static_cast<double>(i) + 0.5) << "' y='" << top + ch * static_cast<double>(y.values.size()) + 20
+        << "' text-anchor='middle' font-size='13'>" << x.name << " " << x.values[i] << "</text>\n";
+  for (size_t j = 0; j < y.values.size(); ++j)
+    if (!y.name.empty())
+      svg << "<text x='" << left - 8 << "' y='" << top + ch * (static_cast<double>(j) + 0.5) + 4 << "' text-anchor='end' font-size='13'>"
+          << y.name << " " << y.values[j] << "</text>\n";
+  for (size_t i = 0; i < x.values.size(); ++i)
+    for (size_t j = 0; j < y.values.size(); ++j) {
+      const Cell& g = grid[i * y.values.size() + j];
+      const double cx = left + cw * static_cast<double>(i), cy = top + ch * static_cast<double>(j);
+      if (g.count == 0) {
+        svg << "<rect x='" << cx << "' y='" << cy << "' width='" << cw << "' height='" << ch << "' fill='#eee' stroke='white'/>"
+            << "<text x='" << cx + cw / 2 << "' y='" << cy + ch / 2 + 4 << "' text-anchor='middle' font-size='12' fill='#888'>not run</text>\n";
+        continue;
+      }
+      double t = vmax > vmin ? (g.mean - vmin) / (vmax - vmin) : 0.5;
+      if (lower_is_better) t = 1 - t;  // bright is good
+      const char* ink = t > 0.6 ? "#111" : "#fff";
+      svg << "<rect x='" << cx << "' y='" << cy << "' width='" << cw << "' height='" << ch << "' fill='" << viridis_hex(t) << "' stroke='white'/>"
+          << "<text x='" << cx + cw / 2 << "' y='" << cy + ch / 2 + (g.count > 1 ? 0 : 5) << "' text-anchor='middle' font-size='14' fill='" << ink
+          << "'>" << format_value(g.mean) << "</text>\n";
+      if (g.count > 1)
+        svg << "<text x='" << cx + cw / 2 << "' y='" << cy + ch / 2 + 17 << "' text-anchor='middle' font-size='11' fill='" << ink << "'>"
+            << format_value(g.lo) << " .. " << format_value(g.hi) << " (" << g.count << ")</text>\n";
+    }
+  svg << "</svg>\n";
+  return svg.str();
+}
+
+nlohmann::json read_results(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nlohmann::json::object();
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object()) throw Error("sweep: " + shown_path(path) + " is not a sweep's results (not a JSON object); move it away to start over");
+  return j;
+}
+
+}  // namespace
+
+void add_sweep(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("sweep",
+                                 "Train and evaluate one model per cell of a grid of options (e.g. --grid m=8,16,32 --grid p=2,4,8), "
+                                 "the same steps each; resumable; results as JSON and SVG heat maps");
+  auto t = add_train_options(cmd, false);
+  auto dir = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::vector<std::string>>();
+  auto eval_limit = std::make_shared<int64_t>(0);
+  cmd->add_option("--dir", *dir, "Folder of the sweep: cells/<cell>.safetensors, sweep.json, sweep_<metric>.svg")->required();
+  cmd->add_option("--grid", *grid, "An axis NAME=v1,v2,... (m, p, seed, downsampling, attention, lr, block-size, embd, layers, heads); "
+                                   "repeat for more axes; the first two are the heat maps' axes")
+      ->required();
+  cmd->add_option("--eval-limit", *eval_limit, "Held-out bytes (images) each cell is evaluated on (0: all)");
+  cmd->callback([=, &action] {
+    action = [=]() -> int {
+      std::vector<Axis> axes;
+      for (const auto& spec : *grid) {
+        Axis a = parse_axis(spec);
+        for (const auto& other : axes)
+          if (other.name == a.name) throw Error("sweep: the axis " + quote(a.name) + " is given twice");
+        axes.push_back(a);
+      }
+      if (t->options.time_limit_s > 0) throw Error("sweep: --time-limit is refused: cells get the same steps (--steps), not the same time");
+      // Every cell (the product of the axes, the first axis varying slowest), each checked before
+      // anything is trained or written.
+      struct Cell {
+        std::string name;
+        nlohmann::json values;
+        TrainOptions options;
+        bool quiet = false;
+      };
+      std::vector<Cell> planned;
+      size_t total = 1;
+      for (const auto& a : axes) total *= a.values.size();
+      const fs::path root(*dir);
+      for (size_t index = 0; index < total; ++index) {
+        TrainCommandLine cell = *t;
+        nlohmann::json values = nlohmann::json::object();
+        std::string name;
+        size_t rest = index;
+        for (size_t k = axes.size(); k-- > 0;) {
+          const Axis& a = axes[k];
+          const std::string& v = a.values[rest % a.values.size()];
+          rest /= a.values.size();
+          apply_value(cell, a.name, v);
+          values[a.name] = v;
+          name = a.name + v + (name.empty() ? "" : "_") + name;
+        }
+        for (char& ch : name)
+          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '.' && ch != '-') ch = '-';
+        TrainOptions opts = cell.resolved();
+        opts.out = (root / "cells" / (name + ".safetensors")).string();
+        opts.resume = true;  // a cell stopped halfway continues from its state
+        try {
+          validate(opts.model);
+        } catch (const ConfigError& e) {
+          throw Error("sweep: cell " + name + ": " + e.what());
+        }
+        planned.push_back({name, values, opts, cell.quiet});
+      }
+      std::error_code ec;
+      fs::create_directories(root / "cells", ec);
+      if (ec) throw Error("sweep: cannot create " + shown_path((root / "cells").string()) + ": " + ec.message());
+      const std::string results_path = (root / "sweep.json").string();
+      nlohmann::json results = read_results(results_path);
+      if (!results.contains("cells") || !results["cells"].is_array()) results["cells"] = nlohmann::json::array();
+      nlohmann::json grid_json = nlohmann::json::object();
+      for (const auto& a : axes) grid_json[a.name] = a.values;
+      results["grid"] = grid_json;
+      results["steps"] = t->options.steps;
+      for (size_t index = 0; index < planned.size(); ++index) {
+        const Cell& cell = planned[index];
+        const std::string& name = cell.name;
+        const TrainOptions& opts = cell.options;
+        bool done = false;
+        for (const auto& c : results["cells"]) done = done || (c.value("cell", "") == name && c.value("steps", int64_t{0}) == opts.steps);
+        if (done) {
+          std::printf("cell %zu/%zu %s: done before\n", index + 1, total, name.c_str());
+          continue;
+        }
+        std::printf("cell %zu/%zu %s: training %lld steps\n", index + 1, total, name.c_str(), static_cast<long long>(opts.steps));
+        std::fflush(stdout);
+        const TrainResult tr = run_training(opts, cell.quiet);
+        const EvalResult er = evaluate(opts.out, opts.data, *eval_limit, opts.device, nullptr, opts.folder);
+        const auto model = Model::load(opts.out);
+        nlohmann::json row = {{"cell", name},
+                               {"values", cell.values},
+                               {"steps", opts.steps},
+                               {er.metric, er.value},
+                               {"eval_loss", er.loss},
+                               {"eval_items", er.items},
+                               {"val_loss", tr.val_loss},
+                               {"parameters", model->info().parameters},
+                               {"attention_bytes_per_layer", attention_bytes_per_layer(opts.model)},
+                               {"step_s", tr.steps > 0 ? tr.wall_s / static_cast<double>(tr.steps) : 0.0},
+                               {"wall_s", tr.wall_s},
+                               {"checkpoint", opts.out}};
+        nlohmann::json kept = nlohmann::json::array();  // a rerun of a cell replaces its row
+        for (const auto& c : results["cells"])
+          if (c.value("cell", "") != name) kept.push_back(c);
+        kept.push_back(row);
+        results["cells"] = kept;
+        write_file_atomically(results_path, results.dump(1) + "\n");
+        std::printf("cell %s: %s %.4f, %lld parameters, %.3f s a step\n", name.c_str(), er.metric.c_str(), er.value,
+                    static_cast<long long>(model->info().parameters), row["step_s"].get<double>());
+      }
+      write_file_atomically(results_path, results.dump(1) + "\n");
+      // Heat maps of every metric the cells have, over the first two axes.
+      const std::pair<const char*, const char*> metrics[] = {{"bits_per_byte", "held-out bits per byte"},
+                                                             {"bits_per_masked_byte", "held-out bits per masked byte"},
+                                                             {"accuracy", "top-1 accuracy"},
+                                                             {"parameters", "parameters"},
+                                                             {"attention_bytes_per_layer", "attention bytes stored per layer"},
+                                                             {"step_s", "seconds per optimizer step"}};
+      for (const auto& [metric, title] : metrics) {
+        bool any = false;
+        for (const auto& c : results["cells"]) any = any || c.contains(metric);
+        if (!any) continue;
+        const std::string svg_path = (root / ("sweep_" + std::string(metric) + ".svg")).string();
+        const bool lower_better = std::string(metric) != "accuracy";
+        write_file_atomically(svg_path, heat_map_svg(axes, results["cells"], metric, title, lower_better));
+        std::printf("wrote %s\n", svg_path.c_str());
+      }
+      std::printf("wrote %s\n", results_path.c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace fmalens::cli

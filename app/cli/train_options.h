@@ -1,0 +1,29 @@
+// The options `fmalens train` and `fmalens sweep` share: one TrainOptions filled from the
+// command line, and the training run with its progress bar.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/cli.h"
+#include "fmalens/train.h"
+
+namespace fmalens::cli {
+
+struct TrainCommandLine {
+  TrainOptions options;  // as parsed; the model's kind, attention and variant still as words
+  std::string kind = "text", attention = "fma", variant, downsampling = "groupedconv", boundary = "mask";
+  int64_t local_mixing = -1, channels = 0;
+  bool quiet = false;
+  // The options with the model config completed (kind, attention kind, variant, defaults of
+  // image models and masked LMs). Throws ConfigError for a bad word.
+  TrainOptions resolved() const;
+};
+
+// Registers the training options on `cmd` (with --out when `with_out`).
+std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out);
+
+// Trains with a progress bar on stderr (none when `quiet`) and a summary line on stdout.
+TrainResult run_training(const TrainOptions& options, bool quiet);
+
+}  // namespace fmalens::cli
