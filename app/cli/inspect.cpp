@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/input.h"
 #include "fmalens/atomic_file.h"
+#include "fmalens/head_metrics.h"
 #include "fmalens/layout.h"
 #include "fmalens/model.h"
 #include "fmalens/npy.h"
@@ -197,6 +198,12 @@ void add_inspect(CLI::App& app, Action& action) {
           add(f + "values.npy", w.values.shape, "float32", "value downsampling basis functions [p, d, block tokens]");
         }
       }
+      std::string head_metrics_text;  // every head's statistics (head_metrics.h), FMA and local runs
+      if (fma) {
+        const std::vector<HeadStats> stats = head_stats(snap);
+        head_metrics_text = head_stats_json(stats, Layout(snap.attention).num_levels(), snap.tokens);
+        staging.add("head_metrics.json", [&](const std::string& p) { write_file_atomically(p, head_metrics_text); });
+      }
       nlohmann::json input = {{"tokens", snap.tokens}};
       if (snap.config.kind == ModelKind::text) {
         input["text_offset"] = snap.text_offset;
@@ -216,6 +223,10 @@ void add_inspect(CLI::App& app, Action& action) {
                                  {"device", snap.device},
                                  {"run_ms", snap.run_ms},
                                  {"arrays", arrays}};
+      if (fma)
+        manifest["head_metrics"] = {{"file", "head_metrics.json"},
+                                    {"meaning", "per layer and head: mass per level, attended distance (mean, median, profile by level "
+                                                "over log-spaced bins), entropy, sink and phantom mass"}};
       const std::string manifest_text = manifest.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       staging.add("manifest.json", [&](const std::string& p) { write_file_atomically(p, manifest_text); });
       staging.commit();

@@ -297,6 +297,15 @@ struct Applier {
     s.weights_level = std::max(1, c.level);
     return {};
   }
+  Effects operator()(const SetHeadsAxes& c) {
+    if (!c.x.empty()) s.heads_x = c.x;
+    if (!c.y.empty()) s.heads_y = c.y;
+    return {};
+  }
+  Effects operator()(const SetDistanceAllHeads& c) {
+    s.distance_all_heads = c.all;
+    return {};
+  }
   Effects operator()(const ShowView& c) {
     s.visible[static_cast<size_t>(c.view)] = c.visible;
     if (!c.visible && s.focus == c.view) s.focus.reset();

@@ -21,8 +21,8 @@
 namespace fmalens::gui {
 
 // The views, in the order of the views' registry (gui/views.h: names, titles, panels, figures).
-enum class ViewId { matrix, levels, weights, regions, text, model, compare };
-constexpr int kViewCount = 7;
+enum class ViewId { matrix, levels, weights, regions, text, model, compare, heads, distance };
+constexpr int kViewCount = 9;
 
 struct MatrixSettings : render::MatrixStyle {
   float overlay_opacity = 0.7f;      // region maps: attention over the image
@@ -70,11 +70,14 @@ struct AppState {
   int64_t query = -1;   // token (row-major patch); -1: choose a default when a run arrives
 
   // --- views
-  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true};
+  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true, true, true};
   std::optional<ViewId> focus;  // one view fills the main area
   MatrixSettings matrix;
   MatrixNavigation nav;
   int weights_level = 1;
+  // The head finder's axes (names of head_metric_names()) and the distance profile's small multiples.
+  std::string heads_x = "mean distance", heads_y = "fine mass";
+  bool distance_all_heads = false;
   // Back / Forward through places (zoom, pan, query, layer, head) of the current model. A burst
   // of one kind of change (a drag, a held arrow key) is one step: it joins the last step when
   // it comes within kHistoryMergeSeconds of it.
@@ -146,6 +149,8 @@ struct ToggleLogScale {};
 struct SetMatrixView { double t0 = 0, i0 = 0, cells_per_pixel = 1; };
 struct FitMatrix {};
 struct SetWeightsLevel { int level = 1; };
+struct SetHeadsAxes { std::string x, y; };
+struct SetDistanceAllHeads { bool all = false; };
 struct ShowView { ViewId view; bool visible = true; };
 struct FocusView { std::optional<ViewId> view; };
 struct GoBack {};
@@ -161,7 +166,7 @@ struct Quit {};
 
 using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
-                             CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, ShowView, FocusView,
+                             CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, SetHeadsAxes, SetDistanceAllHeads, ShowView, FocusView,
                              GoBack, GoForward, ResetLayout, ShowHelp, SetKeyboardNav, DismissError, TakeScreenshot, ClearRecent, SetExportsFolder, Quit>;
 
 // What the app must do after a command: the state itself is already updated.

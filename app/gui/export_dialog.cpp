@@ -23,6 +23,9 @@ render::FigureSettings figure_settings(const AppState& s, ViewId view) {
   f.t0 = s.nav.t0;
   f.i0 = s.nav.i0;
   f.cells_per_pixel = s.nav.cells_per_pixel;
+  f.heads_x = s.heads_x;
+  f.heads_y = s.heads_y;
+  f.all_heads_profiles = s.distance_all_heads;
   return f;
 }
 

@@ -262,10 +262,12 @@ void App::draw_main_window() {
   // Which slots hold a window: matrix over text (or region maps), levels over the details tabs.
   const bool image = state_.is_image_model();
   const ViewId below = image ? ViewId::regions : ViewId::text;
-  const ViewId tabs[3] = {ViewId::weights, ViewId::compare, ViewId::model};  // one window, as tabs
+  // One window, as tabs.
+  const ViewId tabs[] = {ViewId::weights, ViewId::compare, ViewId::model, ViewId::heads, ViewId::distance};
   auto visible = [&](ViewId v) { return state_.visible[static_cast<size_t>(v)]; };
-  const bool shown[kSlotCount] = {visible(ViewId::matrix), visible(below), visible(ViewId::levels),
-                                  visible(tabs[0]) || visible(tabs[1]) || visible(tabs[2])};
+  bool any_tab = false;
+  for (ViewId v : tabs) any_tab = any_tab || visible(v);
+  const bool shown[kSlotCount] = {visible(ViewId::matrix), visible(below), visible(ViewId::levels), any_tab};
   const Rect client{0, menu_height_, display.x, std::max(0.0f, display.y - menu_height_ - status_h)};
   PanelLayout& layout = state_.layout();
   const LayoutRects rects = layout_rects(layout, shown, client, font);

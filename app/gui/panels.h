@@ -37,6 +37,8 @@ void draw_regions_panel(PanelContext& p);
 void draw_text_panel(PanelContext& p);
 void draw_model_panel(PanelContext& p);
 void draw_compare_panel(PanelContext& p);
+void draw_heads_panel(PanelContext& p);
+void draw_distance_panel(PanelContext& p);
 
 // Draws the panel of `view` (dispatch for windows, tabs and focus mode).
 void draw_view_panel(ViewId view, PanelContext& p);

@@ -36,6 +36,7 @@ std::string settings_to_json(const AppState& s, float ui_scale) {
                  {"outlines", s.matrix.outlines},
                  {"z_order", s.matrix.z_order}};
   j["ui_scale"] = ui_scale;
+  j["heads"] = {{"x", s.heads_x}, {"y", s.heads_y}, {"distance_all_heads", s.distance_all_heads}};
   const char* kinds[2] = {"text", "image"};
   for (int k = 0; k < 2; ++k) {
     const PanelLayout& l = s.layouts[static_cast<size_t>(k)];
@@ -104,6 +105,11 @@ void settings_from_json(const std::string& text, AppState* s, float* ui_scale) {
       s->window_width = w;
       s->window_height = h;
     }
+  });
+  read("heads", [&](const nlohmann::json& v) {
+    if (v.contains("x") && v["x"].is_string()) s->heads_x = v["x"].get<std::string>();
+    if (v.contains("y") && v["y"].is_string()) s->heads_y = v["y"].get<std::string>();
+    if (v.contains("distance_all_heads") && v["distance_all_heads"].is_boolean()) s->distance_all_heads = v["distance_all_heads"].get<bool>();
   });
   read("ui_scale", [&](const nlohmann::json& v) { *ui_scale = std::clamp(v.get<float>(), 0.5f, 4.0f); });
 }

@@ -1,5 +1,7 @@
 #include "gui/view_resources.h"
 
+#include <chrono>
+
 #include "render/band_data.h"
 
 namespace fmalens::gui {
@@ -15,6 +17,8 @@ void ViewResources::update(const AppState& s) {
     query_ = -1;
     compare_key = 0;
     layout_.reset();
+    head_stats_.clear();
+    head_stats_made_ = false;
     if (snap && snap->config.kind == ModelKind::image && !snap->image.empty()) regions.set_image(snap->image);
     if (snap && !snap->layers.empty() && !snap->layers[0].bands.empty()) layout_ = std::make_unique<Layout>(snap->attention);
   }
@@ -63,6 +67,21 @@ void ViewResources::update(const AppState& s) {
     if (s.weights_level >= 1 && static_cast<size_t>(s.weights_level) <= levels.size())
       weights.set(levels[static_cast<size_t>(s.weights_level - 1)], s.weights_level);
   }
+}
+
+const std::vector<HeadStats>* ViewResources::head_stats() {
+  if (!snapshot_ || snapshot_->layers.empty() || snapshot_->layers[0].bands.empty()) return nullptr;
+  if (!head_stats_made_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      head_stats_ = fmalens::head_stats(*snapshot_);
+    } catch (const std::exception&) {
+      head_stats_.clear();
+    }
+    head_stats_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    head_stats_made_ = true;
+  }
+  return head_stats_.empty() ? nullptr : &head_stats_;
 }
 
 }  // namespace fmalens::gui

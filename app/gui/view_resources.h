@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fmalens/head_metrics.h"
 #include "fmalens/layout.h"
 #include "gui/app_state.h"
 #include "gui/view_image.h"
@@ -57,6 +58,10 @@ class ViewResources {
   std::vector<int> row_levels;    // level serving each key of the row
   std::vector<double> mass;       // mass per level of the row
   uint64_t row_version = 0;       // changes with the row (pictures key on it)
+  // Every head's statistics of the current run (head_metrics.h), made on first use (the head
+  // finder, the distance profile); null for a run without bands. head_stats_ms: what it took.
+  const std::vector<HeadStats>* head_stats();
+  double head_stats_ms = 0;
 
   // Set by panels while a picture is still refining (the matrix's passes): the app then keeps
   // drawing frames instead of waiting for events.
@@ -68,6 +73,8 @@ class ViewResources {
   std::unique_ptr<Layout> layout_;
   std::string bands_error_;
   const Snapshot* snapshot_ = nullptr;  // what the derived data was built from
+  std::vector<HeadStats> head_stats_;
+  bool head_stats_made_ = false;
   int layer_ = -1, head_ = -2, weights_level_ = -1, weights_layer_ = -1;
   int64_t query_ = -1;
 };

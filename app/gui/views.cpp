@@ -6,6 +6,7 @@
 #include "gui/panels.h"
 #include "render/compare_figure.h"
 #include "render/figure_export.h"
+#include "render/head_figures.h"
 #include "render/levels_figure.h"
 #include "render/matrix_figure.h"
 #include "render/model_figure.h"
@@ -62,6 +63,10 @@ const std::array<ViewRow, kViewCount> kRows = {{
      whole_model(titled(figure("model", render::model_view_figure, render::always_available), ": training loss"))},
     {ViewId::compare, "Compare with exact attention", draw_compare_panel,
      titled(figure("compare", render::compare_view_figure, render::has_queries_and_keys), ": FMA against exact attention")},
+    {ViewId::heads, "Head finder", draw_heads_panel,
+     whole_model(titled(figure("heads", render::heads_view_figure, render::has_head_stats, Shape::square), ": every head"))},
+    {ViewId::distance, "Distance profile", draw_distance_panel,
+     titled(figure("distance", render::distance_view_figure, render::has_head_stats), ": attention by distance")},
 }};
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fmalens/head_metrics.h"
 #include "fmalens/model.h"
 #include "fmalens/snapshot.h"
 #include "render/band_data.h"
@@ -34,12 +35,17 @@ struct FigureSettings : MatrixStyle {
   std::string title;    // "" : made from the model, layer, head, query and level
   bool show_title = true;
   bool colorbar = true;
+  // The head finder's axes (metric names of head_metric_names) and the distance profile's
+  // small multiples (every head of the layer).
+  std::string heads_x = "mean distance", heads_y = "fine mass";
+  bool all_heads_profiles = false;
 };
 
 struct FigureSource {
   const Snapshot* snapshot = nullptr;
   const ModelInfo* model = nullptr;  // the model view's loss curve (may be null)
   std::string model_name;            // for titles: the checkpoint's file name
+  const std::vector<HeadStats>* head_stats = nullptr;  // the run's, when the caller has them (else made on use)
 };
 
 class FigureCall {
@@ -83,9 +89,13 @@ class FigureCall {
   // Query i's weights over the tokens and the level serving each (-1: none): from the bands
   // (FMA, local), else from the run's queries and keys (dense, elu_linear: qk_attention_row).
   void query_row(const char* view, int64_t i, std::vector<float>* values, std::vector<int>* levels);
+  // Every head's statistics (head_metrics.h): the source's, or made on first use. Throws Error
+  // naming `view` for a run without bands.
+  const std::vector<HeadStats>& head_stats(const char* view);
 
  private:
   std::optional<BandData> bands_;
+  std::optional<std::vector<HeadStats>> head_stats_;
   BandTextures textures_;
 };
 

@@ -99,6 +99,17 @@ const BandTextures& FigureCall::textures(const char* view) {
   return textures_;
 }
 
+const std::vector<HeadStats>& FigureCall::head_stats(const char* view) {
+  if (source.head_stats) return *source.head_stats;
+  if (!head_stats_) {
+    if (!has_fma_bands(snapshot))
+      throw Error(std::string("view '") + view + "' needs an FMA model (this one has " + attention_kind_name(snapshot.config.attention_kind) +
+                  " attention)");
+    head_stats_ = fmalens::head_stats(snapshot);
+  }
+  return *head_stats_;
+}
+
 void FigureCall::query_row(const char* view, int64_t i, std::vector<float>* values, std::vector<int>* levels) {
   if (!has_fma_bands(snapshot) && has_qk_rows(snapshot)) return qk_attention_row(snapshot, settings.layer, settings.head, i, values, levels);
   implied_row(bands(view), Layout(snapshot.attention), i, values, levels);
