@@ -86,6 +86,7 @@ class App {
   int frames_to_settle_ = kSettleFrames;
   // Headless and bench bookkeeping.
   int frames_after_result_ = 0;
+  int frames_waited_ = 0;  // for pictures still refining
   std::string titled_checkpoint_;  // the model the window's title names
   bool selection_applied_ = false;
   std::vector<double> frame_ms_;

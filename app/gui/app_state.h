@@ -21,8 +21,8 @@
 namespace fmalens::gui {
 
 // The views, in the order of the views' registry (gui/views.h: names, titles, panels, figures).
-enum class ViewId { matrix, levels, weights, regions, text, model, compare, heads, distance };
-constexpr int kViewCount = 9;
+enum class ViewId { matrix, levels, weights, regions, text, model, compare, heads, distance, error };
+constexpr int kViewCount = 10;
 
 struct MatrixSettings : render::MatrixStyle {
   float overlay_opacity = 0.7f;      // region maps: attention over the image
@@ -70,7 +70,7 @@ struct AppState {
   int64_t query = -1;   // token (row-major patch); -1: choose a default when a run arrives
 
   // --- views
-  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true, true, true};
+  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true, true, true, true};
   std::optional<ViewId> focus;  // one view fills the main area
   MatrixSettings matrix;
   MatrixNavigation nav;

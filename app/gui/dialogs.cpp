@@ -38,7 +38,7 @@ const std::vector<Shortcut>& shortcuts() {
       {"Alt+Left / Alt+Right", "back / forward through zoom, pan, query, layer and head (or the mouse's side buttons)"},
       {"drag a panel's border", "resize the panels (View > Reset layout puts them back)"},
       {"click", "select the query (matrix row, text byte, image patch)"},
-      {"Ctrl+1 .. Ctrl+9", "show one view alone"},
+      {"Ctrl+1 .. Ctrl+9", "show one of the first nine views alone (View > Alone has them all)"},
       {"Ctrl+0", "show all views"},
       {"F12 or Ctrl+P", "save a screenshot of the window (PNG)"},
       {"Ctrl+E", "export a view as a figure (PNG, SVG, PDF)"},

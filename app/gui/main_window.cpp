@@ -100,7 +100,7 @@ void App::handle_shortcuts() {
       if (key(GLFW_KEY_Q)) c.push_back(Quit{});
       if (key(GLFW_KEY_W) && focused_view_) c.push_back(ShowView{*focused_view_, false});
       if (key(GLFW_KEY_0)) c.push_back(FocusView{std::nullopt});
-      for (int v = 0; v < kViewCount; ++v)
+      for (int v = 0; v < kViewCount && v < 9; ++v)
         if (key(GLFW_KEY_1 + v)) c.push_back(FocusView{static_cast<ViewId>(v)});
     }
     if (io.KeyAlt && key(GLFW_KEY_LEFT)) c.push_back(GoBack{});
@@ -177,8 +177,8 @@ void App::draw_menu_bar() {
     ImGui::Separator();
     if (ImGui::BeginMenu("Alone")) {
       for (int v = 0; v < kViewCount; ++v) {
-        const std::string shortcut = "Ctrl+" + std::to_string(v + 1);
-        if (ImGui::MenuItem(view_title(static_cast<ViewId>(v)), shortcut.c_str(), state_.focus == static_cast<ViewId>(v)))
+        const std::string shortcut = v < 9 ? "Ctrl+" + std::to_string(v + 1) : "";
+        if (ImGui::MenuItem(view_title(static_cast<ViewId>(v)), shortcut.empty() ? nullptr : shortcut.c_str(), state_.focus == static_cast<ViewId>(v)))
           c.push_back(FocusView{static_cast<ViewId>(v)});
       }
       if (ImGui::MenuItem("All views", "Ctrl+0", !state_.focus)) c.push_back(FocusView{std::nullopt});
@@ -263,7 +263,7 @@ void App::draw_main_window() {
   const bool image = state_.is_image_model();
   const ViewId below = image ? ViewId::regions : ViewId::text;
   // One window, as tabs.
-  const ViewId tabs[] = {ViewId::weights, ViewId::compare, ViewId::model, ViewId::heads, ViewId::distance};
+  const ViewId tabs[] = {ViewId::weights, ViewId::compare, ViewId::model, ViewId::heads, ViewId::distance, ViewId::error};
   auto visible = [&](ViewId v) { return state_.visible[static_cast<size_t>(v)]; };
   bool any_tab = false;
   for (ViewId v : tabs) any_tab = any_tab || visible(v);

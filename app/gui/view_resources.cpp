@@ -69,6 +69,59 @@ void ViewResources::update(const AppState& s) {
   }
 }
 
+ViewResources::~ViewResources() {
+  if (error_job_) error_job_->cancel = true;  // the future's destructor waits for the worker to see it
+}
+
+const FmaErrorProfile* ViewResources::error_profile(const std::shared_ptr<const Snapshot>& snapshot, int layer, int head) {
+  const Snapshot* snap = snapshot.get();
+  if (snap != asked_snapshot_ || layer != asked_layer_ || head != asked_head_) {  // a new question: an old failure no longer applies
+    error_message.clear();
+    asked_snapshot_ = snap;
+    asked_layer_ = layer;
+    asked_head_ = head;
+  }
+  const bool wanted = error_ && error_snapshot_ == snap && error_->layer == layer && error_->head == head;
+  if (wanted) return &*error_;
+  if (error_job_ && (error_job_->snapshot != snap || error_job_->layer != layer || error_job_->head != head)) {
+    error_job_->cancel = true;  // stale: its result is dropped when it finishes
+  }
+  if (error_job_ && error_job_->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    const bool current = !error_job_->cancel;
+    try {
+      FmaErrorProfile profile = error_job_->result.get();
+      if (current) {
+        error_ = std::move(profile);
+        error_snapshot_ = error_job_->snapshot;
+        error_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - error_job_->started).count();
+        error_message.clear();
+      }
+    } catch (const Cancelled&) {
+    } catch (const std::exception& e) {
+      if (current) error_message = e.what();
+    }
+    error_job_.reset();
+    if (current) return error_ && error_snapshot_ == snap ? &*error_ : nullptr;
+  }
+  if (!error_job_ && snap && error_message.empty()) {
+    auto job = std::make_unique<ErrorJob>();
+    job->snapshot = snap;
+    job->layer = layer;
+    job->head = head;
+    job->started = std::chrono::steady_clock::now();
+    ErrorJob* raw = job.get();
+    job->result = std::async(std::launch::async, [snapshot, layer, head, raw] {
+      return fma_error_profile(*snapshot, layer, head, [raw](double p) {
+        raw->progress = p;
+        return !raw->cancel.load();
+      });
+    });
+    error_job_ = std::move(job);
+  }
+  animating = true;  // keep drawing frames until the result is in
+  return nullptr;
+}
+
 const std::vector<HeadStats>* ViewResources::head_stats() {
   if (!snapshot_ || snapshot_->layers.empty() || snapshot_->layers[0].bands.empty()) return nullptr;
   if (!head_stats_made_) {

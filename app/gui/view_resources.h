@@ -5,7 +5,11 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +66,14 @@ class ViewResources {
   // finder, the distance profile); null for a run without bands. head_stats_ms: what it took.
   const std::vector<HeadStats>* head_stats();
   double head_stats_ms = 0;
+  // The error map of the selected layer and head (fma_error_profile): O(n^2 d) work, so made on
+  // a worker thread when the view asks; null until it is there (error_progress says how far;
+  // error_message why it failed). A new run or selection cancels the job in flight.
+  const FmaErrorProfile* error_profile(const std::shared_ptr<const Snapshot>& snapshot, int layer, int head);
+  double error_progress() const { return error_job_ ? error_job_->progress.load() : 1.0; }
+  std::string error_message;
+  double error_ms = 0;
+  ~ViewResources();
 
   // Set by panels while a picture is still refining (the matrix's passes): the app then keeps
   // drawing frames instead of waiting for events.
@@ -75,6 +87,19 @@ class ViewResources {
   const Snapshot* snapshot_ = nullptr;  // what the derived data was built from
   std::vector<HeadStats> head_stats_;
   bool head_stats_made_ = false;
+  struct ErrorJob {
+    std::atomic<bool> cancel{false};
+    std::atomic<double> progress{0};
+    std::future<FmaErrorProfile> result;
+    const Snapshot* snapshot = nullptr;
+    int layer = 0, head = -1;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::unique_ptr<ErrorJob> error_job_;
+  std::optional<FmaErrorProfile> error_;
+  const Snapshot* error_snapshot_ = nullptr;
+  const Snapshot* asked_snapshot_ = nullptr;
+  int asked_layer_ = -1, asked_head_ = -2;
   int layer_ = -1, head_ = -2, weights_level_ = -1, weights_layer_ = -1;
   int64_t query_ = -1;
 };

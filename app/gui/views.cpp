@@ -6,6 +6,7 @@
 #include "gui/panels.h"
 #include "render/compare_figure.h"
 #include "render/figure_export.h"
+#include "render/error_figure.h"
 #include "render/head_figures.h"
 #include "render/levels_figure.h"
 #include "render/matrix_figure.h"
@@ -67,6 +68,8 @@ const std::array<ViewRow, kViewCount> kRows = {{
      whole_model(titled(figure("heads", render::heads_view_figure, render::has_head_stats, Shape::square), ": every head"))},
     {ViewId::distance, "Distance profile", draw_distance_panel,
      titled(figure("distance", render::distance_view_figure, render::has_head_stats), ": attention by distance")},
+    {ViewId::error, "Error map", draw_error_panel,
+     titled(figure("error", render::error_view_figure, render::has_bands_and_queries), ": FMA against exact softmax, every query")},
 }};
 
 }  // namespace

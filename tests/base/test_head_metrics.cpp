@@ -152,5 +152,76 @@ TEST(HeadMetrics, BinsMeansAndNames) {
   EXPECT_THROW(head_stats(dense), Error);
 }
 
+// Random queries and keys for a run: [heads, n, d].
+void add_queries_and_keys(Snapshot& s, int64_t d, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  LayerSnapshot& layer = s.layers[0];
+  for (Array* a : {&layer.q, &layer.k}) {
+    for (int64_t extent : {static_cast<int64_t>(s.config.n_head), s.tokens, d}) a->shape.push_back(extent);
+    for (int64_t x = 0; x < s.config.n_head * s.tokens * d; ++x) a->data.push_back(normal(rng));
+  }
+}
+
+// With the fine band covering every key (n = 2m: no coarse level), FMA is exact softmax: a run
+// whose band holds the exact weights has no error anywhere.
+TEST(FmaErrorProfile, ZeroWhereTheBandCoversEveryKey) {
+  AttentionConfig a;
+  a.variant = Variant::causal;
+  a.n = 16;
+  a.m = 8;
+  a.p = 2;
+  Snapshot s = random_run(a, 2, 7);
+  add_queries_and_keys(s, 4, 8);
+  const Layout layout(a);
+  ASSERT_EQ(layout.num_levels(), 1);
+  Array& band = s.layers[0].bands[0];
+  for (int h = 0; h < 2; ++h) {
+    const Array exact = exact_attention_rows(s, 0, h, 0, s.tokens);
+    for (int64_t i = 0; i < s.tokens; ++i)
+      for (int64_t k = 0; k < layout.level(0).slots; ++k) {
+        const SlotRef r = layout.slot(0, i, k);
+        band.data[static_cast<size_t>((h * s.tokens + i) * layout.level(0).slots + k)] = r.valid ? exact.at(i, r.block) : 0.0f;
+      }
+  }
+  for (int head : {0, 1, -1}) {
+    const FmaErrorProfile e = fma_error_profile(s, 0, head);
+    EXPECT_LT(e.max_tv, 1e-5) << head;
+    EXPECT_LT(e.mean_kl, 1e-5) << head;
+  }
+}
+
+// Random bands (far from the exact weights): every row's error is in [0, 1], the error by
+// level adds up to the mean error (no phantoms), the worst rows come first, and a caller can
+// stop it.
+TEST(FmaErrorProfile, ErrorsAddUpAndTheWorstRowsComeFirst) {
+  AttentionConfig a;
+  a.variant = Variant::causal;
+  a.n = 64;
+  a.m = 8;
+  a.p = 2;
+  Snapshot s = random_run(a, 2, 9);
+  add_queries_and_keys(s, 4, 10);
+  const FmaErrorProfile e = fma_error_profile(s, 0, 1);
+  ASSERT_EQ(e.tv.size(), 64u);
+  double by_level = 0, by_bin = 0;
+  for (double v : e.tv_by_level) by_level += v;
+  for (double v : e.tv_by_bin) by_bin += v;
+  EXPECT_NEAR(by_level, e.mean_tv, 1e-6);
+  EXPECT_NEAR(by_bin, e.mean_tv, 1e-6);
+  EXPECT_GT(e.mean_tv, 0.05);  // random weights are far from softmax
+  for (float v : e.tv) {
+    EXPECT_GE(v, 0.0f);
+    EXPECT_LE(v, 1.0f);
+  }
+  ASSERT_EQ(e.worst.size(), 20u);
+  EXPECT_FLOAT_EQ(e.tv[static_cast<size_t>(e.worst[0])], static_cast<float>(e.max_tv));
+  for (size_t k = 1; k < e.worst.size(); ++k) EXPECT_GE(e.tv[static_cast<size_t>(e.worst[k - 1])], e.tv[static_cast<size_t>(e.worst[k])]);
+  // Row 0 of a causal run sees only itself: exact and FMA agree there.
+  EXPECT_LT(e.tv[0], 1e-6);
+  EXPECT_THROW(fma_error_profile(s, 0, 1, [](double) { return false; }), Cancelled);
+  EXPECT_THROW(fma_error_profile(s, 0, 2), Error);
+}
+
 }  // namespace
 }  // namespace fmalens

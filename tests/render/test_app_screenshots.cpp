@@ -90,7 +90,7 @@ bool drawn(const Png& png, const std::vector<int>& r) {
 }
 
 TEST_F(AppScreenshots, EveryViewDrawsSomething) {
-  for (const char* view : {"matrix", "levels", "weights", "text", "model", "compare", "heads", "distance"}) {
+  for (const char* view : {"matrix", "levels", "weights", "text", "model", "compare", "heads", "distance", "error"}) {
     std::vector<int> rect;
     const Png png = shoot("--synthetic 256", view, &rect);
     ASSERT_EQ(png.w, 960) << view;

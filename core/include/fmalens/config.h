@@ -15,6 +15,12 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A long computation stopped because its caller asked (a run or an analysis superseded).
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("cancelled") {}
+};
+
 // A failure of the machine, not of the input: no display, no OpenGL 3.3, a shader the driver
 // cannot build, a GL error. Front ends exit 1 for it (2 for an Error), with the same one line.
 class EnvironmentError : public std::runtime_error {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,5 +48,25 @@ double head_metric(const HeadStats& stats, int metric);
 
 // head_metrics.json: {"metrics": [names], "heads": [{"layer", "head", "values": [...], "profile": ...}]}.
 std::string head_stats_json(const std::vector<HeadStats>& stats, int levels, int64_t tokens);
+
+}  // namespace fmalens
+
+namespace fmalens {
+
+// How far FMA's weights are from exact softmax attention with the same q and k, row by row over
+// the whole input: total variation 0.5 sum_t |fma - exact| (phantom mass counted as off) and
+// KL(exact || fma) in bits, per query; their mean by distance bin and by serving level; and the
+// worst rows. Exact rows are computed one at a time (O(n^2 d) work, O(n) memory). head -1
+// compares the mean of the heads' rows. `keep_going(fraction)` may stop it (returns false:
+// throws Cancelled).
+struct FmaErrorProfile {
+  int layer = 0, head = -1;
+  std::vector<float> tv, kl;        // [tokens]
+  std::vector<double> tv_by_bin;    // [distance bins]: mean over rows of 0.5 sum |fma - exact| over the bin's keys
+  std::vector<double> tv_by_level;  // [levels]: the same over the keys each level serves
+  std::vector<int64_t> worst;       // up to 20 rows, largest total variation first
+  double mean_tv = 0, max_tv = 0, mean_kl = 0;
+};
+FmaErrorProfile fma_error_profile(const Snapshot& snapshot, int layer, int head, const std::function<bool(double)>& keep_going = {});
 
 }  // namespace fmalens

@@ -50,11 +50,6 @@ struct RunOptions {
   std::function<bool(double)> progress;
 };
 
-class Cancelled : public Error {
- public:
-  Cancelled() : Error("cancelled") {}
-};
-
 class Model {
  public:
   // Loads a checkpoint (safetensors or a reference / nanoGPT torch.save file) and, for text

@@ -228,4 +228,68 @@ std::string head_stats_json(const std::vector<HeadStats>& stats, int levels, int
   return j.dump(1) + "\n";
 }
 
+FmaErrorProfile fma_error_profile(const Snapshot& s, int layer, int head, const std::function<bool(double)>& keep_going) {
+  if (s.layers.empty() || s.layers[0].bands.empty()) throw Error("the error map needs an FMA run (this model's run has no bands)");
+  if (layer < 0 || layer >= static_cast<int>(s.layers.size())) throw Error("layer " + std::to_string(layer) + " out of range");
+  if (s.layers[static_cast<size_t>(layer)].q.empty()) throw Error("the error map needs the run's queries and keys");
+  const int heads = static_cast<int>(s.config.n_head);
+  if (head < -1 || head >= heads) throw Error("head " + std::to_string(head) + " out of range");
+  const Layout layout(s.attention);
+  const int64_t n = s.tokens;
+  const bool two_d = layout.config().variant == Variant::grid2d;
+  const int64_t side = two_d ? layout.config().grid_side : 0;
+  FmaErrorProfile out;
+  out.layer = layer;
+  out.head = head;
+  out.tv.assign(static_cast<size_t>(n), 0.0f);
+  out.kl.assign(static_cast<size_t>(n), 0.0f);
+  out.tv_by_bin.assign(static_cast<size_t>(distance_bins(n)), 0.0);
+  out.tv_by_level.assign(static_cast<size_t>(layout.num_levels()), 0.0);
+  const int h0 = head < 0 ? 0 : head, h1 = head < 0 ? heads : head + 1;
+  std::vector<double> fma(static_cast<size_t>(n)), exact(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    if (keep_going && (i & 63) == 0 && !keep_going(static_cast<double>(i) / static_cast<double>(n))) throw Cancelled();
+    std::fill(fma.begin(), fma.end(), 0.0);
+    std::fill(exact.begin(), exact.end(), 0.0);
+    for (int h = h0; h < h1; ++h) {
+      const Array f = implied_attention_rows(s, layer, h, i, i + 1), e = exact_attention_rows(s, layer, h, i, i + 1);
+      for (int64_t t = 0; t < n; ++t) {
+        fma[static_cast<size_t>(t)] += f.data[static_cast<size_t>(t)] / static_cast<double>(h1 - h0);
+        exact[static_cast<size_t>(t)] += e.data[static_cast<size_t>(t)] / static_cast<double>(h1 - h0);
+      }
+    }
+    double diff = 0, kl = 0, fma_total = 0;
+    for (int64_t t = 0; t < n; ++t) {
+      const double f = fma[static_cast<size_t>(t)], e = exact[static_cast<size_t>(t)], d = std::fabs(f - e);
+      fma_total += f;
+      diff += d;
+      if (e > 0) kl += e * std::log2(e / std::max(f, 1e-30));
+      if (d == 0) continue;
+      const int64_t dist = two_d ? std::max(std::abs(i / side - t / side), std::abs(i % side - t % side)) : std::abs(i - t);
+      out.tv_by_bin[static_cast<size_t>(distance_bin(dist))] += 0.5 * d;
+      int64_t first = 0;
+      const int level = layout.locate(i, t, &first);
+      if (level >= 0) out.tv_by_level[static_cast<size_t>(level)] += 0.5 * d;
+    }
+    const double tv = 0.5 * (diff + std::max(0.0, 1.0 - fma_total));  // mass FMA put on phantoms is off too
+    out.tv[static_cast<size_t>(i)] = static_cast<float>(tv);
+    out.kl[static_cast<size_t>(i)] = static_cast<float>(std::max(0.0, kl));
+    out.mean_tv += tv;
+    out.mean_kl += kl;
+    out.max_tv = std::max(out.max_tv, tv);
+  }
+  const double rows = static_cast<double>(std::max<int64_t>(n, 1));
+  out.mean_tv /= rows;
+  out.mean_kl /= rows;
+  for (double& v : out.tv_by_bin) v /= rows;
+  for (double& v : out.tv_by_level) v /= rows;
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  const size_t keep = std::min<size_t>(20, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    [&](int64_t a, int64_t b) { return out.tv[static_cast<size_t>(a)] > out.tv[static_cast<size_t>(b)]; });
+  out.worst.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep));
+  return out;
+}
+
 }  // namespace fmalens
