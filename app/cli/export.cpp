@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include "cli/cli.h"
@@ -18,6 +19,7 @@
 #include "render/figure_export.h"
 #include "render/gl.h"
 #include "render/headless_gl.h"
+#include "render/workspace.h"
 #endif
 
 namespace fmalens::cli {
@@ -47,6 +49,8 @@ struct ExportOptions {
   double width = 0, height = 0, dpi = 300, font = 0;
   float decades = 4;
   bool no_colorbar = false, no_title = false, no_outlines = false, quiet = false;
+  std::string workspace;           // a *.workspace.json: its model, input and settings
+  std::set<std::string> given;     // the options on the command line (they win over the workspace's)
 };
 
 // Fails before any model runs when the output cannot be written.
@@ -82,17 +86,32 @@ int run_export(ExportOptions o) {
   req.out = o.out;
   req.size = {o.width, o.height, o.dpi, o.font};
   render::FigureSettings& st = req.settings;
-  st.layer = o.layer;
-  st.head = o.head;
-  st.query = o.query;
-  st.level = o.level;
-  st.colormap = render::colormap_from_name(o.colormap);
-  st.log_scale = o.scale == "log";
-  st.decades = o.decades;
+  // A workspace gives the model, input and settings; what the command line names wins.
+  auto given = [&](const char* option) { return o.given.count(option) > 0; };
+  if (!o.workspace.empty()) {
+    const render::Workspace w = render::load_workspace(o.workspace);
+    st = w.settings;
+    if (!given("--checkpoint")) o.in.checkpoint = w.checkpoint;
+    if (!given("--tokenizer")) o.in.tokenizer = w.tokenizer;
+    if (!given("--device")) o.in.device = w.device;
+    if (!given("--text") && !given("--text-file") && !given("--image")) {
+      o.in.text = w.text;
+      o.in.text_file = w.text_file;
+      o.in.image = w.image;
+    }
+    if (req.views.size() == 1 && req.views[0]->all_heads) st.level = w.weights_level;  // the weights view: its coarse level
+  }
+  if (o.workspace.empty() || given("--layer")) st.layer = o.layer;
+  if (o.workspace.empty() || given("--head")) st.head = o.head;
+  if (o.workspace.empty() || given("--query")) st.query = o.query;
+  if (o.workspace.empty() || given("--level")) st.level = o.level;
+  if (o.workspace.empty() || given("--colormap")) st.colormap = render::colormap_from_name(o.colormap);
+  if (o.workspace.empty() || given("--scale")) st.log_scale = o.scale == "log";
+  if (o.workspace.empty() || given("--decades")) st.decades = o.decades;
+  if (o.workspace.empty() || given("--no-outlines")) st.outlines = !o.no_outlines;
   st.title = o.title;
   st.show_title = !o.no_title;
   st.colorbar = !o.no_colorbar;
-  st.outlines = !o.no_outlines;
   check_output(o, req.skip_unavailable ? 2 : req.views.size());
 
   // The input: the model and what it runs (the bundled samples when none is given).
@@ -158,7 +177,13 @@ void add_export(CLI::App& app, Action& action) {
   cmd->add_flag("--quiet", o->quiet, "Print nothing on success");
   cmd->add_option("--synthetic", o->synthetic, "Development: a synthetic FMA snapshot of N tokens instead of a model")
       ->check(CLI::Range(16, 1 << 22));
-  cmd->callback([o, &action] { action = [o] { return run_export(*o); }; });
+  cmd->add_option("--workspace", o->workspace,
+                  "A workspace the window saved (File > Save workspace): its model, input, selection and colours; options given here win");
+  cmd->callback([o, &action, cmd] {
+    for (const CLI::Option* opt : cmd->get_options())
+      if (opt->count() > 0) o->given.insert(opt->get_name());
+    action = [o] { return run_export(*o); };
+  });
 }
 
 #endif

@@ -265,7 +265,8 @@ void App::start() {
     commands_.push_back(RunFinished{r});
     return;
   }
-  commands_.push_back(RunNow{});
+  if (!options_.workspace.empty()) commands_.push_back(OpenWorkspace{options_.workspace});
+  else commands_.push_back(RunNow{});
 }
 
 void App::perform(const Effects& e) {

@@ -60,6 +60,7 @@ class App {
   void zoom_matrix(double factor);
   void open_file(FileKind kind);
   void export_figure(const render::ExportRequest& request);  // File > Export...
+  void save_workspace_file();  // File > Save workspace: into the exports folder
 
   GuiOptions options_;
   bool headless_ = false, bench_ = false;

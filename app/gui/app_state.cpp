@@ -1,6 +1,8 @@
 #include "gui/app_state.h"
 
 #include "fmalens/quote.h"
+#include "gui/views.h"
+#include "render/workspace.h"
 
 #include <algorithm>
 #include <cctype>
@@ -40,6 +42,7 @@ int64_t default_query(const Snapshot& snap) {
 
 void finish_run(AppState& s, const EngineResult& r) {
   s.running = false;
+  if (r.cancelled || !r.error.empty()) s.restore_place.reset();  // a workspace's place is for its own run
   if (r.cancelled) {
     s.status = "run cancelled";
     s.checkpoint = s.loaded_checkpoint;
@@ -66,7 +69,7 @@ void finish_run(AppState& s, const EngineResult& r) {
   // A new model starts over (default query, whole matrix); a new input to the same model keeps
   // the selection, and a query on the last byte stays on the last byte as the text grows.
   const bool was_last = s.snapshot && s.query == s.snapshot->tokens - 1;
-  const bool new_model = !s.snapshot || s.snapshot->config.kind != r.snapshot->config.kind || (r.model && s.loaded_checkpoint != r.model->path);
+  bool new_model = !s.snapshot || s.snapshot->config.kind != r.snapshot->config.kind || (r.model && s.loaded_checkpoint != r.model->path);
   s.snapshot = r.snapshot;
   s.loaded_checkpoint = s.checkpoint = r.model ? r.model->path : s.checkpoint;
   s.loaded_tokenizer = s.tokenizer;
@@ -75,6 +78,17 @@ void finish_run(AppState& s, const EngineResult& r) {
   s.head = std::clamp(s.head, -1, static_cast<int>(c.n_head) - 1);
   if (s.query < 0 || s.query >= s.snapshot->tokens || new_model || (was_last && c.kind == ModelKind::text))
     s.query = default_query(*s.snapshot);
+  if (s.restore_place) {  // a workspace's selection, within this run
+    const ViewPlace p = *s.restore_place;
+    s.restore_place.reset();
+    s.layer = std::clamp(p.layer, 0, static_cast<int>(std::max<int64_t>(c.n_layer, 1)) - 1);
+    s.head = std::clamp(p.head, -1, static_cast<int>(c.n_head) - 1);
+    if (p.query >= 0) s.query = std::min(p.query, s.snapshot->tokens - 1);
+    s.nav = p.nav;
+    new_model = false;  // keep the place just restored
+    s.back.clear();
+    s.forward.clear();
+  }
   if (new_model) {
     s.nav.fit = true;
     s.back.clear();  // places of another model mean nothing here
@@ -160,19 +174,65 @@ struct Applier {
     s.tokenizers[s.checkpoint] = c.path;
     return submit(s);
   }
+  Effects operator()(const OpenWorkspace& c) {
+    render::Workspace w;
+    try {
+      w = render::load_workspace(c.path);
+      for (const auto& name : w.hidden)
+        if (!view_from_name(name)) throw Error("workspace " + shown_path(c.path) + ": views.hidden names no view " + quote(name));
+      if (!w.focus.empty() && !view_from_name(w.focus))
+        throw Error("workspace " + shown_path(c.path) + ": views.alone names no view " + quote(w.focus));
+      if (w.checkpoint.empty()) throw Error("workspace " + shown_path(c.path) + ": it names no checkpoint");
+    } catch (const std::exception& e) {
+      s.error = error_line(e);
+      return {};
+    }
+    // The input first (a refused one leaves the state as it was), then the model and the views.
+    if (!w.text_file.empty()) {
+      const std::string text_before = s.text;
+      open_text_file(s, w.text_file);
+      if (!s.error.empty()) return {};
+      (void)text_before;
+    } else if (!w.image.empty()) {
+      open_image(s, w.image);
+      if (!s.error.empty()) return {};
+    } else if (!w.text.empty()) {
+      s.text = w.text;
+      s.text_path.clear();
+      ++s.text_version;
+    }
+    s.checkpoint = w.checkpoint;
+    s.tokenizer = w.tokenizer;
+    if (!w.tokenizer.empty()) s.tokenizers[w.checkpoint] = w.tokenizer;
+    if (std::find(s.devices.begin(), s.devices.end(), w.device) != s.devices.end()) s.device = w.device;
+    const render::FigureSettings& f = w.settings;
+    static_cast<render::MatrixStyle&>(s.matrix) = f;
+    s.matrix.overlay_opacity = f.overlay_opacity;
+    s.weights_level = w.weights_level;
+    s.heads_x = f.heads_x;
+    s.heads_y = f.heads_y;
+    s.distance_all_heads = f.all_heads_profiles;
+    s.visible.fill(true);
+    for (const auto& name : w.hidden) s.visible[static_cast<size_t>(*view_from_name(name))] = false;
+    s.focus = w.focus.empty() ? std::nullopt : view_from_name(w.focus);
+    s.restore_place = ViewPlace{f.layer, f.head, f.query, {f.fit, f.t0, f.i0, f.cells_per_pixel}};
+    s.status = "opened workspace " + c.path;
+    return submit(s);
+  }
   Effects operator()(const OpenImage& c) { return open_image(s, c.path); }
   Effects operator()(const OpenTextFile& c) { return open_text_file(s, c.path); }
   Effects operator()(const DropFiles& c) {
     // Inputs first, then checkpoints, then tokenizers (for the checkpoint dropped with them):
     // the final job runs the new inputs on the new model.
     Effects out;
-    const auto pass_of = [](FileKind k) { return k == FileKind::checkpoint ? 1 : k == FileKind::tokenizer ? 2 : 0; };
+    const auto pass_of = [](FileKind k) { return k == FileKind::checkpoint ? 1 : k == FileKind::tokenizer || k == FileKind::workspace ? 2 : 0; };
     for (int pass = 0; pass < 3; ++pass)
       for (const auto& path : c.paths) {
         const FileKind kind = file_kind(path);
         if (pass_of(kind) != pass) continue;
         Effects e = kind == FileKind::checkpoint  ? (*this)(OpenCheckpoint{path})
                     : kind == FileKind::tokenizer ? (*this)(OpenTokenizer{path})
+                    : kind == FileKind::workspace ? (*this)(OpenWorkspace{path})
                     : kind == FileKind::image     ? open_image(s, path)
                                                   : open_text_file(s, path);
         if (e.submit) out.submit = std::move(e.submit);
@@ -396,6 +456,7 @@ EngineJob make_job(const AppState& s) {
 }
 
 FileKind file_kind(const std::string& path) {
+  if (render::is_workspace_path(path)) return FileKind::workspace;
   const std::string ext = lower_extension(path);
   const std::string name = std::filesystem::path(path).filename().string();
   std::error_code ec;

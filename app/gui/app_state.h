@@ -85,6 +85,7 @@ struct AppState {
   int history_kind = -1;       // the command kind of the last step
   double history_at = -1e9;    // when it was last extended
   double now = 0;              // the last Tick's time
+  std::optional<ViewPlace> restore_place;  // a workspace's selection, applied when its run arrives
   // The panels' splits per model kind (text, image) and the window's size in screen
   // coordinates (0: not known yet), kept in the settings.
   std::array<PanelLayout, 2> layouts{PanelLayout::defaults(false), PanelLayout::defaults(true)};
@@ -128,6 +129,7 @@ struct OpenCheckpoint { std::string path; };
 struct OpenImage { std::string path; };
 struct OpenTextFile { std::string path; };
 struct OpenTokenizer { std::string path; };  // for the current checkpoint
+struct OpenWorkspace { std::string path; };  // render/workspace.h: the model, input, selection and views it names
 struct DropFiles { std::vector<std::string> paths; };
 struct EditText { std::string text; double now = 0; };
 // Masked LMs: the word (letters and digits) at the query becomes '_' runs, the masks the model
@@ -164,7 +166,7 @@ struct ClearRecent {};
 struct SetExportsFolder { std::string path; };  // where screenshots and exported figures go
 struct Quit {};
 
-using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
+using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, OpenWorkspace, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
                              CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, SetHeadsAxes, SetDistanceAllHeads, ShowView, FocusView,
                              GoBack, GoForward, ResetLayout, ShowHelp, SetKeyboardNav, DismissError, TakeScreenshot, ClearRecent, SetExportsFolder, Quit>;
@@ -184,8 +186,8 @@ EngineJob make_job(const AppState& state);
 
 // Kind of a file by its name: checkpoint (.safetensors, .pt, .pth, .ckpt, .bin), image
 // (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pgm, .ppm, .pnm), tokenizer (.pkl, tokenizer.json,
-// encoder.json, vocab.json, vocab.bpe, merges.txt) or text (anything else).
-enum class FileKind { checkpoint, image, text, tokenizer };
+// encoder.json, vocab.json, vocab.bpe, merges.txt), workspace (*.workspace.json) or text (anything else).
+enum class FileKind { checkpoint, image, text, tokenizer, workspace };
 FileKind file_kind(const std::string& path);
 
 // The status bar's right side: the model, what it read and the selection, e.g.

@@ -42,6 +42,7 @@ const std::vector<Shortcut>& shortcuts() {
       {"Ctrl+0", "show all views"},
       {"F12 or Ctrl+P", "save a screenshot of the window (PNG)"},
       {"Ctrl+E", "export a view as a figure (PNG, SVG, PDF)"},
+      {"Ctrl+S", "save the workspace (model, input, selection, views) into the exports folder"},
       {"F1", "this help"},
       {"F6", "keyboard navigation: arrows move between buttons and fields, Space activates, Alt the menus; Esc leaves"},
       {"Ctrl+Q", "quit"},
@@ -149,6 +150,7 @@ std::optional<std::string> FileDialog::draw() {
                       : kind_ == FileKind::checkpoint  ? "Open checkpoint"
                       : kind_ == FileKind::image     ? "Open image"
                       : kind_ == FileKind::tokenizer ? "Open tokenizer (meta.pkl, tokenizer.json, encoder.json, vocab.json)"
+                      : kind_ == FileKind::workspace ? "Open workspace (*.workspace.json)"
                                                      : "Open text file";
   if (just_opened_) {
     ImGui::OpenPopup(title);

@@ -29,6 +29,24 @@ render::FigureSettings figure_settings(const AppState& s, ViewId view) {
   return f;
 }
 
+render::Workspace workspace_of(const AppState& s) {
+  render::Workspace w;
+  w.checkpoint = s.loaded_checkpoint.empty() ? s.checkpoint : s.loaded_checkpoint;
+  w.tokenizer = s.loaded_tokenizer;
+  w.device = s.device;
+  const bool image = s.is_image_model();
+  if (image) w.image = s.image_path;
+  else if (!s.text_path.empty()) w.text_file = s.text_path;
+  else w.text = s.text;
+  w.settings = figure_settings(s, ViewId::matrix);
+  w.settings.level = -1;
+  w.weights_level = s.weights_level;
+  if (s.focus) w.focus = view_name(*s.focus);
+  for (int v = 0; v < kViewCount; ++v)
+    if (!s.visible[static_cast<size_t>(v)]) w.hidden.push_back(view_name(static_cast<ViewId>(v)));
+  return w;
+}
+
 void ExportDialog::open(ViewId view) {
   open_ = just_opened_ = true;
   view_ = static_cast<int>(view);

@@ -7,11 +7,14 @@
 
 #include "gui/app_state.h"
 #include "render/figure_export.h"
+#include "render/workspace.h"
 
 namespace fmalens::gui {
 
 // The figure settings of the GUI's current selection and panels, for `view`.
 render::FigureSettings figure_settings(const AppState& state, ViewId view);
+// The window as a workspace (render/workspace.h): model, input, selection and views.
+render::Workspace workspace_of(const AppState& state);
 
 class ExportDialog {
  public:

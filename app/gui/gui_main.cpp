@@ -57,6 +57,7 @@ int gui_main(int argc, char** argv) {
     switch (file_kind(f)) {
       case FileKind::checkpoint: slot = &o.input.checkpoint; break;
       case FileKind::tokenizer: slot = &o.input.tokenizer; break;
+      case FileKind::workspace: slot = &o.workspace; break;
       case FileKind::image: slot = o.input.text.empty() && o.input.text_file.empty() ? &o.input.image : nullptr; break;
       case FileKind::text: slot = o.input.text.empty() && o.input.image.empty() ? &o.input.text_file : nullptr; break;
     }

@@ -24,6 +24,7 @@ struct GuiOptions {
   int bench_frames = 0;    // development: measure the matrix view's frame rate while panning
   bool no_settings = false;
   float ui_scale = 0;      // > 0: scale of the interface on top of the monitor's (saved in the settings)
+  std::string workspace;   // a *.workspace.json to open (its model, input and views)
 };
 
 // Parses the GUI options and runs. Exit codes (front_end.h): 0 success, 2 bad input (one

@@ -12,6 +12,7 @@
 #include "fmalens/quote.h"
 #include "gui/key_rules.h"
 #include "gui/panels.h"
+#include "gui/export_dialog.h"
 #include "gui/views.h"
 
 namespace fmalens::gui {
@@ -43,6 +44,21 @@ void App::export_figure(const render::ExportRequest& request) {
     state_.status = "exported " + (written.empty() ? std::string() : written.front());
   } catch (const std::exception& e) {
     state_.error = "export failed: " + error_line(e);
+  }
+}
+
+void App::save_workspace_file() {
+  const std::string dir = state_.exports_dir.empty() ? default_exports_dir() : state_.exports_dir;
+  const std::string& model = state_.loaded_checkpoint.empty() ? state_.checkpoint : state_.loaded_checkpoint;
+  const std::string name = (model.empty() ? std::string("fmalens") : std::filesystem::path(model).stem().string()) + ".workspace.json";
+  const std::string path = unused_path((std::filesystem::path(dir) / name).string());
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    render::save_workspace(path, workspace_of(state_));
+    state_.status = "saved workspace " + path;
+  } catch (const std::exception& e) {
+    state_.error = error_line(e);
   }
 }
 
@@ -96,6 +112,7 @@ void App::handle_shortcuts() {
       if (key(GLFW_KEY_I)) open_file(FileKind::image);
       if (key(GLFW_KEY_R)) c.push_back(RunNow{});
       if (key(GLFW_KEY_P)) c.push_back(TakeScreenshot{screenshot_path()});
+      if (key(GLFW_KEY_S) && state_.snapshot) save_workspace_file();
       if (key(GLFW_KEY_E) && state_.snapshot) export_dialog_.open(state_.focus.value_or(ViewId::matrix));
       if (key(GLFW_KEY_Q)) c.push_back(Quit{});
       if (key(GLFW_KEY_W) && focused_view_) c.push_back(ShowView{*focused_view_, false});
@@ -141,6 +158,8 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Open text file...", "Ctrl+T")) open_file(FileKind::text);
     if (ImGui::MenuItem("Open image...", "Ctrl+I")) open_file(FileKind::image);
     if (ImGui::MenuItem("Open tokenizer...", nullptr, false, !state_.is_image_model())) open_file(FileKind::tokenizer);
+    if (ImGui::MenuItem("Open workspace...")) open_file(FileKind::workspace);
+    if (ImGui::MenuItem("Save workspace", "Ctrl+S", false, static_cast<bool>(state_.snapshot))) save_workspace_file();
     if (ImGui::BeginMenu("Recent", !state_.recent.empty())) {
       for (const auto& path : state_.recent)
         if (ImGui::MenuItem(path.c_str())) c.push_back(DropFiles{{path}});
@@ -351,6 +370,7 @@ void App::draw_main_window() {
     else if (kind == FileKind::checkpoint) commands_.push_back(OpenCheckpoint{*path});
     else if (kind == FileKind::image) commands_.push_back(OpenImage{*path});
     else if (kind == FileKind::tokenizer) commands_.push_back(OpenTokenizer{*path});
+    else if (kind == FileKind::workspace) commands_.push_back(OpenWorkspace{*path});
     else commands_.push_back(OpenTextFile{*path});
   }
 }

@@ -2,10 +2,14 @@
 // engine, the settings file, and the matrix navigation arithmetic.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "gui/app_state.h"
+#include "gui/export_dialog.h"
+#include "render/workspace.h"
 #include "gui/exports_folder.h"
 #include "gui/settings.h"
 #include "render/matrix_renderer.h"
@@ -472,6 +476,54 @@ TEST(AppState, BackAndForwardStepThroughPlaces) {
   apply(s, RunFinished{result_of(text_spec(), "other.safetensors")});
   EXPECT_TRUE(s.back.empty());
   EXPECT_TRUE(s.forward.empty());
+}
+
+// A workspace written from one window and opened in another: the same model, input, colours,
+// views, and (once its run arrives) the same layer, head, query and matrix navigation; a bad
+// one is refused with one line and changes nothing.
+TEST(AppState, WorkspacesRoundTrip) {
+  const fs::path dir = fs::temp_directory_path() / ("fmalens_ws_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  AppState a = loaded_text_state();
+  apply(a, SelectLayer{1});
+  apply(a, SelectHead{1});
+  apply(a, SelectQuery{42});
+  apply(a, SetMatrixView{10, 20, 0.25});
+  apply(a, CycleColormap{});
+  apply(a, ShowView{ViewId::compare, false});
+  apply(a, SetHeadsAxes{"entropy (bits)", "sink mass"});
+  const std::string path = (dir / "w.workspace.json").string();
+  render::save_workspace(path, workspace_of(a));
+  EXPECT_EQ(file_kind(path), FileKind::workspace);
+
+  AppState b;
+  b.devices = a.devices;
+  const Effects e = apply(b, DropFiles{{path}});
+  ASSERT_TRUE(e.submit) << b.error;
+  EXPECT_EQ(b.checkpoint, fs::absolute(a.checkpoint).lexically_normal().string());
+  EXPECT_EQ(b.text, a.text);
+  EXPECT_EQ(b.matrix.colormap, a.matrix.colormap);
+  EXPECT_FALSE(b.visible[static_cast<size_t>(ViewId::compare)]);
+  EXPECT_EQ(b.heads_x, "entropy (bits)");
+  EngineResult r = result_of(text_spec());
+  r.model = std::make_shared<ModelInfo>(*r.model);
+  std::const_pointer_cast<ModelInfo>(r.model)->path = b.checkpoint;
+  apply(b, RunFinished{r});
+  EXPECT_EQ(b.layer, 1);
+  EXPECT_EQ(b.head, 1);
+  EXPECT_EQ(b.query, 42);
+  EXPECT_FALSE(b.nav.fit);
+  EXPECT_DOUBLE_EQ(b.nav.cells_per_pixel, 0.25);
+
+  // Refused: not a workspace, a view it does not know; the state stays.
+  std::ofstream(dir / "bad.workspace.json") << R"({"fmalens_workspace": 1, "checkpoint": "m.safetensors", "views": {"hidden": ["nope"]}})";
+  AppState c = loaded_text_state();
+  const std::string text_before = c.text;
+  EXPECT_FALSE(apply(c, OpenWorkspace{(dir / "bad.workspace.json").string()}).submit);
+  EXPECT_NE(c.error.find("nope"), std::string::npos) << c.error;
+  EXPECT_EQ(c.error.find('\n'), std::string::npos);
+  EXPECT_EQ(c.text, text_before);
+  fs::remove_all(dir);
 }
 
 }  // namespace
