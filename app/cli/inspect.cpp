@@ -64,12 +64,24 @@ class Staging {
     }
     names_.push_back(name);
   }
-  // Moves every staged file into --out (created if missing).
+  // A folder of files: created in the staging folder, filled by fill(path), moved as one.
+  template <class Fill>
+  void add_folder(const std::string& name, Fill&& fill) {
+    add(name, [&](const std::string& path) {
+      make_dir(path);
+      fill(path);
+    });
+  }
+  // Moves every staged file into --out (created if missing); a staged folder replaces the one there.
   void commit() {
     make_dir(out_);
-    for (const std::string& name : names_)
+    for (const std::string& name : names_) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(dir_ + "/" + name, ec) && std::filesystem::is_directory(out_ + "/" + name, ec))
+        std::filesystem::remove_all(out_ + "/" + name, ec);
       if (::rename((dir_ + "/" + name).c_str(), (out_ + "/" + name).c_str()) != 0)
         throw Error("cannot write " + shown_path(out_ + "/" + name) + ": " + std::strerror(errno));
+    }
     ::rmdir(dir_.c_str());
     dir_.clear();
   }
@@ -119,8 +131,15 @@ void add_inspect(CLI::App& app, Action& action) {
   cmd->add_option("--mask", *masks,
                   "Masked LMs: byte ranges START:LEN[,START:LEN...] of the text run to mask; the model fills them in "
                   "(the manifest's filled_text)");
-  cmd->callback([in, out, masks, &action] {
-    action = [in, out, masks]() -> int {
+  auto format = std::make_shared<std::string>("npy");
+  auto top_k = std::make_shared<int64_t>(8);
+  cmd->add_option("--format", *format,
+                  "npy (the arrays, default) or headvis: also per-head sparse rows (the top keys of every query with their weights and "
+                  "the token strings) in heads/L<l>H<h>.json, the shape HeadVis-style viewers read (documented in the README)")
+      ->check(CLI::IsMember({"npy", "headvis"}));
+  cmd->add_option("--top-k", *top_k, "With --format headvis: keys kept per query (default 8)")->check(CLI::Range(1, 4096));
+  cmd->callback([in, out, masks, format, top_k, &action] {
+    action = [in, out, masks, format, top_k]() -> int {
       auto model = Model::load(in->checkpoint, in->tokenizer);
       RunOptions ro;
       ro.device = in->device;
@@ -198,6 +217,42 @@ void add_inspect(CLI::App& app, Action& action) {
           add(f + "values.npy", w.values.shape, "float32", "value downsampling basis functions [p, d, block tokens]");
         }
       }
+      // --format headvis: per head, each query's top keys by the implied row's weight (O(n) memory).
+      std::vector<std::pair<std::string, std::string>> sparse_files;
+      if (*format == "headvis") {
+        if (!fma) throw Error("--format headvis needs an FMA or local model (this one has " + std::string(attention_kind_name(snap.config.attention_kind)) + " attention)");
+        std::vector<std::string> token_strings;
+        for (int64_t t = 0; t < snap.tokens; ++t)
+          token_strings.push_back(snap.config.kind == ModelKind::image ? "patch " + std::to_string(t) : snap.token_text(t));
+        const int64_t k = std::min<int64_t>(*top_k, snap.tokens);
+        for (int layer = 0; layer < static_cast<int>(snap.layers.size()); ++layer)
+          for (int head = 0; head < static_cast<int>(snap.config.n_head); ++head) {
+            nlohmann::json rows = nlohmann::json::array(), weights = nlohmann::json::array();
+            std::vector<int64_t> order(static_cast<size_t>(snap.tokens));
+            for (int64_t i = 0; i < snap.tokens; ++i) {
+              const Array row = implied_attention_rows(snap, layer, head, i, i + 1);
+              for (int64_t t = 0; t < snap.tokens; ++t) order[static_cast<size_t>(t)] = t;
+              std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                                [&](int64_t a, int64_t b) { return row.data[static_cast<size_t>(a)] > row.data[static_cast<size_t>(b)]; });
+              nlohmann::json keys = nlohmann::json::array(), w = nlohmann::json::array();
+              for (int64_t j = 0; j < k; ++j) {
+                const float v = row.data[static_cast<size_t>(order[static_cast<size_t>(j)])];
+                if (v <= 0) break;
+                keys.push_back(order[static_cast<size_t>(j)]);
+                w.push_back(v);
+              }
+              rows.push_back(keys);
+              weights.push_back(w);
+            }
+            const nlohmann::json file = {{"format", "fmalens-sparse-attention/1"}, {"layer", layer}, {"head", head}, {"top_k", k},
+                                         {"tokens", token_strings}, {"keys", rows}, {"weights", weights}};
+            sparse_files.emplace_back("L" + std::to_string(layer) + "H" + std::to_string(head) + ".json",
+                                      file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+          }
+        staging.add_folder("heads", [&](const std::string& folder) {
+          for (const auto& [name, text] : sparse_files) write_file_atomically(folder + "/" + name, text);
+        });
+      }
       std::string head_metrics_text;  // every head's statistics (head_metrics.h), FMA and local runs
       if (fma) {
         const std::vector<HeadStats> stats = head_stats(snap);
@@ -223,6 +278,10 @@ void add_inspect(CLI::App& app, Action& action) {
                                  {"device", snap.device},
                                  {"run_ms", snap.run_ms},
                                  {"arrays", arrays}};
+      if (!sparse_files.empty())
+        manifest["sparse_rows"] = {{"files", "heads/L<layer>H<head>.json"},
+                                   {"meaning", "per query its top_k keys (indices into tokens) and their weights in the implied matrix, "
+                                               "largest first; tokens as strings"}};
       if (fma)
         manifest["head_metrics"] = {{"file", "head_metrics.json"},
                                     {"meaning", "per layer and head: mass per level, attended distance (mean, median, profile by level "
