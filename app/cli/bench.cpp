@@ -71,6 +71,14 @@ nlohmann::json to_json(const BenchRecord& r) {
           {"m", r.c.m},             {"p", r.c.p}};
 }
 
+// --json: every record, atomically.
+void write_records_json(const std::string& path, const std::vector<BenchRecord>& records) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : records) j.push_back(to_json(r));
+  write_file_atomically(path, j.dump(1) + "\n");
+  std::printf("wrote %s\n", path.c_str());
+}
+
 // The matrix view's frame time at n tokens, offscreen (headless EGL), `frames` x 10 frames
 // per phase; ms = a full redraw (zooming), the note has panning and a still frame.
 BenchRecord run_matrix_view_case(const BenchCase& c, int frames) {
@@ -445,12 +453,7 @@ int run_attention_comparison(const BenchArgs& a) {
                                                  a.device + ", 4 heads, d 64, m 32, p 4"));
     std::printf("wrote %s\n", a.plot.c_str());
   }
-  if (!a.json.empty()) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : records) j.push_back(to_json(r));
-    write_file_atomically(a.json, j.dump(1) + "\n");
-    std::printf("wrote %s\n", a.json.c_str());
-  }
+  if (!a.json.empty()) write_records_json(a.json, records);
   return 0;
 }
 
@@ -600,12 +603,7 @@ int run_parent(const BenchArgs& a) {
     write_file_atomically(a.plot, bench_plot_svg(records));
     std::printf("wrote %s\n", a.plot.c_str());
   }
-  if (!a.json.empty()) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : records) j.push_back(to_json(r));
-    write_file_atomically(a.json, j.dump(1) + "\n");
-    std::printf("wrote %s\n", a.json.c_str());
-  }
+  if (!a.json.empty()) write_records_json(a.json, records);
   return 0;
 }
 

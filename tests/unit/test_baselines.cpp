@@ -13,6 +13,7 @@
 #include "model/model_io.h"
 #include "model/network.h"
 #include "test_util.h"
+#include "train_util.h"
 
 namespace fmalens {
 namespace {
@@ -148,24 +149,8 @@ TEST(Baselines, ModelsOfEachKindTrainEvaluateAndRun) {
   test::write_file(data, text);
   for (AttentionKind kind : {AttentionKind::local, AttentionKind::elu_linear}) {
     SCOPED_TRACE(to_string(kind));
-    TrainOptions o;
-    o.out = tmp.path + "/" + to_string(kind) + ".safetensors";
-    o.data = data;
-    o.model.kind = ModelKind::text;
+    TrainOptions o = test::tiny_text_training(tmp.path + "/" + to_string(kind) + ".safetensors", data, 64, 16, 8, 20, 4);
     o.model.attention_kind = kind;
-    o.model.n_layer = 1;
-    o.model.n_head = 2;
-    o.model.n_embd = 16;
-    o.model.block_size = 64;
-    o.model.attention.m = 8;
-    o.model.attention.p = 2;
-    o.steps = 20;
-    o.batch_size = 4;
-    o.lr = 3e-3;
-    o.warmup = 2;
-    o.eval_interval = 10;
-    o.eval_batches = 1;
-    o.threads = 1;
     train(o, nullptr);
     const EvalResult r = evaluate(o.out, data, 2000, "cpu");
     EXPECT_EQ(r.metric, "bits_per_byte");

@@ -10,6 +10,7 @@
 #include "model/model_io.h"
 #include "model/network.h"
 #include "test_util.h"
+#include "train_util.h"
 #include "train/datasets.h"
 
 namespace fmalens {
@@ -146,26 +147,11 @@ TEST(MaskedLm, TrainsAndEvaluatesRepeatablyOnMaskedBytes) {
   std::string text;
   for (int i = 0; i < 400; ++i) text += "the cat sat on the mat; the dog sat on the log. ";
   test::write_file(data, text);
-  TrainOptions o;
-  o.out = tmp.path + "/mlm.safetensors";
-  o.data = data;
-  o.model.kind = ModelKind::text;
-  o.model.n_layer = 1;
-  o.model.n_head = 2;
-  o.model.n_embd = 32;
-  o.model.block_size = 128;
+  TrainOptions o = test::tiny_text_training(tmp.path + "/mlm.safetensors", data, 128, 32, 16, 60, 8);
   o.model.masked_lm = true;
   o.model.vocab_size = kMaskToken + 1;
   o.model.attention.variant = Variant::bidirectional;
-  o.model.attention.m = 16;
-  o.model.attention.p = 2;
-  o.steps = 60;
-  o.batch_size = 8;
-  o.lr = 3e-3;
-  o.warmup = 10;
-  o.eval_interval = 30;
   o.eval_batches = 2;
-  o.threads = 1;
   train(o, nullptr);
   const EvalResult a = evaluate(o.out, data, 4000, "cpu");
   const EvalResult b = evaluate(o.out, data, 4000, "cpu");
