@@ -56,6 +56,8 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
                   "A new model from these options, starting from the tensors of this checkpoint that match by name and shape")
       ->excludes("--init");
   cmd->add_flag("--position-offsets", o->position_offsets, "Text: train short windows at random positions of the context");
+  cmd->add_flag("--windows-within-files", o->windows_within_files,
+                "Text folders: every training and validation window lies within one file (long contexts on source files)");
   cmd->add_flag("--masked", m.masked_lm,
                 "Text: a masked byte LM (bidirectional; 15% of bytes masked in spans of 1-8, the loss on those)");
   int64_t* local_mixing = &t->local_mixing;

@@ -42,6 +42,7 @@ struct TrainOptions {
   // warm start across shapes: a fresh model from the options, then every tensor of this
   // checkpoint with a matching name and shape (e.g. a causal LM's into a masked LM)
   std::string init_weights;
+  bool windows_within_files = false;  // text folders: no training or validation window spans two files
   bool position_offsets = false;  // text: place short windows at random positions of the context
   bool augment = true;          // images: random shifts and flips
   ImageFolderOptions folder;    // images: --data an image folder

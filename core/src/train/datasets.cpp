@@ -45,45 +45,84 @@ TextCorpus load_text_corpus(const std::string& path, int every, int offset) {
     corpus.train = all.substr(0, cut);
     corpus.val = all.substr(cut);
     corpus.train_files = corpus.val_files = {path};
+    corpus.train_starts = corpus.val_starts = {0};
     return corpus;
   }
-  std::vector<fs::path> files;
-  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    const fs::path& p = it->path();
-    if (it->is_symlink(ec)) continue;  // fortunes' *.u8 are links to the same files
-    if (!it->is_regular_file(ec)) continue;
-    const auto ext = p.extension().string();
-    if (ext == ".dat" || ext == ".gz" || ext == ".zip") continue;
-    if (looks_like_text(p)) files.push_back(p);
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw Error(shown_path(path) + ": no text files found");
-  for (size_t i = 0; i < files.size(); ++i) {
-    const bool held_out = files.size() > 1 && static_cast<int>(i % static_cast<size_t>(every)) == offset % every;
-    (held_out ? corpus.val_files : corpus.train_files).push_back(files[i].string());
-    (held_out ? corpus.val : corpus.train) += read_all(files[i]) + "\n";
-  }
-  if (corpus.val.empty()) {  // fewer files than `every`: hold out the last one
-    corpus.val_files.push_back(corpus.train_files.back());
-    corpus.train_files.pop_back();
-    corpus.train.clear();
-    for (auto& f : corpus.train_files) corpus.train += read_all(f) + "\n";
-    corpus.val = read_all(corpus.val_files.back()) + "\n";
+  auto text_files = [&](const fs::path& folder) {
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      const fs::path& p = it->path();
+      if (it->is_symlink(ec)) continue;  // fortunes' *.u8 are links to the same files
+      if (!it->is_regular_file(ec)) continue;
+      const auto ext = p.extension().string();
+      if (ext == ".dat" || ext == ".gz" || ext == ".zip") continue;
+      if (looks_like_text(p)) files.push_back(p);
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  };
+  auto append = [](const fs::path& f, std::vector<std::string>& names, std::string& text, std::vector<int64_t>& starts) {
+    names.push_back(f.string());
+    starts.push_back(static_cast<int64_t>(text.size()));
+    text += read_all(f) + "\n";
+  };
+  const fs::path root(path);
+  const fs::path held = fs::is_directory(root / "heldout", ec) ? root / "heldout" : root / "val";
+  if (fs::is_directory(root / "train", ec) && fs::is_directory(held, ec)) {  // split by folder
+    for (const auto& f : text_files(root / "train")) append(f, corpus.train_files, corpus.train, corpus.train_starts);
+    for (const auto& f : text_files(held)) append(f, corpus.val_files, corpus.val, corpus.val_starts);
+    if (corpus.val.empty()) throw Error(shown_path(held.string()) + ": no held-out text files");
+  } else {
+    const std::vector<fs::path> files = text_files(root);
+    if (files.empty()) throw Error(shown_path(path) + ": no text files found");
+    // Fewer files than `every`: the last one is held out.
+    const bool few = static_cast<int>(files.size()) <= offset % every;
+    for (size_t i = 0; i < files.size(); ++i) {
+      const bool held_out = files.size() > 1 && (few ? i + 1 == files.size() : static_cast<int>(i % static_cast<size_t>(every)) == offset % every);
+      if (held_out) append(files[i], corpus.val_files, corpus.val, corpus.val_starts);
+      else append(files[i], corpus.train_files, corpus.train, corpus.train_starts);
+    }
+    if (corpus.val.empty()) {  // a single file in a folder: 90/10 by position
+      corpus.val = corpus.train.substr(corpus.train.size() * 9 / 10);
+      corpus.train.resize(corpus.train.size() * 9 / 10);
+      corpus.val_files = corpus.train_files;
+      corpus.val_starts = {0};
+    }
   }
   if (corpus.train.size() < 64) throw Error(shown_path(path) + ": too little training text");
   return corpus;
 }
 
-torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng) {
+torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng,
+                                  const std::vector<int64_t>* file_starts) {
   const int64_t n = static_cast<int64_t>(text.size());
   TORCH_CHECK(n > T + 1, "text of ", n, " bytes is too short for windows of ", T + 1);
   auto out = torch::empty({batch, T + 1}, torch::kLong);
   auto* o = out.data_ptr<int64_t>();
-  std::uniform_int_distribution<int64_t> start(0, n - T - 1);
+  // The starts a window may take: anywhere, or within one file (cumulative counts per file).
+  std::vector<int64_t> first, cumulative;
+  if (file_starts && !file_starts->empty()) {
+    int64_t total = 0;
+    for (size_t f = 0; f < file_starts->size(); ++f) {
+      const int64_t begin = (*file_starts)[f], end = f + 1 < file_starts->size() ? (*file_starts)[f + 1] - 1 : n - 1;  // '\n' joins files
+      const int64_t windows = end - begin - T;  // bytes [begin, end): starts begin .. end - T - 1
+      if (windows <= 0) continue;
+      first.push_back(begin);
+      total += windows;
+      cumulative.push_back(total);
+    }
+    TORCH_CHECK(!cumulative.empty(), "no file holds a window of ", T + 1, " bytes");
+  }
+  std::uniform_int_distribution<int64_t> start(0, (cumulative.empty() ? n - T : cumulative.back()) - 1);
   for (int64_t b = 0; b < batch; ++b) {
-    const auto* s = reinterpret_cast<const uint8_t*>(text.data()) + start(rng);
+    int64_t at = start(rng);
+    if (!cumulative.empty()) {
+      const size_t f = static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), at) - cumulative.begin());
+      at = first[f] + at - (f == 0 ? 0 : cumulative[f - 1]);
+    }
+    const auto* s = reinterpret_cast<const uint8_t*>(text.data()) + at;
     for (int64_t t = 0; t <= T; ++t) *o++ = s[t];
   }
   return out;

@@ -18,16 +18,23 @@ constexpr const char* kDefaultImageData = "/usr/share/datasets/fashion-mnist";
 struct TextCorpus {
   std::vector<std::string> train_files, val_files;
   std::string train, val;  // concatenated bytes (files joined with '\n')
+  // Where each file starts in `train` / `val` (a single file split 90/10: one start each).
+  std::vector<int64_t> train_starts, val_starts;
 };
 
 // `path`: a text file or a folder (recursively; binary and index files such as fortune's
-// .dat are skipped). Held out by file: every `every`-th file in sorted order (from `offset`)
-// goes to validation; a single file is split 90/10 by position instead.
+// .dat are skipped). Held out by file: a folder with train/ and heldout/ (or val/) subfolders
+// is split by them (tools/make_kernel_corpus.py writes such folders); otherwise every
+// `every`-th file in sorted order (from `offset`) goes to validation; a single file is split
+// 90/10 by position instead.
 TextCorpus load_text_corpus(const std::string& path, int every = 10, int offset = 3);
 
 // (b, T + 1) int64 windows starting at random positions of `text`: inputs are [:, :T],
 // targets [:, 1:].
-torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng);
+// With `file_starts` (TextCorpus's), every window lies within one file: a file is picked with
+// probability proportional to the windows it holds (files shorter than T + 1 bytes hold none).
+torch::Tensor sample_text_windows(const std::string& text, int64_t batch, int64_t T, std::mt19937_64& rng,
+                                  const std::vector<int64_t>* file_starts = nullptr);
 
 // Masked-LM inputs and targets from byte windows (b, T): spans of 1..max_span bytes at random
 // places, until at least `rate` of each window is masked. Masked bytes become kMaskToken in

@@ -194,7 +194,7 @@ torch::Tensor text_loss(Network& net, const torch::Tensor& windows, std::mt19937
 
 // Mean loss over `batches` fixed batches of held-out data.
 double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t batch, int64_t batches,
-                       const torch::Device& device) {
+                       const torch::Device& device, bool within_files) {
   torch::NoGradGuard no_grad;
   net.module().eval();
   std::mt19937_64 rng(12345);
@@ -202,7 +202,8 @@ double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t 
   for (int64_t i = 0; i < batches; ++i) {
     torch::Tensor loss;
     if (net.config().kind == ModelKind::text) {
-      loss = text_loss(net, sample_text_windows(data.text.val, batch, seq_len, rng), rng, device);
+      loss = text_loss(net, sample_text_windows(data.text.val, batch, seq_len, rng, within_files ? &data.text.val_starts : nullptr), rng,
+                       device);
     } else {
       // A held-out set smaller than a batch (a small image folder) is one batch.
       const int64_t n = data.test_images.labels.size(0), b = std::min(batch, n);
@@ -224,6 +225,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"augment", o.augment},
           {"val_fraction", o.folder.val_fraction}, {"skip_bad_images", o.folder.skip_bad_images},
           {"init", o.init},          {"init_weights", o.init_weights},          {"position_offsets", o.position_offsets},
+          {"windows_within_files", o.windows_within_files},
           {"data", o.data}};
 }
 
@@ -336,7 +338,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     torch::Tensor loss;
     int64_t items;
     if (config.kind == ModelKind::text) {
-      auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng);
+      auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng, o.windows_within_files ? &data.text.train_starts : nullptr);
       // Short windows placed at random positions of the context (multiples of their length,
       // so the FMA blocks keep their alignment): every position embedding gets trained.
       int64_t offset = 0;
@@ -371,7 +373,8 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     const bool eval_now = step % o.eval_interval == 0 || step - sitting_step0 == o.steps;
     if (eval_now) {
       const int64_t vlen = config.kind == ModelKind::text ? ph.seq_len : 0;
-      last_val = validation_loss(*net, data, vlen, config.kind == ModelKind::text ? ph.batch : 256, o.eval_batches, device);
+      last_val = validation_loss(*net, data, vlen, config.kind == ModelKind::text ? ph.batch : 256, o.eval_batches, device,
+                                 o.windows_within_files);
     }
     if (step % 10 == 0 || eval_now) {
       nlohmann::json point = {{"step", step}, {"time", prior_wall + seconds_since(t0)}, {"train", smooth},
@@ -398,7 +401,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   }
   const int64_t final_len = config.kind == ModelKind::text ? phases.back().seq_len : 0;
   last_val = validation_loss(*net, data, final_len, config.kind == ModelKind::text ? phases.back().batch : 256,
-                             o.eval_batches, device);
+                             o.eval_batches, device, o.windows_within_files);
   history["final_val_loss"] = last_val;
   save(true);
   TrainResult r;
