@@ -26,14 +26,18 @@ torch::Tensor elu_linear_attention(const torch::Tensor& q, const torch::Tensor& 
     const auto den = torch::matmul(fq, z).clamp_min(kDenominatorFloor);  // (b, h, n, 1)
     return (torch::matmul(fq, S) / den).to(q.scalar_type());
   }
-  const int64_t n = q.size(2);
   auto S = torch::zeros({q.size(0), q.size(1), q.size(3), v.size(3)}, fq.options());  // keys before the chunk
   auto z = torch::zeros({q.size(0), q.size(1), q.size(3), 1}, fq.options());
   const auto lower = torch::ones({chunk, chunk}, fq.options()).tril();
+  // One split per input, not a narrow per chunk: a narrow's backward writes a gradient of the
+  // whole sequence, which made the backward O(n^2 / chunk); a split's backward is one concat.
+  const auto qs = fq.split(chunk, 2), ks = fk.split(chunk, 2), vs = vv.split(chunk, 2);
   std::vector<torch::Tensor> out;
-  for (int64_t c0 = 0; c0 < n; c0 += chunk) {
-    const int64_t len = std::min(chunk, n - c0);
-    const auto qc = fq.narrow(2, c0, len), kc = fk.narrow(2, c0, len), vc = vv.narrow(2, c0, len);
+  for (size_t c = 0; c < qs.size(); ++c) {
+    const int64_t len = qs[c].size(2);
+    const auto& qc = qs[c];
+    const auto& kc = ks[c];
+    const auto& vc = vs[c];
     const auto A = torch::matmul(qc, kc.transpose(2, 3)) * lower.narrow(0, 0, len).narrow(1, 0, len);  // (b, h, len, len)
     const auto num = torch::matmul(A, vc) + torch::matmul(qc, S);
     const auto den = (A.sum(-1, true) + torch::matmul(qc, z)).clamp_min(kDenominatorFloor);
