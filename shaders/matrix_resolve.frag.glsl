@@ -11,6 +11,9 @@ uniform vec4 u_view;            // t0, i0, cells per pixel x, y (as in the sampl
 uniform int u_colormap;
 uniform int u_log_scale;
 uniform vec2 u_range;           // linear: (0, 1 / hi); log: (log lo, 1 / (log hi - log lo))
+uniform float u_gamma;          // linear scale: position (v / hi)^gamma
+uniform int u_row_normalise;    // 1: values divided by their pixel row's largest first
+uniform sampler2D u_row_scale;  // [1, height] R32F, GL rows: each pixel row's largest value
 uniform vec3 u_tints[16];
 uniform float u_tint_strength;
 uniform vec3 u_background;      // no cell attended (e.g. the causal future)
@@ -25,9 +28,13 @@ uniform vec3 u_highlight;
 out vec4 o_color;
 
 // The per-frame constants of the scale come from the CPU: only one log per pixel.
-float scale_position(float v) {
+float scale_position(float v, int gl_row) {
+  if (u_row_normalise == 1) {
+    float top = texelFetch(u_row_scale, ivec2(0, gl_row), 0).r;
+    v = top > 0.0 ? v / top : 0.0;
+  }
   if (!(v > 0.0)) return 0.0;
-  return u_log_scale == 0 ? clamp(v * u_range.y, 0.0, 1.0) : clamp((log(v) - u_range.x) * u_range.y, 0.0, 1.0);
+  return u_log_scale == 0 ? pow(clamp(v * u_range.y, 0.0, 1.0), u_gamma) : clamp((log(v) - u_range.x) * u_range.y, 0.0, 1.0);
 }
 
 void main() {
@@ -40,7 +47,7 @@ void main() {
   } else if (a.r < 0.0) {
     color = u_hidden;
   } else {
-    color = colormap(u_colormap, scale_position(a.r));
+    color = colormap(u_colormap, scale_position(a.r, p.y));
     if (u_tint_strength > 0.0) color = mix(color, u_tints[int(floatBitsToUint(a.r) & 15u)], u_tint_strength);  // level in the low bits
   }
   // Centre cell of this pixel (column t, row i; rows grow downwards, GL rows upwards).

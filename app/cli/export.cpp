@@ -47,8 +47,9 @@ struct ExportOptions {
   int layer = 0, head = -1, level = -1;
   int64_t query = -1;
   double width = 0, height = 0, dpi = 300, font = 0;
-  float decades = 4;
-  bool no_colorbar = false, no_title = false, no_outlines = false, quiet = false;
+  float decades = 4, gamma = 0.5f;
+  std::string cells = "peak";
+  bool no_colorbar = false, no_title = false, no_outlines = false, quiet = false, row_normalise = false, sink_strip = false;
   std::string workspace;           // a *.workspace.json: its model, input and settings
   std::set<std::string> given;     // the options on the command line (they win over the workspace's)
 };
@@ -106,7 +107,15 @@ int run_export(ExportOptions o) {
   if (o.workspace.empty() || given("--query")) st.query = o.query;
   if (o.workspace.empty() || given("--level")) st.level = o.level;
   if (o.workspace.empty() || given("--colormap")) st.colormap = render::colormap_from_name(o.colormap);
-  if (o.workspace.empty() || given("--scale")) st.log_scale = o.scale == "log";
+  if (o.workspace.empty() || given("--scale")) {
+    st.log_scale = o.scale == "log";
+    st.gamma = o.scale == "gamma" ? o.gamma : 1.0f;
+  } else if (given("--gamma")) {
+    st.gamma = o.gamma;
+  }
+  if (o.workspace.empty() || given("--cells")) st.mass = o.cells == "mass";
+  if (o.workspace.empty() || given("--row-normalise")) st.row_normalise = o.row_normalise;
+  if (o.workspace.empty() || given("--sink-strip")) st.sink_strip = o.sink_strip;
   if (o.workspace.empty() || given("--decades")) st.decades = o.decades;
   if (o.workspace.empty() || given("--no-outlines")) st.outlines = !o.no_outlines;
   st.title = o.title;
@@ -168,7 +177,16 @@ void add_export(CLI::App& app, Action& action) {
   cmd->add_option("--font-size", o->font, "Label size: pixels (PNG) or points (SVG, PDF)")->check(CLI::Range(4.0, 200.0));
   cmd->add_option("--colormap", o->colormap, "viridis, magma, cividis or grey (default viridis)")
       ->check(CLI::IsMember({"viridis", "magma", "cividis", "grey"}));
-  cmd->add_option("--scale", o->scale, "Colour scale: linear or log (default log)")->check(CLI::IsMember({"linear", "log"}));
+  cmd->add_option("--scale", o->scale, "Colour scale: linear, log or gamma (linear to the power --gamma; default log)")
+      ->check(CLI::IsMember({"linear", "log", "gamma"}));
+  cmd->add_option("--gamma", o->gamma, "--scale gamma: colour position (v / max)^gamma (default 0.5)")->check(CLI::Range(0.05, 20.0));
+  cmd->add_option("--cells", o->cells,
+                  "Matrix pixels: peak (the largest weight sampled in the pixel, default) or mass (the attention mass on its "
+                  "keys per query row: a row of pixels sums to 1)")
+      ->check(CLI::IsMember({"peak", "mass"}));
+  cmd->add_flag("--row-normalise", o->row_normalise, "Matrix: colour each query row against its own largest value");
+  cmd->add_flag("--sink-strip", o->sink_strip,
+                "Matrix: the first key's weight (and the phantom zero keys' mass) in strips of their own scale, left of the matrix");
   cmd->add_option("--decades", o->decades, "Log scale: decades the colours span (default 4)")->check(CLI::Range(1.0, 10.0));
   cmd->add_option("--title", o->title, "Title (default: model, layer, head, query, level)");
   cmd->add_flag("--no-title", o->no_title, "No title");

@@ -328,6 +328,7 @@ struct Applier {
     s.matrix = c.settings;
     s.matrix.decades = std::clamp(s.matrix.decades, 1.0f, 12.0f);
     s.matrix.tint_strength = std::clamp(s.matrix.tint_strength, 0.0f, 1.0f);
+    s.matrix.gamma = std::clamp(s.matrix.gamma, 0.05f, 20.0f);
     s.matrix.overlay_opacity = std::clamp(s.matrix.overlay_opacity, 0.0f, 1.0f);
     return {};
   }

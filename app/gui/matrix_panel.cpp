@@ -15,18 +15,8 @@
 namespace fmalens::gui {
 namespace {
 
-// Axis position of a token: 2D models in Z order put each cell's tokens side by side.
-int64_t axis_of_token(const AttentionConfig& a, bool z_order, int64_t token) {
-  if (a.variant != Variant::grid2d || !z_order) return token;
-  return Layout::morton(token / a.grid_side, token % a.grid_side);
-}
-
-int64_t token_of_axis(const AttentionConfig& a, bool z_order, int64_t axis) {
-  if (a.variant != Variant::grid2d || !z_order) return axis;
-  int64_t y, x;
-  Layout::unmorton(axis, &y, &x);
-  return y * a.grid_side + x;
-}
+using render::axis_of_token;
+using render::token_of_axis;
 
 std::string level_title(const Layout& layout, int level) {
   if (level == 0) return "fine";
@@ -38,7 +28,8 @@ std::string level_title(const Layout& layout, int level) {
   return buf;
 }
 
-void cell_tooltip(PanelContext& p, int64_t qi, int64_t kt) {
+// `mass`: the hovered pixel's mass (mass view; < 0: none).
+void cell_tooltip(PanelContext& p, int64_t qi, int64_t kt, float mass_here) {
   const Snapshot& snap = *p.state.snapshot;
   const Layout& layout = *p.res.layout();
   const render::BandData& bands = *p.res.bands();
@@ -69,6 +60,7 @@ void cell_tooltip(PanelContext& p, int64_t qi, int64_t kt) {
     ImGui::Text("weight %.4g per key: block mass %.4g over %lld keys", static_cast<double>(v),
                 static_cast<double>(v) * static_cast<double>(g.block_tokens), static_cast<long long>(g.block_tokens));
   }
+  if (mass_here >= 0) ImGui::Text("pixel mass %.4g (its keys, per query row)", static_cast<double>(mass_here));
   ImGui::Separator();
   ImGui::TextDisabled("row mass per level");
   const std::vector<double> mass = render::row_level_mass(snap, p.state.layer, p.state.head, qi);
@@ -95,7 +87,8 @@ void cell_tooltip(PanelContext& p, int64_t qi, int64_t kt) {
 }  // namespace
 
 render::MatrixView current_matrix_view(const AppState& s, int64_t tokens, int w, int h, float font_px) {
-  const render::MatrixFigureLayout lay = render::matrix_figure_layout({0, 0, w, h}, font_px);
+  const int strips = s.snapshot ? render::matrix_side_strips(s.matrix, s.snapshot->attention) : 0;
+  const render::MatrixFigureLayout lay = render::matrix_figure_layout({0, 0, w, h}, font_px, true, strips);
   render::MatrixView v;
   if (s.nav.fit) {
     v = render::MatrixView::fit(tokens, lay.matrix.w, lay.matrix.h);
@@ -139,11 +132,10 @@ void draw_matrix_panel(PanelContext& p) {
   }
   ImGui::SameLine();
   changed |= ImGui::Checkbox("log", &ms.log_scale);
-  if (ms.log_scale) {
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
-    changed |= ImGui::SliderFloat("decades", &ms.decades, 1, 10, "%.0f");
-  }
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
+  if (ms.log_scale) changed |= ImGui::SliderFloat("decades", &ms.decades, 1, 10, "%.0f");
+  else changed |= ImGui::SliderFloat("gamma", &ms.gamma, 0.2f, 3.0f, "%.2f", ImGuiSliderFlags_Logarithmic);
   ImGui::SameLine();
   changed |= ImGui::Checkbox("outlines", &ms.outlines);
   ImGui::SameLine();
@@ -158,8 +150,23 @@ void draw_matrix_panel(PanelContext& p) {
   }
   ImGui::SameLine();
   if (ImGui::Button("Fit")) p.emit(FitMatrix{});
-  if (changed) p.emit(SetMatrixSettings{ms});
   level_toggles(p, p.res.band_textures.levels());
+  ImGui::SameLine();
+  ImGui::TextDisabled("|");
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("mass", &ms.mass);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Each pixel: the attention mass on its keys (summed), per query row it covers.\n"
+                      "A row of pixels sums to its rows' mass at any zoom. Off: the largest weight sampled in the pixel.");
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("per row", &ms.row_normalise);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Colour each query row against its own largest value");
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("k0 strip", &ms.sink_strip);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Pin the first key's weight (an attention sink) and the phantom zero keys' mass to strips of their\n"
+                      "own, each on its own scale; the matrix's colours then leave the first key out.");
+  if (changed) p.emit(SetMatrixSettings{ms});
 
   // The picture.
   const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -170,9 +177,12 @@ void draw_matrix_panel(PanelContext& p) {
   fig.text = snap.config.kind == ModelKind::text ? &snap : nullptr;
   fig.grid_side = snap.attention.grid_side;
   fig.font_px = f;
+  fig.band_data = p.res.bands();
+  const int strips = fig.side_strips(snap.attention);
   const render::MatrixView& v = fig.view;
   KeyHasher key;
   key.add(v.t0).add(v.i0).add(v.cells_per_pixel).add(v.level_mask).add(v.colormap).add(v.log_scale).add(v.decades);
+  key.add(v.mass).add(v.row_normalise).add(v.gamma).add(v.sink_strip);
   key.add(v.tint_strength).add(v.outlines).add(v.z_order).add(v.selected_row).add(p.res.band_textures.version()).add(f);
   ViewImage& img = p.res.images[static_cast<size_t>(ViewId::matrix)];
   bool& complete = p.res.matrix_complete;
@@ -188,7 +198,7 @@ void draw_matrix_panel(PanelContext& p) {
   img.show("##matrix");
   {
     // What is on screen, for the compare view, the keyboard zoom and the benchmark.
-    const render::MatrixFigureLayout shown = render::matrix_figure_layout(img.rect(), f);
+    const render::MatrixFigureLayout shown = render::matrix_figure_layout(img.rect(), f, true, strips);
     p.res.last_matrix_view = v;
     p.res.last_matrix_w = shown.matrix.w;
     p.res.last_matrix_h = shown.matrix.h;
@@ -200,7 +210,7 @@ void draw_matrix_panel(PanelContext& p) {
   }
 
   // Interaction, in the matrix's own pixels.
-  const render::MatrixFigureLayout lay = render::matrix_figure_layout(img.rect(), f);
+  const render::MatrixFigureLayout lay = render::matrix_figure_layout(img.rect(), f, true, strips);
   const render::Point mouse = img.to_pixels(ImGui::GetIO().MousePos);
   const float mx = mouse.x - static_cast<float>(lay.matrix.x), my = mouse.y - static_cast<float>(lay.matrix.y);
   const bool over_matrix = img.hovered() && mx >= 0 && my >= 0 && mx < lay.matrix.w && my < lay.matrix.h;
@@ -221,7 +231,25 @@ void draw_matrix_panel(PanelContext& p) {
   const int64_t ti = static_cast<int64_t>(std::floor(t)), ii = static_cast<int64_t>(std::floor(i));
   const bool in_matrix = over_matrix && ti >= 0 && ii >= 0 && ti < snap.tokens && ii < snap.tokens;
   if (in_matrix && img.clicked()) p.emit(SelectQuery{token_of_axis(snap.attention, v.z_order, ii)});
-  if (in_matrix && !img.active()) cell_tooltip(p, token_of_axis(snap.attention, v.z_order, ii), token_of_axis(snap.attention, v.z_order, ti));
+  if (in_matrix && !img.active()) {
+    const render::MassTiles& tiles = p.res.matrix.mass_tiles();
+    const int tx = static_cast<int>(mx), ty = static_cast<int>(my);
+    const float mass_here = tx < tiles.w && ty < tiles.h ? tiles.mass[static_cast<size_t>(ty) * tiles.w + tx] : -1.0f;
+    cell_tooltip(p, token_of_axis(snap.attention, v.z_order, ii), token_of_axis(snap.attention, v.z_order, ti), mass_here);
+  }
+  // The strips: the first key's weight and the phantom mass of the rows under the mouse.
+  const render::RowSummary* summary = p.res.matrix.row_summary();
+  for (int k = 0; k < strips && summary && img.hovered() && !img.active(); ++k) {
+    const render::PixelRect& r = lay.strips[k];
+    if (!r.contains(mouse.x, mouse.y)) continue;
+    const std::vector<float>& per_row = k == 0 ? summary->first_key : summary->phantom;
+    const std::vector<float> rows = render::pixel_rows_mean(per_row, v, r.h);
+    const int y = std::clamp(static_cast<int>(mouse.y) - r.y, 0, r.h - 1);
+    const double row_lo = std::max(0.0, v.i0 + y * v.cells_per_pixel), row_hi = std::min<double>(snap.tokens, v.i0 + (y + 1) * v.cells_per_pixel);
+    if (row_hi > row_lo)
+      ImGui::SetTooltip("%s\nrows %lld..%lld: %.4g (mean)", k == 0 ? "weight on the first key (k0)" : "mass on the phantom zero keys",
+                        static_cast<long long>(row_lo), static_cast<long long>(std::ceil(row_hi) - 1), static_cast<double>(rows[static_cast<size_t>(y)]));
+  }
 }
 
 void level_toggles(PanelContext& p, int levels) {

@@ -34,7 +34,11 @@ std::string settings_to_json(const AppState& s, float ui_scale) {
                  {"decades", s.matrix.decades},
                  {"tint_strength", s.matrix.tint_strength},
                  {"outlines", s.matrix.outlines},
-                 {"z_order", s.matrix.z_order}};
+                 {"z_order", s.matrix.z_order},
+                 {"mass", s.matrix.mass},
+                 {"row_normalise", s.matrix.row_normalise},
+                 {"gamma", s.matrix.gamma},
+                 {"sink_strip", s.matrix.sink_strip}};
   j["ui_scale"] = ui_scale;
   j["heads"] = {{"x", s.heads_x}, {"y", s.heads_y}, {"distance_all_heads", s.distance_all_heads}};
   const char* kinds[2] = {"text", "image"};
@@ -82,6 +86,10 @@ void settings_from_json(const std::string& text, AppState* s, float* ui_scale) {
     if (m.contains("tint_strength")) ms.tint_strength = std::clamp(m["tint_strength"].get<float>(), 0.0f, 1.0f);
     if (m.contains("outlines")) ms.outlines = m["outlines"].get<bool>();
     if (m.contains("z_order")) ms.z_order = m["z_order"].get<bool>();
+    if (m.contains("mass")) ms.mass = m["mass"].get<bool>();
+    if (m.contains("row_normalise")) ms.row_normalise = m["row_normalise"].get<bool>();
+    if (m.contains("gamma")) ms.gamma = std::clamp(m["gamma"].get<float>(), 0.2f, 3.0f);
+    if (m.contains("sink_strip")) ms.sink_strip = m["sink_strip"].get<bool>();
   });
   read("layout", [&](const nlohmann::json& v) {
     const char* kinds[2] = {"text", "image"};

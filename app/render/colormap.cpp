@@ -98,9 +98,9 @@ std::vector<uint8_t> colormap_lut() {
   return lut;
 }
 
-float scale_value(float v, bool log_scale, float lo, float hi) {
+float scale_value(float v, bool log_scale, float lo, float hi, float gamma) {
   if (!(v > 0) || !(hi > 0)) return 0.0f;
-  if (!log_scale) return std::clamp(v / hi, 0.0f, 1.0f);
+  if (!log_scale) return std::pow(std::clamp(v / hi, 0.0f, 1.0f), std::clamp(gamma, 0.05f, 20.0f));
   lo = std::max(lo, hi * 1e-12f);
   if (hi <= lo) return v >= hi ? 1.0f : 0.0f;
   return std::clamp((std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)), 0.0f, 1.0f);

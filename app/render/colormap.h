@@ -29,6 +29,6 @@ std::vector<uint8_t> colormap_lut();
 
 // How a weight becomes a colormap position, as in shaders/colormap.glsl:
 // linear: v / hi; log: position of log10(v) between log10(lo) and log10(hi). Clamped to [0, 1].
-float scale_value(float value, bool log_scale, float lo, float hi);
+float scale_value(float value, bool log_scale, float lo, float hi, float gamma = 1);
 
 }  // namespace fmalens::render

@@ -67,10 +67,10 @@ std::string vocabulary_label(const Snapshot& s, int64_t id) {
   return escaped(s.vocabulary_entry(id));
 }
 
-void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px) {
+void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px, float gamma) {
   if (!(hi > 0)) return;
   auto place = [&](double v, const std::string& text) {
-    const float pos = scale_value(static_cast<float>(v), log_scale, lo, hi);
+    const float pos = scale_value(static_cast<float>(v), log_scale, lo, hi, gamma);
     const float py = y + h * (1.0f - pos);
     canvas->line(x, py, x + font_px * 0.4f, py, kAxisColor);
     canvas->label(x + font_px * 0.6f, py - font_px * 0.5f, text, kTextColor);
@@ -79,8 +79,19 @@ void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float 
     const int k0 = static_cast<int>(std::ceil(std::log10(lo) - 1e-6)), k1 = static_cast<int>(std::floor(std::log10(hi) + 1e-6));
     const int step = std::max(1, (k1 - k0 + 1) / std::max(2, static_cast<int>(h / (font_px * 2.2f))));
     for (int k = k1; k >= k0; k -= step) place(std::pow(10.0, k), "1e" + std::to_string(k));
-  } else {
+  } else if (std::abs(gamma - 1.0f) < 1e-6f) {
     for (double v : nice_ticks(0, hi, std::max(2, static_cast<int>(h / (font_px * 3))))) place(v, format_number(v));
+  } else {
+    // Evenly spaced in colour, each rounded to two significant digits.
+    const int count = std::max(2, static_cast<int>(h / (font_px * 3)));
+    for (int k = 0; k <= count; ++k) {
+      double v = hi * std::pow(static_cast<double>(k) / count, 1.0 / gamma);
+      if (v > 0) {
+        const double unit = std::pow(10.0, std::floor(std::log10(v)) - 1);
+        v = std::round(v / unit) * unit;
+      }
+      place(v, format_number(v));
+    }
   }
 }
 

@@ -49,6 +49,7 @@ std::string text_token_label(const Snapshot& snapshot, int64_t t);
 std::string vocabulary_label(const Snapshot& snapshot, int64_t id);
 
 // Ticks and labels of a colorbar for [lo, hi] on a linear or log scale, right of `bar`.
-void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px);
+// `gamma`: a linear scale's colour position is (v / hi)^gamma (the ticks move with it).
+void colorbar_labels(Canvas* canvas, float x, float y, float h, float lo, float hi, bool log_scale, float font_px, float gamma = 1);
 
 }  // namespace fmalens::render

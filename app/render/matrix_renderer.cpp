@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace fmalens::render {
@@ -142,8 +143,14 @@ void MatrixRenderer::resolve(RenderContext& ctx, const BandTextures& bands, cons
   set_uniform(program, "u_view", static_cast<float>(view.t0), static_cast<float>(view.i0), cpp, cpp);
   set_uniform(program, "u_colormap", static_cast<int>(view.colormap));
   set_uniform(program, "u_log_scale", view.log_scale ? 1 : 0);
-  float lo, hi;
-  matrix_color_range(view, bands, &lo, &hi);
+  set_uniform(program, "u_gamma", std::clamp(view.gamma, 0.05f, 20.0f));
+  const bool row_scales = view.row_normalise && static_cast<bool>(row_scale_);
+  set_uniform(program, "u_row_normalise", row_scales ? 1 : 0);
+  glActiveTexture(GL_TEXTURE2);
+  glBindTexture(GL_TEXTURE_2D, row_scales ? row_scale_.get() : 0);
+  glActiveTexture(GL_TEXTURE0);
+  set_uniform(program, "u_row_scale", 2);
+  const float lo = range_lo_, hi = range_hi_;
   if (view.log_scale) set_uniform(program, "u_range", std::log(lo), 1.0f / (std::log(hi) - std::log(lo)));
   else set_uniform(program, "u_range", 0.0f, 1.0f / hi);
   float tints[16 * 3], inv_block[16];
@@ -244,33 +251,106 @@ void MatrixRenderer::scaled_preview(const MatrixView& view) {
   colour_cpp_ = view.cells_per_pixel;
 }
 
+void MatrixRenderer::upload_mass(const MatrixView& view, const BandData& cpu, int w, int h) {
+  tiles_ = render::mass_tiles(cpu, Layout(cpu.attention), view, w, h);
+  // As the sampling pass writes them: r = value with the level in its lowest mantissa bits,
+  // g = 1 + level at the centre; GL rows from the bottom.
+  std::vector<float> texels(static_cast<size_t>(w) * h * 2);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const size_t from = static_cast<size_t>(y) * w + x, to = (static_cast<size_t>(h - 1 - y) * w + x) * 2;
+      const int level = tiles_.centre_level[from];
+      float value = tiles_.mass[from];
+      if (value >= 0) {
+        uint32_t bits;
+        std::memcpy(&bits, &value, sizeof(bits));
+        bits = (bits & ~15u) | static_cast<uint32_t>(std::max(level, 0) & 15);
+        std::memcpy(&value, &bits, sizeof(bits));
+      }
+      texels[to] = value;
+      texels[to + 1] = static_cast<float>(level + 1);
+    }
+  glBindTexture(GL_TEXTURE_2D, accum_.texture());
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RG, GL_FLOAT, texels.data());
+  glBindTexture(GL_TEXTURE_2D, 0);
+}
+
+void MatrixRenderer::update_summary(const BandTextures& bands, const BandData& cpu, const MatrixView& view) {
+  const SummaryKey key{bands.version(), view.level_mask, view.z_order, view.sink_strip};
+  if (summary_valid_ && key == summary_key_) return;
+  summary_ = render::row_summary(cpu, Layout(cpu.attention), view.z_order, view.level_mask, view.sink_strip);
+  summary_key_ = key;
+  summary_valid_ = true;
+}
+
+void MatrixRenderer::update_range(const MatrixView& view, const BandTextures& bands) {
+  float hi;
+  if (view.row_normalise && row_scale_) hi = 1;  // a fraction of the row's largest value
+  else if (view.range_hi > 0) hi = view.range_hi;
+  else if (view.mass && !tiles_.mass.empty()) hi = std::max(tiles_.max_mass, 1e-30f);
+  else if (view.sink_strip && summary_valid_) hi = std::max(summary_.max_weight, 1e-30f);
+  else {
+    float lo_unused;
+    matrix_color_range(view, bands, &lo_unused, &hi);
+  }
+  range_hi_ = hi;
+  range_lo_ = hi * std::pow(10.0f, -std::max(0.5f, view.decades));
+}
+
 void MatrixRenderer::update(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Key& key,
-                            int max_new_passes) {
+                            int max_new_passes, const BandData* cpu) {
   const bool same_frame = key.same_frame(key_);
   const bool moved = same_frame && !(key == key_);
-  reprojected_ = moved && reproject(ctx, bands, view, (key_.t0 - key.t0) / view.cells_per_pixel, (key_.i0 - key.i0) / view.cells_per_pixel);
-  work_.reprojections += reprojected_;
-  if (!same_frame || (moved && !reprojected_)) {
-    passes_done_ = 0;
-    passes_needed_ = key.samples <= 1 ? 1 : 1 + key.samples * key.samples;
-    colour_valid_ = false;
+  bool sampled = false, rescaled = false;
+  if (key.mass) {
+    // Mass tiles are made whole on the CPU: no passes to spread, nothing to shift.
+    reprojected_ = false;
+    if (!(key == key_) || passes_done_ == 0) {
+      upload_mass(view, *cpu, key.w, key.h);
+      passes_done_ = passes_needed_ = 1;
+      sampled = true;
+    }
+    key_ = key;
+  } else {
+    tiles_ = MassTiles{};
+    reprojected_ = moved && reproject(ctx, bands, view, (key_.t0 - key.t0) / view.cells_per_pixel, (key_.i0 - key.i0) / view.cells_per_pixel);
+    work_.reprojections += reprojected_;
+    if (!same_frame || (moved && !reprojected_)) {
+      passes_done_ = 0;
+      passes_needed_ = key.samples <= 1 ? 1 : 1 + key.samples * key.samples;
+      colour_valid_ = false;
+    }
+    rescaled = moved;  // row scales follow the rows in view
+    key_ = key;
+    // A restart spends one pass only: that frame also pays for the full resolve (and often for
+    // new band textures), and the frame time matters more than the refinement.
+    int budget = max_new_passes <= 0 ? passes_needed_ : (passes_done_ == 0 ? 1 : max_new_passes);
+    for (; passes_done_ < passes_needed_ && budget > 0; ++passes_done_, --budget, sampled = true, ++work_.full_passes)
+      sample_pass(ctx, bands, view, passes_done_, accum_, false);
   }
-  key_ = key;
-  // A restart spends one pass only: that frame also pays for the full resolve (and often for
-  // new band textures), and the frame time matters more than the refinement.
-  int budget = max_new_passes <= 0 ? passes_needed_ : (passes_done_ == 0 ? 1 : max_new_passes);
-  bool sampled = false;
-  for (; passes_done_ < passes_needed_ && budget > 0; ++passes_done_, --budget, sampled = true, ++work_.full_passes)
-    sample_pass(ctx, bands, view, passes_done_, accum_, false);
+  // Per-row scales (sampled peaks: the rows' largest weights; mass: the tiles' rows).
+  if (cpu && (view.sink_strip || (view.row_normalise && !key.mass))) update_summary(bands, *cpu, view);
+  if (key.row_scales && (sampled || rescaled || !row_scale_)) {
+    const std::vector<float> scales = key.mass ? tiles_.row_max : pixel_rows_max(summary_.row_max, view, key.h);
+    std::vector<float> flipped(scales.rbegin(), scales.rend());  // GL rows from the bottom
+    row_scale_ = make_float_texture(flipped.data(), 1, key.h);
+    rescaled = true;
+  } else if (!key.row_scales) {
+    row_scale_.reset();
+  }
+  update_range(view, bands);
 
   ColourKey ck;
   ck.colormap = static_cast<int>(view.colormap);
   ck.log_scale = view.log_scale;
   ck.outlines = view.outlines;
-  matrix_color_range(view, bands, &ck.lo, &ck.hi);
+  ck.lo = range_lo_;
+  ck.hi = range_hi_;
   ck.tint = view.tint_strength;
+  ck.gamma = view.gamma;
   ck.selected_row = view.selected_row;
-  if (sampled || !colour_valid_ || !(ck == colour_key_)) {
+  if (sampled || !colour_valid_ || !(ck == colour_key_) || (rescaled && key.row_scales)) {
     resolve(ctx, bands, view, nullptr);
     colour_valid_ = true;
     colour_key_ = ck;
@@ -281,13 +361,19 @@ void MatrixRenderer::update(RenderContext& ctx, const BandTextures& bands, const
 }
 
 bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect,
-                          int target_height, int max_new_passes, bool preview) {
+                          int target_height, int max_new_passes, bool preview, const BandData* cpu) {
   if (!bands.valid() || rect.w <= 0 || rect.h <= 0) return true;
   FramebufferScope restore;  // the caller's framebuffer, viewport and blending, restored on return
   GLint caller_framebuffer = 0;
   glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &caller_framebuffer);
   const int k = samples_per_axis(view);
-  const Key key{view.t0, view.i0, view.cells_per_pixel, view.level_mask, view.z_order, k, rect.w, rect.h, bands.version()};
+  // Mass tiles and row scales need the bands on the CPU (and those of these very textures).
+  if (cpu && (cpu->tokens != bands.tokens() || static_cast<int>(cpu->levels.size()) != bands.levels())) cpu = nullptr;
+  const bool mass = view.mass && cpu;
+  const bool row_scales = view.row_normalise && (mass || cpu);
+  const Key key{view.t0, view.i0, view.cells_per_pixel, view.level_mask, view.z_order, mass ? 1 : k, rect.w, rect.h, bands.version(),
+                mass, row_scales, view.sink_strip && cpu};
+  if (!cpu) summary_valid_ = false;
   bool resized = accum_.resize(rect.w, rect.h);
   resized |= accum_spare_.resize(rect.w, rect.h);
   resized |= colour_.resize(rect.w, rect.h);
@@ -305,7 +391,7 @@ bool MatrixRenderer::draw(RenderContext& ctx, const BandTextures& bands, const M
     passes_done_ = 0;  // nothing of the new view is sampled yet
     passes_needed_ = k <= 1 ? 1 : 1 + k * k;
   } else {
-    update(ctx, bands, view, key, max_new_passes);
+    update(ctx, bands, view, key, max_new_passes, cpu);
   }
   glBindFramebuffer(GL_READ_FRAMEBUFFER, colour_.framebuffer());
   glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(caller_framebuffer));

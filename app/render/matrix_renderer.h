@@ -18,6 +18,7 @@
 
 #include "render/band_textures.h"
 #include "render/matrix_style.h"
+#include "render/matrix_tiles.h"
 #include "render/offscreen_target.h"
 #include "render/render_context.h"
 
@@ -32,31 +33,8 @@ bool level_pattern(int level, int x);
 // The drawn runs [a, b) of pixels from..to-1 of such a line: one rectangle per dash.
 std::vector<std::pair<int, int>> level_dash_runs(int level, int from, int to);
 
-struct MatrixView : MatrixStyle {
-  // The cell at the top-left corner of the rectangle (fractional) and the zoom.
-  double t0 = 0, i0 = 0;
-  double cells_per_pixel = 1;
-  float range_hi = 0; // 0: the largest weight of the bands
-  int64_t selected_row = -1; // query row to highlight (axis position)
-  int max_samples_per_axis = 4;
-
-  // Fits the whole matrix into a rectangle of w x h pixels.
-  static MatrixView fit(int64_t tokens, int w, int h);
-  // Zoomed by `factor` (> 1: closer) keeping the cell under pixel (px, py) in place.
-  MatrixView zoomed(double factor, float px, float py) const;
-  // Moved so that the content follows a drag of (dx, dy) pixels.
-  MatrixView panned(float dx, float dy) const;
-  // Zoom limited to [64 pixels a cell, the whole matrix in the smaller side], and the corner
-  // kept so that the matrix does not leave the w x h rectangle.
-  MatrixView clamped(int64_t tokens, int w, int h) const;
-  // Matrix cell (axis positions) under a pixel of the rectangle (may lie outside the matrix).
-  void cell_at(float px, float py, double* t, double* i) const {
-    *t = t0 + px * cells_per_pixel;
-    *i = i0 + py * cells_per_pixel;
-  }
-};
-
-// Colour range the resolve pass uses for `view` over `bands`: lo, hi.
+// Colour range of the sampled peaks of `view` over `bands`: lo, hi (the views that follow the
+// matrix's colours use it; the renderer's own range also knows mass tiles and row scales).
 void matrix_color_range(const MatrixView& view, const BandTextures& bands, float* lo, float* hi);
 
 class MatrixRenderer {
@@ -68,8 +46,21 @@ class MatrixRenderer {
   // that came into view, so panning costs little whatever n. `preview`: show the last picture,
   // scaled to the new view, instead of sampling (a wheel zoom under way, new bands this frame),
   // until a call without it.
+  // `cpu`: the same bands on the CPU (the view's mass tiles, row scales and first-key strip
+  // need them; without, the view shows sampled peaks on the bands' range).
   bool draw(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const PixelRect& rect, int target_height,
-            int max_new_passes = 0, bool preview = false);
+            int max_new_passes = 0, bool preview = false, const BandData* cpu = nullptr);
+
+  // The colour range of the last draw (what its colorbar shows): lo, hi. Row-normalised: the
+  // fraction of each row's largest weight.
+  void colour_range(float* lo, float* hi) const {
+    *lo = range_lo_;
+    *hi = range_hi_;
+  }
+  // The last draw's mass tiles (empty unless it showed mass), and its per-row summary (null
+  // unless it needed one: row scales of sampled peaks, the first-key strip).
+  const MassTiles& mass_tiles() const { return tiles_; }
+  const RowSummary* row_summary() const { return summary_valid_ ? &summary_ : nullptr; }
 
   // Tests: writes (level, first slot, i, t) of each pixel's centre cell as RGBA32F into
   // `out`, which must be rect-sized. Level -1 where no level serves the cell.
@@ -96,6 +87,9 @@ class MatrixRenderer {
   void resolve(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Region* scissor);
   bool reproject(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, double dx, double dy);
   void scaled_preview(const MatrixView& view);
+  void upload_mass(const MatrixView& view, const BandData& cpu, int w, int h);
+  void update_summary(const BandTextures& bands, const BandData& cpu, const MatrixView& view);
+  void update_range(const MatrixView& view, const BandTextures& bands);
 
   OffscreenTarget accum_{TargetFormat::rg32f}, accum_spare_{TargetFormat::rg32f};
   OffscreenTarget colour_, colour_spare_;  // the resolved picture, reused while nothing changes
@@ -111,26 +105,45 @@ class MatrixRenderer {
     bool z_order = false;
     int samples = 0, w = 0, h = 0;
     uint64_t bands_version = 0;
+    bool mass = false, row_scales = false, sink_strip = false;  // mass tiles; a row-max texture; the first key out of range
     bool operator==(const Key& o) const { return same_frame(o) && t0 == o.t0 && i0 == o.i0; }
     bool same_frame(const Key& o) const {
       return cells_per_pixel == o.cells_per_pixel && level_mask == o.level_mask && z_order == o.z_order && samples == o.samples &&
-             w == o.w && h == o.h && bands_version == o.bands_version;
+             w == o.w && h == o.h && bands_version == o.bands_version && mass == o.mass && row_scales == o.row_scales &&
+             sink_strip == o.sink_strip;
     }
   } key_;
   // What only the colours depend on.
   struct ColourKey {
     int colormap = -1;
     bool log_scale = false, outlines = false;
-    float lo = 0, hi = 0, tint = 0;
+    float lo = 0, hi = 0, tint = 0, gamma = 1;
     int64_t selected_row = -2;
     bool operator==(const ColourKey& o) const {
       return colormap == o.colormap && log_scale == o.log_scale && outlines == o.outlines && lo == o.lo && hi == o.hi &&
-             tint == o.tint && selected_row == o.selected_row;
+             tint == o.tint && gamma == o.gamma && selected_row == o.selected_row;
     }
   } colour_key_;
 
+  // CPU-side pieces: mass tiles of the current view, the per-row summary of the current bands
+  // (for their version, level mask, axis order and first-key rule), each pixel row's scale.
+  MassTiles tiles_;
+  RowSummary summary_;
+  bool summary_valid_ = false;
+  struct SummaryKey {
+    uint64_t bands_version = 0;
+    uint32_t level_mask = 0;
+    bool z_order = false, without_first_key = false;
+    bool operator==(const SummaryKey& o) const {
+      return bands_version == o.bands_version && level_mask == o.level_mask && z_order == o.z_order && without_first_key == o.without_first_key;
+    }
+  } summary_key_;
+  Texture row_scale_;  // [h] R32F: each pixel row's largest value, when rows are normalised
+  float range_lo_ = 0, range_hi_ = 1;
+
   // Samples and colours what `key` needs (reusing a shifted picture when it can).
-  void update(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Key& key, int max_new_passes);
+  void update(RenderContext& ctx, const BandTextures& bands, const MatrixView& view, const Key& key, int max_new_passes,
+              const BandData* cpu);
 };
 
 }  // namespace fmalens::render

@@ -47,6 +47,10 @@ std::string workspace_to_json(const Workspace& w) {
         {"tint_strength", s.tint_strength},
         {"outlines", s.outlines},
         {"z_order", s.z_order},
+        {"mass", s.mass},
+        {"row_normalise", s.row_normalise},
+        {"gamma", s.gamma},
+        {"sink_strip", s.sink_strip},
         {"level_mask", s.level_mask},
         {"overlay_opacity", s.overlay_opacity}}},
       {"matrix", {{"fit", s.fit}, {"t0", s.t0}, {"i0", s.i0}, {"cells_per_pixel", s.cells_per_pixel}}},
@@ -120,6 +124,10 @@ Workspace workspace_from_json(const std::string& text, const std::string& path) 
   number_field(colours, "colours.", "tint_strength", &s.tint_strength, 0, 1);
   bool_field(colours, "colours.", "outlines", &s.outlines);
   bool_field(colours, "colours.", "z_order", &s.z_order);
+  bool_field(colours, "colours.", "mass", &s.mass);
+  bool_field(colours, "colours.", "row_normalise", &s.row_normalise);
+  number_field(colours, "colours.", "gamma", &s.gamma, 0.05, 20);
+  bool_field(colours, "colours.", "sink_strip", &s.sink_strip);
   number_field(colours, "colours.", "level_mask", &s.level_mask, 0, 4294967295.0);
   number_field(colours, "colours.", "overlay_opacity", &s.overlay_opacity, 0, 1);
   const nlohmann::json& matrix = object("matrix");
