@@ -50,6 +50,7 @@ struct ExportOptions {
   float decades = 4, gamma = 0.5f;
   std::string cells = "peak";
   bool no_colorbar = false, no_title = false, no_outlines = false, quiet = false, row_normalise = false, sink_strip = false;
+  std::string partner;             // the pair view: a second checkpoint run on the same input
   std::string workspace;           // a *.workspace.json: its model, input and settings
   std::set<std::string> given;     // the options on the command line (they win over the workspace's)
 };
@@ -95,6 +96,7 @@ int run_export(ExportOptions o) {
     if (!given("--checkpoint")) o.in.checkpoint = w.checkpoint;
     if (!given("--tokenizer")) o.in.tokenizer = w.tokenizer;
     if (!given("--device")) o.in.device = w.device;
+    if (!given("--partner")) o.partner = w.partner;
     if (!given("--text") && !given("--text-file") && !given("--image")) {
       o.in.text = w.text;
       o.in.text_file = w.text_file;
@@ -124,7 +126,7 @@ int run_export(ExportOptions o) {
   check_output(o, req.skip_unavailable ? 2 : req.views.size());
 
   // The input: the model and what it runs (the bundled samples when none is given).
-  Snapshot snapshot;
+  Snapshot snapshot, partner_snapshot;
   std::shared_ptr<Model> model;
   render::FigureSource src;
   if (o.synthetic > 0) {
@@ -140,6 +142,12 @@ int run_export(ExportOptions o) {
     snapshot = run_input(*model, in, ro);
     src.model = &model->info();
     src.model_name = std::filesystem::path(in.checkpoint).stem().string();
+    if (!o.partner.empty()) {  // the same input through the second model (its own tokenizer)
+      const std::shared_ptr<Model> partner = Model::load(o.partner, "");
+      partner_snapshot = run_input(*partner, in, ro);
+      src.partner = &partner_snapshot;
+      src.partner_name = std::filesystem::path(o.partner).stem().string();
+    }
   }
   src.snapshot = &snapshot;
   const auto t_run = std::chrono::steady_clock::now();
@@ -195,6 +203,8 @@ void add_export(CLI::App& app, Action& action) {
   cmd->add_flag("--quiet", o->quiet, "Print nothing on success");
   cmd->add_option("--synthetic", o->synthetic, "Development: a synthetic FMA snapshot of N tokens instead of a model")
       ->check(CLI::Range(16, 1 << 22));
+  cmd->add_option("--partner", o->partner, "View pair: a second checkpoint, run on the same input, shown beside the first")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--workspace", o->workspace,
                   "A workspace the window saved (File > Save workspace): its model, input, selection and colours; options given here win");
   cmd->callback([o, &action, cmd] {

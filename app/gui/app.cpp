@@ -112,6 +112,7 @@ App::App(const GuiOptions& options) : options_(options) {
 
 App::~App() {
   engine_.reset();  // stops a running job before the window goes
+  partner_engine_.reset();
   res_.reset();
   if (window_) {
     ImGui_ImplOpenGL3_Shutdown();
@@ -194,6 +195,8 @@ void App::open_window() {
   }
   engine_ = std::make_unique<Engine>();
   engine_->set_result_ready([] { glfwPostEmptyEvent(); });  // wakes wait_for_work
+  partner_engine_ = std::make_unique<Engine>();
+  partner_engine_->set_result_ready([] { glfwPostEmptyEvent(); });
 }
 
 void App::rebuild_fonts() {
@@ -267,11 +270,14 @@ void App::start() {
   }
   if (!options_.workspace.empty()) commands_.push_back(OpenWorkspace{options_.workspace});
   else commands_.push_back(RunNow{});
+  if (!options_.partner.empty()) commands_.push_back(OpenPartner{options_.partner});
 }
 
 void App::perform(const Effects& e) {
   if (e.cancel) engine_->cancel();
   if (e.submit) state_.generation = engine_->submit(*e.submit);
+  if (e.cancel && state_.partner_running) partner_engine_->cancel();
+  if (e.submit_partner) state_.partner_generation = partner_engine_->submit(*e.submit_partner);
 }
 
 void App::apply_commands() {
@@ -282,7 +288,7 @@ void App::apply_commands() {
 }
 
 bool App::idle() const {
-  return !state_.running && !state_.text_dirty && !(res_ && res_->animating) && dropped_.empty() && commands_.empty();
+  return !state_.running && !state_.partner_running && !state_.text_dirty && !(res_ && res_->animating) && dropped_.empty() && commands_.empty();
 }
 
 // Idle is idle: with nothing to draw the window sleeps until an event (input, a finished run:
@@ -293,7 +299,7 @@ void App::wait_for_work() {
     glfwPollEvents();
     return;
   }
-  if (state_.running) {
+  if (state_.running || state_.partner_running) {
     glfwWaitEventsTimeout(1.0 / 30);  // the progress bar moves
     frames_to_settle_ = kSettleFrames;
     return;
@@ -323,6 +329,7 @@ void App::frame() {
 
   res_->engine_progress = engine_->progress();
   if (auto r = engine_->poll()) commands_.push_back(RunFinished{std::move(*r)});
+  if (auto r = partner_engine_->poll()) commands_.push_back(PartnerFinished{std::move(*r)});
   if (!dropped_.empty()) {
     commands_.push_back(DropFiles{dropped_});
     dropped_.clear();

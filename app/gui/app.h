@@ -72,6 +72,8 @@ class App {
   double settings_checked_at_ = 0;
   AppState state_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> partner_engine_;  // the pair view's second model, on a worker of its own
+  bool choosing_partner_ = false;           // the open file dialog picks the second model
   std::unique_ptr<ViewResources> res_;
   std::vector<Command> commands_;
   FileDialog file_dialog_;

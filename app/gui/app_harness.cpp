@@ -45,7 +45,7 @@ bool App::harness_before_draw(const std::string& error_before) {
 }
 
 void App::harness_after_draw() {
-  if (state_.snapshot && selection_applied_ && !state_.running) {
+  if (state_.snapshot && selection_applied_ && !state_.running && !state_.partner_running) {
     // A picture still refining or a view's worker still computing (the error map) holds the
     // count, for at most 20,000 frames.
     if (res_->animating && ++frames_waited_ < 20000) return;

@@ -216,6 +216,9 @@ struct Applier {
     for (const auto& name : w.hidden) s.visible[static_cast<size_t>(*view_from_name(name))] = false;
     s.focus = w.focus.empty() ? std::nullopt : view_from_name(w.focus);
     s.restore_place = ViewPlace{f.layer, f.head, f.query, {f.fit, f.t0, f.i0, f.cells_per_pixel}};
+    s.partner_checkpoint = w.partner;  // runs beside the first model (apply() submits it)
+    s.partner_snapshot.reset();
+    s.partner_model.reset();
     s.status = "opened workspace " + c.path;
     return submit(s);
   }
@@ -289,6 +292,39 @@ struct Applier {
   }
   Effects operator()(const RunFinished& c) {
     finish_run(s, c.result);
+    return {};
+  }
+  Effects operator()(const OpenPartner& c) {
+    s.partner_checkpoint = c.path;
+    s.partner_model.reset();
+    s.partner_snapshot.reset();
+    s.partner_running = false;
+    if (c.path.empty()) {
+      s.partner_generation = 0;
+      s.status = "second model closed";
+      return {};
+    }
+    if (file_kind(c.path) != FileKind::checkpoint) {
+      s.error = "second model " + shown_path(c.path) + ": not a checkpoint (.safetensors, .pt, .pth, .ckpt, .bin)";
+      s.partner_checkpoint.clear();
+      return {};
+    }
+    Effects e;
+    if (s.snapshot || !s.text.empty()) e.submit_partner = partner_job(s, make_job(s));
+    return e;
+  }
+  Effects operator()(const PartnerFinished& c) {
+    const EngineResult& r = c.result;
+    if (r.generation != s.partner_generation) return {};  // superseded
+    s.partner_running = false;
+    if (r.cancelled) return {};
+    if (!r.error.empty()) {
+      s.error = "second model: " + r.error;
+      s.partner_snapshot.reset();
+      return {};
+    }
+    s.partner_model = r.model;
+    s.partner_snapshot = r.snapshot;
     return {};
   }
   Effects operator()(const SetDevice& c) {
@@ -456,6 +492,14 @@ EngineJob make_job(const AppState& s) {
   return job;
 }
 
+EngineJob partner_job(const AppState& s, const EngineJob& job) {
+  EngineJob partner = job;
+  partner.checkpoint = s.partner_checkpoint;
+  const auto it = s.tokenizers.find(s.partner_checkpoint);
+  partner.tokenizer = it == s.tokenizers.end() ? std::string() : it->second;
+  return partner;
+}
+
 FileKind file_kind(const std::string& path) {
   if (render::is_workspace_path(path)) return FileKind::workspace;
   const std::string ext = lower_extension(path);
@@ -493,6 +537,10 @@ Effects apply(AppState& state, const Command& command) {
                           std::holds_alternative<SetMatrixView>(command) || std::holds_alternative<FitMatrix>(command);
   const ViewPlace before = place_of(state);
   Effects effects = std::visit(Applier{state}, command);
+  // Whatever runs the first model runs the second on the same input.
+  if (effects.submit && !state.partner_checkpoint.empty() && !effects.submit_partner)
+    effects.submit_partner = partner_job(state, *effects.submit);
+  if (effects.submit_partner) state.partner_running = true;
   if (navigation && place_of(state) != before) {
     const int kind = static_cast<int>(command.index());
     const bool same_burst = kind == state.history_kind && state.now - state.history_at < kHistoryMergeSeconds && !state.back.empty();

@@ -21,8 +21,8 @@
 namespace fmalens::gui {
 
 // The views, in the order of the views' registry (gui/views.h: names, titles, panels, figures).
-enum class ViewId { matrix, levels, weights, regions, text, model, compare, heads, distance, error };
-constexpr int kViewCount = 10;
+enum class ViewId { matrix, levels, weights, regions, text, model, compare, heads, distance, error, pair };
+constexpr int kViewCount = 11;
 
 struct MatrixSettings : render::MatrixStyle {
   float overlay_opacity = 0.7f;      // region maps: attention over the image
@@ -57,6 +57,14 @@ struct AppState {
   std::map<std::string, std::string> device_labels;  // name -> words for menus: "cuda:0 (NVIDIA H200)"
   std::string image_model;        // bundled image model, used when an image is opened on a text model
 
+  // --- a second model (the pair view): run on the same input by an engine of its own whenever
+  // the first model runs; "" : none
+  std::string partner_checkpoint;
+  std::shared_ptr<const ModelInfo> partner_model;
+  std::shared_ptr<const Snapshot> partner_snapshot;
+  uint64_t partner_generation = 0;  // of the partner job awaited (0: none)
+  bool partner_running = false;
+
   // --- inputs (both kept: the model runs the one it takes)
   std::string text;
   std::string text_path;          // file the text came from ("" typed)
@@ -70,7 +78,7 @@ struct AppState {
   int64_t query = -1;   // token (row-major patch); -1: choose a default when a run arrives
 
   // --- views
-  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true, true, true, true};
+  std::array<bool, kViewCount> visible{true, true, true, true, true, true, true, true, true, true, true};
   std::optional<ViewId> focus;  // one view fills the main area
   MatrixSettings matrix;
   MatrixNavigation nav;
@@ -129,7 +137,9 @@ struct OpenCheckpoint { std::string path; };
 struct OpenImage { std::string path; };
 struct OpenTextFile { std::string path; };
 struct OpenTokenizer { std::string path; };  // for the current checkpoint
-struct OpenWorkspace { std::string path; };  // render/workspace.h: the model, input, selection and views it names
+struct OpenWorkspace { std::string path; };
+struct OpenPartner { std::string path; };  // the second model of the pair view ("": close it)
+struct PartnerFinished { EngineResult result; };  // render/workspace.h: the model, input, selection and views it names
 struct DropFiles { std::vector<std::string> paths; };
 struct EditText { std::string text; double now = 0; };
 // Masked LMs: the word (letters and digits) at the query becomes '_' runs, the masks the model
@@ -166,7 +176,7 @@ struct ClearRecent {};
 struct SetExportsFolder { std::string path; };  // where screenshots and exported figures go
 struct Quit {};
 
-using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, OpenWorkspace, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
+using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokenizer, OpenWorkspace, OpenPartner, PartnerFinished, DropFiles, EditText, MaskAtQuery, Tick, RunNow, CancelRun, RunFinished,
                              SetDevice, SelectLayer, SelectHead, SelectQuery, MoveQuery, SetMatrixSettings, ToggleLevel,
                              CycleColormap, ToggleLogScale, SetMatrixView, FitMatrix, SetWeightsLevel, SetHeadsAxes, SetDistanceAllHeads, ShowView, FocusView,
                              GoBack, GoForward, ResetLayout, ShowHelp, SetKeyboardNav, DismissError, TakeScreenshot, ClearRecent, SetExportsFolder, Quit>;
@@ -174,6 +184,8 @@ using Command = std::variant<OpenCheckpoint, OpenImage, OpenTextFile, OpenTokeni
 // What the app must do after a command: the state itself is already updated.
 struct Effects {
   std::optional<EngineJob> submit;  // hand this job to the engine (its generation goes to state.generation)
+  // the same input for the second model's engine (its generation goes to state.partner_generation)
+  std::optional<EngineJob> submit_partner;
   bool cancel = false;              // cancel the engine's current job
 };
 
@@ -183,6 +195,8 @@ Effects apply(AppState& state, const Command& command);
 
 // The job that runs the current inputs on the wanted checkpoint.
 EngineJob make_job(const AppState& state);
+// `job`'s inputs on the second model (its own tokenizer, found as Model::load finds it).
+EngineJob partner_job(const AppState& state, const EngineJob& job);
 
 // Kind of a file by its name: checkpoint (.safetensors, .pt, .pth, .ckpt, .bin), image
 // (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pgm, .ppm, .pnm), tokenizer (.pkl, tokenizer.json,

@@ -34,6 +34,7 @@ render::Workspace workspace_of(const AppState& s) {
   w.checkpoint = s.loaded_checkpoint.empty() ? s.checkpoint : s.loaded_checkpoint;
   w.tokenizer = s.loaded_tokenizer;
   w.device = s.device;
+  w.partner = s.partner_checkpoint;
   const bool image = s.is_image_model();
   if (image) w.image = s.image_path;
   else if (!s.text_path.empty()) w.text_file = s.text_path;

@@ -26,6 +26,8 @@ int gui_main(int argc, char** argv) {
   cli.add_option("--layer", o.layer, "Layer to show (default 0)")->check(CLI::NonNegativeNumber);
   cli.add_option("--head", o.head, "Head to show; -1: the average of heads (default)")->check(CLI::Range(-1, 1 << 20));
   cli.add_option("--query", o.query, "Query token or patch (default: the last byte, or the centre patch)")->check(CLI::NonNegativeNumber);
+  cli.add_option("--partner", o.partner, "A second checkpoint, run on the same input beside the first (view pair)")
+      ->check(CLI::ExistingFile);
   cli.add_option("--screenshot", o.screenshot, "Render without showing a window, save it as this PNG and exit");
   cli.add_option("--view-rects", o.view_rects, "With --screenshot: write where each view's picture lies in it (JSON, for tests)");
   cli.add_option("--frames", o.frames, "Frames to render before the screenshot (default 3)")->check(CLI::Range(1, 10000));

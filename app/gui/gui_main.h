@@ -25,6 +25,7 @@ struct GuiOptions {
   bool no_settings = false;
   float ui_scale = 0;      // > 0: scale of the interface on top of the monitor's (saved in the settings)
   std::string workspace;   // a *.workspace.json to open (its model, input and views)
+  std::string partner;     // a second checkpoint run beside the first (the pair view)
 };
 
 // Parses the GUI options and runs. Exit codes (front_end.h): 0 success, 2 bad input (one

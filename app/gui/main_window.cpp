@@ -25,6 +25,7 @@ bool key(int glfw_key) { return ImGui::IsKeyPressed(glfw_key, true); }
 }  // namespace
 
 void App::open_file(FileKind kind) {
+  choosing_partner_ = false;
   const std::string& hint = kind == FileKind::checkpoint ? state_.checkpoint : kind == FileKind::image ? state_.image_path : state_.text_path;
   file_dialog_.open(kind, hint);
 }
@@ -34,6 +35,8 @@ void App::export_figure(const render::ExportRequest& request) {
   src.snapshot = state_.snapshot.get();
   src.model = state_.model.get();
   src.model_name = std::filesystem::path(state_.loaded_checkpoint.empty() ? state_.checkpoint : state_.loaded_checkpoint).stem().string();
+  src.partner = state_.partner_snapshot.get();
+  src.partner_name = std::filesystem::path(state_.partner_checkpoint).stem().string();
   render::ExportRequest req = request;
   req.out = unused_path(req.out);  // never over an earlier figure
   try {
@@ -159,6 +162,12 @@ void App::draw_menu_bar() {
     if (ImGui::MenuItem("Open image...", "Ctrl+I")) open_file(FileKind::image);
     if (ImGui::MenuItem("Open tokenizer...", nullptr, false, !state_.is_image_model())) open_file(FileKind::tokenizer);
     if (ImGui::MenuItem("Open workspace...")) open_file(FileKind::workspace);
+    if (ImGui::MenuItem("Open second model...", nullptr, false, static_cast<bool>(state_.snapshot))) {
+      open_file(FileKind::checkpoint);
+      choosing_partner_ = true;
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("A second checkpoint run on the same input: the view Two models shows both side by side");
+    if (ImGui::MenuItem("Close second model", nullptr, false, !state_.partner_checkpoint.empty())) c.push_back(OpenPartner{""});
     if (ImGui::MenuItem("Save workspace", "Ctrl+S", false, static_cast<bool>(state_.snapshot))) save_workspace_file();
     if (ImGui::BeginMenu("Recent", !state_.recent.empty())) {
       for (const auto& path : state_.recent)
@@ -282,7 +291,7 @@ void App::draw_main_window() {
   const bool image = state_.is_image_model();
   const ViewId below = image ? ViewId::regions : ViewId::text;
   // One window, as tabs.
-  const ViewId tabs[] = {ViewId::weights, ViewId::compare, ViewId::model, ViewId::heads, ViewId::distance, ViewId::error};
+  const ViewId tabs[] = {ViewId::weights, ViewId::compare, ViewId::model, ViewId::heads, ViewId::distance, ViewId::error, ViewId::pair};
   auto visible = [&](ViewId v) { return state_.visible[static_cast<size_t>(v)]; };
   bool any_tab = false;
   for (ViewId v : tabs) any_tab = any_tab || visible(v);
@@ -367,6 +376,7 @@ void App::draw_main_window() {
   if (auto path = file_dialog_.draw()) {
     const FileKind kind = file_dialog_.kind();  // what the user asked to open, whatever the name
     if (file_dialog_.choosing_folder()) commands_.push_back(SetExportsFolder{*path});
+    else if (kind == FileKind::checkpoint && choosing_partner_) commands_.push_back(OpenPartner{*path});
     else if (kind == FileKind::checkpoint) commands_.push_back(OpenCheckpoint{*path});
     else if (kind == FileKind::image) commands_.push_back(OpenImage{*path});
     else if (kind == FileKind::tokenizer) commands_.push_back(OpenTokenizer{*path});

@@ -40,6 +40,7 @@ void draw_compare_panel(PanelContext& p);
 void draw_heads_panel(PanelContext& p);
 void draw_distance_panel(PanelContext& p);
 void draw_error_panel(PanelContext& p);
+void draw_pair_panel(PanelContext& p);
 
 // Draws the panel of `view` (dispatch for windows, tabs and focus mode).
 void draw_view_panel(ViewId view, PanelContext& p);

@@ -11,6 +11,7 @@
 #include "render/levels_figure.h"
 #include "render/matrix_figure.h"
 #include "render/model_figure.h"
+#include "render/pair_figure.h"
 #include "render/region_figure.h"
 #include "render/text_figure.h"
 #include "render/weights_figure.h"
@@ -44,6 +45,11 @@ Kind all_heads(Kind k) {
   k.all_heads = true;
   return k;
 }
+Kind with_partner(Kind k) {
+  k.needs_partner = true;
+  k.title_suffix = ": against a second model";
+  return k;
+}
 Kind whole_model(Kind k) {
   k.per_layer = false;
   return k;
@@ -70,6 +76,8 @@ const std::array<ViewRow, kViewCount> kRows = {{
      titled(figure("distance", render::distance_view_figure, render::has_head_stats), ": attention by distance")},
     {ViewId::error, "Error map", draw_error_panel,
      titled(figure("error", render::error_view_figure, render::has_bands_and_queries), ": FMA against exact softmax, every query")},
+    {ViewId::pair, "Two models", draw_pair_panel,
+     with_partner(coloured_like_matrix(figure("pair", render::pair_view_figure, render::has_text_and_rows, Shape::short_wide)))},
 }};
 
 }  // namespace

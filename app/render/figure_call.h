@@ -46,6 +46,8 @@ struct FigureSource {
   const ModelInfo* model = nullptr;  // the model view's loss curve (may be null)
   std::string model_name;            // for titles: the checkpoint's file name
   const std::vector<HeadStats>* head_stats = nullptr;  // the run's, when the caller has them (else made on use)
+  const Snapshot* partner = nullptr;  // the pair view: a second model's run on the same input
+  std::string partner_name;
 };
 
 class FigureCall {
@@ -114,6 +116,7 @@ struct FigureKind {
   bool names_query = false;        // the title names the query
   const char* title_suffix = "";   // ": training loss", ... ("": the levels shown)
   enum class Shape { wide, square, short_wide } shape = Shape::wide;  // default export size
+  bool needs_partner = false;      // shows FigureSource::partner beside the snapshot (the pair view)
 };
 
 }  // namespace fmalens::render

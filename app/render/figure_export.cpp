@@ -222,7 +222,7 @@ std::vector<std::string> export_figures(const FigureSource& src, const ExportReq
   if (!src.snapshot) throw Error("nothing to export: no run yet");
   std::vector<const FigureKind*> views;
   for (const FigureKind* v : req.views)
-    if (!req.skip_unavailable || v->available(*src.snapshot)) views.push_back(v);
+    if (!req.skip_unavailable || (v->available(*src.snapshot) && (!v->needs_partner || src.partner))) views.push_back(v);
   if (views.empty()) throw Error("no view to export");
   if (req.out.empty()) throw Error("no output path given (--out)");
   const bool vector = req.format != FigureFormat::png;

@@ -49,6 +49,28 @@ std::vector<float> pool_max(const std::vector<float>& values, int columns) {
   return out;
 }
 
+void draw_row_strips(const std::vector<float>& row, const std::vector<int>& row_levels, const ColourScale& colours, const PixelRect& strip,
+                     const PixelRect& level_strip, Canvas* canvas) {
+  // Strip: max of the row per pixel column, so a single strong key stays visible.
+  const std::vector<float> pooled = pool_max(row, strip.w);
+  for (int c = 0; c < strip.w; ++c) {
+    const float v = pooled[static_cast<size_t>(c)];
+    canvas->fill_rect(static_cast<float>(strip.x + c), static_cast<float>(strip.y), 1, static_cast<float>(strip.h),
+                      to_color(v > 0 ? colours.colour(v) : Rgb{0.13f, 0.13f, 0.14f}));
+  }
+  // Level strip: the level serving the key at each column's centre.
+  const size_t n = row_levels.size();
+  for (int c = 0; c < level_strip.w && n > 0; ++c) {
+    const size_t t = std::min(n - 1, (n * static_cast<size_t>(2 * c + 1)) / static_cast<size_t>(2 * level_strip.w));
+    const int l = row_levels[t];
+    if (l < 0 || !level_pattern(l, c)) continue;
+    canvas->fill_rect(static_cast<float>(level_strip.x + c), static_cast<float>(level_strip.y), 1, static_cast<float>(level_strip.h),
+                      to_color(level_tint(l)));
+  }
+  canvas->stroke_rect(static_cast<float>(strip.x) - 0.5f, static_cast<float>(strip.y) - 0.5f, static_cast<float>(strip.w) + 1,
+                      static_cast<float>(strip.h) + 1, kAxisColor);
+}
+
 void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const PixelRect& rect, int target_w, int target_h,
                         Canvas* canvas) {
   const float f = fig.font_px;
@@ -74,24 +96,8 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
   }
   canvas->label(static_cast<float>(lay.strip.x), static_cast<float>(lay.strip.y) - f * 1.5f,
                 "row of query " + std::to_string(fig.query) + " over the sequence (total " + format_percent(total) + ")", kTextColor);
-  // Strip: max of the row per pixel column, so a single strong key stays visible.
-  const std::vector<float> pooled = pool_max(fig.row, lay.strip.w);
-  for (int c = 0; c < lay.strip.w; ++c) {
-    const float v = pooled[static_cast<size_t>(c)];
-    const Rgb col = v > 0 ? fig.colours.colour(v) : Rgb{0.13f, 0.13f, 0.14f};
-    canvas->fill_rect(static_cast<float>(lay.strip.x + c), static_cast<float>(lay.strip.y), 1, static_cast<float>(lay.strip.h),
-                      to_color(col));
-  }
-  // Level strip: the level serving the key at each column's centre.
+  draw_row_strips(fig.row, fig.row_levels, fig.colours, lay.strip, lay.level_strip, canvas);
   const size_t n = fig.row_levels.size();
-  for (int c = 0; c < lay.level_strip.w && n > 0; ++c) {
-    const size_t t = std::min(n - 1, (n * static_cast<size_t>(2 * c + 1)) / static_cast<size_t>(2 * lay.level_strip.w));
-    const int l = fig.row_levels[t];
-    if (l < 0) continue;
-    if (!level_pattern(l, c)) continue;
-    canvas->fill_rect(static_cast<float>(lay.level_strip.x + c), static_cast<float>(lay.level_strip.y), 1,
-                      static_cast<float>(lay.level_strip.h), to_color(level_tint(l)));
-  }
   if (n > 0) {
     const float qx = static_cast<float>(lay.strip.x) + (static_cast<float>(fig.query) + 0.5f) / static_cast<float>(n) * lay.strip.w;
     canvas->line(qx, static_cast<float>(lay.strip.y) - 3, qx, static_cast<float>(lay.level_strip.y + lay.level_strip.h) + 3,
@@ -103,8 +109,6 @@ void draw_levels_figure(RenderContext& ctx, const LevelsFigure& fig, const Pixel
       canvas->label(x, ty, format_number(t), kDimTextColor, Label::Align::centre);
     }
   }
-  canvas->stroke_rect(static_cast<float>(lay.strip.x) - 0.5f, static_cast<float>(lay.strip.y) - 0.5f,
-                      static_cast<float>(lay.strip.w) + 1, static_cast<float>(lay.strip.h) + 1, kAxisColor);
   ctx.draw_canvas(*canvas, target_w, target_h);
 }
 

@@ -40,6 +40,11 @@ std::vector<std::string> level_names(const Layout& layout);
 // Max of the row over the tokens each pixel column covers (the strip keeps narrow peaks).
 std::vector<float> pool_max(const std::vector<float>& values, int columns);
 
+// A row of weights over the sequence as a strip (max per pixel column), framed, with the level
+// serving each key under it (its tint and dash pattern): the levels view's and the pair view's.
+void draw_row_strips(const std::vector<float>& row, const std::vector<int>& row_levels, const ColourScale& colours, const PixelRect& strip,
+                     const PixelRect& level_strip, Canvas* canvas);
+
 void draw_levels_figure(RenderContext& ctx, const LevelsFigure& figure, const PixelRect& rect, int target_w, int target_h,
                         Canvas* canvas);
 

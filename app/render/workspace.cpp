@@ -38,6 +38,7 @@ std::string workspace_to_json(const Workspace& w) {
       {"checkpoint", absolute(w.checkpoint)},
       {"tokenizer", absolute(w.tokenizer)},
       {"device", w.device},
+      {"partner", absolute(w.partner)},
       {"input", {{"text_file", absolute(w.text_file)}, {"image", absolute(w.image)}, {"text", w.text_file.empty() && w.image.empty() ? w.text : ""}}},
       {"selection", {{"layer", s.layer}, {"head", s.head}, {"query", s.query}, {"level", s.level}, {"weights_level", w.weights_level}}},
       {"colours",
@@ -99,6 +100,7 @@ Workspace workspace_from_json(const std::string& text, const std::string& path) 
   string_field(j, "", "checkpoint", &w.checkpoint, true);
   string_field(j, "", "tokenizer", &w.tokenizer, true);
   string_field(j, "", "device", &w.device, false);
+  string_field(j, "", "partner", &w.partner, true);
   const nlohmann::json& input = object("input");
   string_field(input, "input.", "text_file", &w.text_file, true);
   string_field(input, "input.", "image", &w.image, true);

@@ -14,6 +14,7 @@ namespace fmalens::render {
 
 struct Workspace {
   std::string checkpoint, tokenizer, device = "auto";
+  std::string partner;    // the pair view's second model ("" : none)
   std::string text;       // typed text (when there is no text file), at most 1 MiB
   std::string text_file;  // or the text file it came from
   std::string image;

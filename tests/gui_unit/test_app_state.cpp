@@ -65,6 +65,57 @@ TEST(AppState, ARunArrivesWithDefaults) {
   EXPECT_NE(s.status.find("ran 100 tokens"), std::string::npos);
 }
 
+TEST(AppState, ASecondModelRunsWhateverTheFirstRuns) {
+  AppState s = loaded_text_state();
+  // Not a checkpoint: refused, nothing runs.
+  Effects e = apply(s, OpenPartner{"notes.txt"});
+  EXPECT_FALSE(e.submit_partner.has_value());
+  EXPECT_NE(s.error.find("not a checkpoint"), std::string::npos);
+  EXPECT_TRUE(s.partner_checkpoint.empty());
+  s.error.clear();
+  // Opened: the current input runs on it, with its own tokenizer.
+  s.tokenizers["twin.safetensors"] = "twin_meta.pkl";
+  e = apply(s, OpenPartner{"twin.safetensors"});
+  ASSERT_TRUE(e.submit_partner.has_value());
+  EXPECT_FALSE(e.submit.has_value());
+  EXPECT_EQ(e.submit_partner->checkpoint, "twin.safetensors");
+  EXPECT_EQ(e.submit_partner->tokenizer, "twin_meta.pkl");
+  EXPECT_EQ(*e.submit_partner->text, "hello");
+  EXPECT_TRUE(s.partner_running);
+  s.partner_generation = 7;
+  // A stale result is dropped; the awaited one arrives.
+  EngineResult stale = result_of(text_spec(), "twin.safetensors");
+  stale.generation = 6;
+  apply(s, PartnerFinished{stale});
+  EXPECT_FALSE(s.partner_snapshot);
+  EngineResult r = result_of(text_spec(), "twin.safetensors");
+  r.generation = 7;
+  apply(s, PartnerFinished{r});
+  ASSERT_TRUE(s.partner_snapshot);
+  EXPECT_FALSE(s.partner_running);
+  // A new input runs on both models.
+  s.text = "hello there";
+  e = apply(s, RunNow{});
+  ASSERT_TRUE(e.submit.has_value() && e.submit_partner.has_value());
+  EXPECT_EQ(e.submit->checkpoint, "model.safetensors");
+  EXPECT_EQ(e.submit_partner->checkpoint, "twin.safetensors");
+  EXPECT_EQ(*e.submit_partner->text, "hello there");
+  // A failure is a dialog and leaves no partner run behind.
+  s.partner_generation = 8;
+  EngineResult failed;
+  failed.generation = 8;
+  failed.error = "twin.safetensors: not a safetensors file";
+  apply(s, PartnerFinished{failed});
+  EXPECT_NE(s.error.find("second model: twin.safetensors"), std::string::npos);
+  EXPECT_FALSE(s.partner_snapshot);
+  // Closed: the first model runs alone again.
+  apply(s, OpenPartner{""});
+  EXPECT_TRUE(s.partner_checkpoint.empty());
+  e = apply(s, RunNow{});
+  EXPECT_TRUE(e.submit.has_value());
+  EXPECT_FALSE(e.submit_partner.has_value());
+}
+
 TEST(AppState, ImageModelsStartAtTheCentrePatch) {
   AppState s;
   s.checkpoint = "image.safetensors";
@@ -282,6 +333,10 @@ TEST(Settings, RoundTripAndBadValues) {
   s.visible[static_cast<size_t>(ViewId::compare)] = false;
   s.matrix.colormap = render::Colormap::cividis;
   s.matrix.decades = 6;
+  s.matrix.mass = true;
+  s.matrix.row_normalise = true;
+  s.matrix.gamma = 0.5f;
+  s.matrix.sink_strip = true;
   const std::string json = settings_to_json(s, 1.5f);
   AppState t;
   float scale = 1;
@@ -292,6 +347,8 @@ TEST(Settings, RoundTripAndBadValues) {
   EXPECT_FALSE(t.visible[static_cast<size_t>(ViewId::compare)]);
   EXPECT_EQ(t.matrix.colormap, render::Colormap::cividis);
   EXPECT_EQ(t.matrix.decades, 6.0f);
+  EXPECT_TRUE(t.matrix.mass && t.matrix.row_normalise && t.matrix.sink_strip);
+  EXPECT_EQ(t.matrix.gamma, 0.5f);
   EXPECT_EQ(scale, 1.5f);
   // One bad value costs only itself; garbage changes nothing.
   AppState u;

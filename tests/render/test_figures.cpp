@@ -19,6 +19,7 @@
 #include "render/levels_figure.h"
 #include "render/matrix_renderer.h"
 #include "render/model_figure.h"
+#include "render/pair_figure.h"
 #include "render/region_figure.h"
 #include "render/synthetic_snapshot.h"
 #include "render/text_figure.h"
@@ -321,6 +322,54 @@ TEST(TextFigure, TokenizedTextColoursAndFramesWholeTokens) {
   EXPECT_EQ(text_token_label(snap, 1), " quick");
   snap.text[4] = '\n';
   EXPECT_EQ(text_token_label(snap, 1), " \\nuick");
+}
+
+TEST(PairFigure, BothModelsRowsAndMassesLevelByLevel) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot a = make_synthetic_snapshot(SyntheticSpec::sequence(Variant::causal, 256, 16, 2, 1, 2));
+  SyntheticSpec spec_b = SyntheticSpec::sequence(Variant::causal, 256, 16, 2, 1, 2);
+  spec_b.seed = 9;
+  const Snapshot b = make_synthetic_snapshot(spec_b);
+  const int64_t query = 200;
+  const PairFigure fig = make_pair_figure(a, "fma", b, "twin", 0, 1, query, Colormap::viridis, true, 4, 13);
+  const std::vector<double> ma = row_level_mass(a, 0, 1, query), mb = row_level_mass(b, 0, 1, query);
+  ASSERT_EQ(fig.level_rows.size(), ma.size());  // the same layout: one row per level, both models on it
+  for (size_t l = 0; l < ma.size(); ++l) {
+    EXPECT_DOUBLE_EQ(fig.level_rows[l].a, ma[l]);
+    EXPECT_DOUBLE_EQ(fig.level_rows[l].b, mb[l]);
+  }
+  std::vector<float> row_b;
+  implied_row(make_band_data(b, 0, 1), Layout(b.attention), query, &row_b, nullptr);
+  EXPECT_EQ(fig.b.row, row_b);
+  EXPECT_NE(fig.a.row, fig.b.row);
+  // A twin without levels (dense: rows from its queries and keys) gets a row of its own.
+  Snapshot dense = b;
+  dense.config.attention_kind = AttentionKind::dense;
+  for (auto& layer : dense.layers) layer.bands.clear();
+  const PairFigure mixed = make_pair_figure(a, "fma", dense, "dense", 0, -1, query, Colormap::viridis, true, 4, 13);
+  ASSERT_EQ(mixed.level_rows.size(), ma.size() + 1);
+  EXPECT_EQ(mixed.level_rows.back().name, "all keys");
+  EXPECT_EQ(mixed.level_rows.back().a, -1);
+  EXPECT_NEAR(mixed.level_rows.back().b, 1.0, 1e-5);
+  EXPECT_EQ(mixed.level_rows[0].b, -1);
+  EXPECT_EQ(mixed.b.kind, "dense");
+  // Different tokens, or a selection outside a model: one line naming it.
+  const Snapshot shorter = make_synthetic_snapshot(SyntheticSpec::sequence(Variant::causal, 128, 16, 2, 1, 2));
+  EXPECT_THROW(make_pair_figure(a, "fma", shorter, "short", 0, -1, 10, Colormap::viridis, true, 4, 13), Error);
+  try {
+    make_pair_figure(a, "fma", b, "twin", 3, -1, query, Colormap::viridis, true, 4, 13);
+    FAIL() << "layer 3 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model fma: layer 3 out of range"), std::string::npos) << e.what();
+  }
+  // Drawn: both rows and the bars leave pixels.
+  Picture pic;
+  Canvas canvas;
+  draw_pair_figure(test::GlTestContext::get().render(), fig, PixelRect{0, 0, W, H}, W, H, &canvas);
+  pic.read();
+  const PairFigureLayout lay = pair_figure_layout(fig, PixelRect{0, 0, W, H});
+  for (const PixelRect& r : lay.rows) EXPECT_FALSE(pic.background(r.x + r.w - 3, r.y + r.h / 2));
+  EXPECT_FALSE(pic.background(lay.bars.x + 1, lay.bars.y + 4));
 }
 
 TEST(CompareFigure, ExactFmaAndDifference) {
