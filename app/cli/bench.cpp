@@ -367,7 +367,9 @@ struct AttentionRow {
 int run_attention_comparison(const BenchArgs& a) {
   const bool on_gpu = a.device == "cuda";
   const std::vector<int64_t> sizes = a.sizes_given ? a.sizes : std::vector<int64_t>{256, 1024, 4096, 16384, 65536};
-  const std::string learned = a.c.downsampling == "avgpool" ? "groupedconv" : a.c.downsampling;
+  // The learned row besides avgpool and nested (which have their own rows; nested has no
+  // downsampled-query variant).
+  const std::string learned = a.c.downsampling == "avgpool" || a.c.downsampling == "nested" ? "groupedconv" : a.c.downsampling;
   const std::string fma_label = "FMA (" + learned + ")";
   const std::vector<AttentionRow> rows = {
       {"dense", "causal", "dense", "groupedconv"},
@@ -375,6 +377,7 @@ int run_attention_comparison(const BenchArgs& a) {
       {"elu_linear", "causal", "elu_linear", "groupedconv"},
       {"FMA (avgpool)", "causal", "fma", "avgpool"},
       {fma_label.c_str(), "causal", "fma", learned.c_str()},
+      {"FMA (nested)", "causal", "fma", "nested"},
       {"dense", "bidirectional", "dense", "groupedconv"},
       {fma_label.c_str(), "bidirectional", "fma", learned.c_str()},
       {"FMA, downsampled queries", "linear", "fma", learned.c_str()},
@@ -443,8 +446,9 @@ int run_attention_comparison(const BenchArgs& a) {
   }
   if (!a.plot.empty()) {
     std::vector<PlotSeries> series;
-    const char* colours[] = {"#d62728", "#9467bd", "#8c564b", "#ff7f0e", "#1f77b4", "#d62728", "#2ca02c", "#17becf"};
-    for (size_t k = 0; k < rows.size(); ++k) {
+    const char* colours[] = {"#d62728", "#9467bd", "#8c564b", "#ff7f0e", "#1f77b4", "#e377c2", "#d62728", "#2ca02c", "#17becf"};
+    static_assert(sizeof(colours) / sizeof(colours[0]) == 9, "one colour per row");
+    for (size_t k = 0; k < rows.size() && k < 9; ++k) {
       const bool bidirectional = std::string(rows[k].variant) != "causal";
       series.push_back({std::string(bidirectional ? "bidir. " : "causal ") + rows[k].label, rows[k].variant, rows[k].impl,
                         std::string(rows[k].impl) == "fma" ? rows[k].downsampling : "", colours[k], bidirectional ? "6,4" : ""});
@@ -629,10 +633,10 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_option("--tokenizer", a->tokenizer, "Also time tokenizing with this tokenizer (meta.pkl, BPE files or tokenizer.json)");
   cmd->add_flag("--attention", a->attention,
                 "Every attention side by side instead (m 32, p 4; forward and forward+backward; n 256 .. 65536): causal dense, "
-                "local, elu_linear, FMA with avgpool and with groupedconv (or --downsampling) summaries; bidirectional dense, FMA, "
+                "local, elu_linear, FMA with avgpool, groupedconv (or --downsampling) and nested summaries; bidirectional dense, FMA, "
                 "FMA with downsampled queries; ratios to dense");
-  cmd->add_option("--downsampling", a->c.downsampling, "FMA's summaries: groupedconv (default), conv or avgpool")
-      ->check(CLI::IsMember({"groupedconv", "conv", "avgpool"}));
+  cmd->add_option("--downsampling", a->c.downsampling, "FMA's summaries: groupedconv (default), conv, avgpool or nested")
+      ->check(CLI::IsMember({"groupedconv", "conv", "avgpool", "nested"}));
   // The child side (one case, prints one JSON line).
   cmd->add_flag("--child", a->child)->group("");
   cmd->add_option("--variant", a->c.variant)->group("");

@@ -33,7 +33,7 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
   cmd->add_option("--m", m.attention.m, "FMA fine block size (2D: cell side r)");
   cmd->add_option("--p", m.attention.p, "FMA summaries per block");
   cmd->add_option("--variant", *variant, "causal, bidirectional or 2d (default: causal for text, 2d for images)");
-  cmd->add_option("--downsampling", *downsampling, "groupedconv, conv or avgpool");
+  cmd->add_option("--downsampling", *downsampling, "groupedconv (the reference's), conv, avgpool, or nested (1D: level l from level l-1's summaries by a 2p -> p map per channel; weights that do not grow with n)");
   cmd->add_option("--boundary", *boundary, "mask or zero_pad");
   cmd->add_flag("--query-downsampling", m.attention.query_downsampling, "The linear O(n) variant (bidirectional, 2d)");
   cmd->add_option("--steps", o->steps, "Optimizer steps (the schedule's length)");

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROWS = [("causal", "dense", None), ("causal", "local", None), ("causal", "elu_linear", None),
-        ("causal", "fma", "avgpool"), ("causal", "fma", "groupedconv"), ("bidirectional", "dense", None),
+        ("causal", "fma", "avgpool"), ("causal", "fma", "groupedconv"), ("causal", "fma", "nested"), ("bidirectional", "dense", None),
         ("bidirectional", "fma", "groupedconv"), ("linear", "fma", "groupedconv")]
 
 

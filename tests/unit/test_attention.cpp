@@ -96,6 +96,10 @@ std::vector<AttentionConfig> agreement_cases() {
   out.push_back(cfg_2d(8, 4, 16, 4));                                   // p = r^2
   out.push_back(cfg_2d(16, 1, 1, 4, Downsampling::avgpool, true));
   out.push_back(cfg_2d(16, 2, 3, 4, Downsampling::conv, true));
+  // nested: the cascade of 2p -> p maps, against one convolution with the composed basis.
+  out.push_back(cfg_1d(Variant::causal, 256, 8, 2, 8, Downsampling::nested));
+  out.push_back(cfg_1d(Variant::causal, 128, 4, 4, 6, Downsampling::nested, Boundary::zero_pad));
+  out.push_back(cfg_1d(Variant::bidirectional, 128, 8, 4, 8, Downsampling::nested));
   // Random (n, m, p, d) in 1D.
   for (int r = 0; r < 8; ++r) {
     const int64_t m = int64_t{1} << std::uniform_int_distribution<int>(1, 4)(rng);
@@ -180,7 +184,9 @@ TEST(Attention, OpsPathGradientsInDoubleMatchFiniteDifferences) {
   for (const auto& c : {cfg_1d(Variant::causal, 16, 2, 2, 3, Downsampling::groupedconv, Boundary::zero_pad),
                         cfg_1d(Variant::bidirectional, 16, 2, 2, 3, Downsampling::conv),
                         cfg_1d(Variant::bidirectional, 16, 2, 1, 3, Downsampling::groupedconv, Boundary::mask, true),
-                        cfg_2d(8, 1, 1, 3), cfg_2d(8, 2, 2, 3, Downsampling::groupedconv, true)}) {
+                        cfg_2d(8, 1, 1, 3), cfg_2d(8, 2, 2, 3, Downsampling::groupedconv, true),
+                        cfg_1d(Variant::causal, 32, 2, 2, 3, Downsampling::nested, Boundary::zero_pad),
+                        cfg_1d(Variant::bidirectional, 32, 2, 1, 3, Downsampling::nested)}) {
     SCOPED_TRACE(describe(c));
     auto attn = make_attention(c, 40 + index++);
     attn->to(torch::kDouble);
@@ -351,6 +357,37 @@ TEST(Attention, AvgpoolOnBlockConstantInputsIsExactDenseAttention) {
     auto y_dense = torch::matmul(W.narrow(3, 0, n), v);
     EXPECT_LT(max_abs(y - y_dense), 1e-5);
   }
+}
+
+TEST(Attention, NestedStartsAsAvgpoolAndItsParametersDoNotGrowWithN) {
+  for (const Variant v : {Variant::causal, Variant::bidirectional}) {
+    AttentionConfig nested = cfg_1d(v, 512, 8, 4, 8, Downsampling::nested), avg = nested;
+    avg.downsampling = Downsampling::avgpool;
+    SCOPED_TRACE(describe(nested));
+    torch::manual_seed(3);
+    FmaAttention a(nested), b(avg);  // their own initialisation: pairwise averaging
+    const auto q = torch::randn({1, nested.heads, 512, nested.head_dim}), k = torch::randn_like(q), x = torch::randn_like(q);
+    for (FmaPath path : {FmaPath::ops, FmaPath::kernel}) {
+      a->set_path(path);
+      b->set_path(path);
+      EXPECT_LT(max_abs(a->forward(q, k, x) - b->forward(q, k, x)), 1e-5) << path_name(path);
+    }
+    // The viewers' basis of level 3 is the avgpool basis.
+    EXPECT_LT(max_abs(a->basis_functions(3, 'k') - b->basis_functions(3, 'k')), 1e-6);
+  }
+  // Level 1 holds p*d*m + p*d per projection; every further level p*d*2p + p*d, whatever its width.
+  auto count = [](int64_t n) {
+    FmaAttention a(cfg_1d(Variant::causal, n, 32, 4, 32, Downsampling::nested));
+    int64_t total = 0;
+    for (const auto& p : a->parameters()) total += p.numel();
+    return total;
+  };
+  const int64_t per_level = 2 * (4 * 32 * 8 + 4 * 32);
+  EXPECT_EQ(count(1024), 2 * (4 * 32 * 32 + 4 * 32) + 3 * per_level);  // 4 coarse levels at n = 1024
+  EXPECT_EQ(count(65536) - count(1024), 6 * per_level);                // 6 more levels, not 64x the weights
+  // 2D and query downsampling are refused by name.
+  EXPECT_THROW(FmaAttention(cfg_2d(16, 2, 2, 8, Downsampling::nested)), ConfigError);
+  EXPECT_THROW(FmaAttention(cfg_1d(Variant::bidirectional, 64, 8, 2, 8, Downsampling::nested, Boundary::mask, true)), ConfigError);
 }
 
 TEST(Attention, FineOnlyIsExactCausalAttention) {

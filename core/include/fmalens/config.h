@@ -35,7 +35,10 @@ class ConfigError : public Error {
 };
 
 enum class Variant { causal, bidirectional, grid2d };
-enum class Downsampling { groupedconv, conv, avgpool };
+// nested (ours, 1D only): level 1 as groupedconv; level l > 1 made from the 2p summaries of the
+// two child blocks by a per-channel linear map 2p -> p with bias (the Fast Multipole Method's
+// multipole-to-multipole step), so its parameters do not grow with n.
+enum class Downsampling { groupedconv, conv, avgpool, nested };
 // zero_pad: the reference's unmasked phantom zero keys before the sequence (causal only);
 // mask: out-of-range slots are masked, every row of weights sums to 1.
 enum class Boundary { zero_pad, mask };

@@ -39,6 +39,7 @@ const char* to_string(Downsampling d) {
     case Downsampling::groupedconv: return "groupedconv";
     case Downsampling::conv: return "conv";
     case Downsampling::avgpool: return "avgpool";
+    case Downsampling::nested: return "nested";
   }
   return "?";
 }
@@ -54,7 +55,8 @@ Downsampling downsampling_from_string(const std::string& s) {
   if (s == "groupedconv") return Downsampling::groupedconv;
   if (s == "conv") return Downsampling::conv;
   if (s == "avgpool") return Downsampling::avgpool;
-  refuse("downsampling must be groupedconv, conv or avgpool, got " + quote(s));
+  if (s == "nested") return Downsampling::nested;
+  refuse("downsampling must be groupedconv, conv, avgpool or nested, got " + quote(s));
 }
 Boundary boundary_from_string(const std::string& s) {
   if (s == "zero_pad") return Boundary::zero_pad;
@@ -105,6 +107,8 @@ void validate(const AttentionConfig& c) {
     if (c.p > r * r)
       refuse("p must not exceed the tokens of a fine cell r^2 (p " + std::to_string(c.p) +
              ", r^2 " + std::to_string(r * r) + ")");
+    if (c.downsampling == Downsampling::nested)
+      refuse("nested downsampling is for 1D attention (causal or bidirectional), not 2d");
     if (c.downsampling == Downsampling::avgpool && (r * r) % c.p != 0)
       refuse("avgpool needs p to divide r^2 (p " + std::to_string(c.p) + ", r^2 " +
              std::to_string(r * r) + ")");
@@ -115,10 +119,12 @@ void validate(const AttentionConfig& c) {
     if (c.p > c.m)
       refuse("p must not exceed the fine block size m (p " + std::to_string(c.p) + ", m " +
              std::to_string(c.m) + ")");
-    if (c.downsampling == Downsampling::avgpool && c.m % c.p != 0)
-      refuse("avgpool needs p to divide m (p " + std::to_string(c.p) + ", m " +
+    if ((c.downsampling == Downsampling::avgpool || c.downsampling == Downsampling::nested) && c.m % c.p != 0)
+      refuse(std::string(to_string(c.downsampling)) + " needs p to divide m (p " + std::to_string(c.p) + ", m " +
              std::to_string(c.m) + ")");
   }
+  if (c.query_downsampling && c.downsampling == Downsampling::nested)
+    refuse("nested downsampling does not combine with query downsampling (the linear variant)");
   if (c.query_downsampling && c.variant == Variant::causal)
     refuse("query downsampling (the linear variant) cannot be causal: a block summary of "
            "queries mixes in future tokens; use bidirectional or 2d");

@@ -72,7 +72,20 @@ FmaAttentionImpl::FmaAttentionImpl(const AttentionConfig& config) : config_(conf
     auto shape = [&](int64_t out, int64_t in) {
       return two_d ? std::vector<int64_t>{out, in, width, width} : std::vector<int64_t>{out, in, width};
     };
-    if (config_.downsampling != Downsampling::avgpool) {
+    const bool nested = config_.downsampling == Downsampling::nested;
+    if (nested && l > 1) {
+      // Level l from the 2p summaries of its two child blocks (left child first): per channel
+      // g, out[s] = sum_j W[g*p+s, 0, j] child[j] + b[g*p+s]. Starts as pairwise averaging
+      // (summary s = mean of child summaries 2s and 2s+1): with level 1's chunk averaging,
+      // the model is exactly the avgpool FMA at step 0.
+      for (auto* list : {&conv_k, &conv_v}) {
+        ConvWeights cw(std::vector<int64_t>{p * d, 1, 2 * p}, p * d);
+        auto w3 = cw->weight.view({d, p, 2 * p});
+        for (int64_t s = 0; s < p; ++s) w3.select(1, s).narrow(1, 2 * s, 2).fill_(0.5);
+        (*list)->push_back(cw);
+        (list == &conv_k ? conv_k_ : conv_v_).push_back(cw.ptr());
+      }
+    } else if (config_.downsampling != Downsampling::avgpool) {
       const int64_t in = config_.downsampling == Downsampling::conv ? d : 1;
       for (auto* list : {&conv_k, &conv_v}) {
         ConvWeights cw(shape(p * d, in), p * d);
@@ -90,7 +103,7 @@ FmaAttentionImpl::FmaAttentionImpl(const AttentionConfig& config) : config_(conf
             for (int64_t g = 0; g < d; ++g) w4.select(0, g).select(0, s).select(0, g).index_fill_(0, cols, mean);
           }
         }
-        cw->weight.add_(torch::randn_like(cw->weight) * (0.1 * mean));
+        if (!nested) cw->weight.add_(torch::randn_like(cw->weight) * (0.1 * mean));
         (*list)->push_back(cw);
         (list == &conv_k ? conv_k_ : conv_v_).push_back(cw.ptr());
       }
@@ -329,6 +342,40 @@ std::pair<torch::Tensor, torch::Tensor> FmaAttentionImpl::kernel_weights(int l, 
   return {cached.w, cached.bias};
 }
 
+std::vector<torch::Tensor> FmaAttentionImpl::downsample_levels(const torch::Tensor& x, char which, int levels) const {
+  std::vector<torch::Tensor> out(static_cast<size_t>(std::max(levels, 1)));
+  for (int l = 1; l < levels; ++l)
+    out[static_cast<size_t>(l)] = config_.downsampling == Downsampling::nested && l > 1 ? nest_up(out[static_cast<size_t>(l - 1)], l, which)
+                                                                                        : downsample(x, l, which);
+  return out;
+}
+
+torch::Tensor FmaAttentionImpl::nest_up(const torch::Tensor& children, int l, char which) const {
+  // children: (B, nb * p, d) level l-1, row blk*p + s -> (B, nb/2 * p, d) level l.
+  const int64_t B = children.size(0), d = children.size(2), p = config_.p, parents = children.size(1) / (2 * p);
+  const ConvWeightsImpl& cw = conv(which, l);
+  const auto w = cw.weight.to(children.scalar_type()).view({d, p, 2 * p}).transpose(1, 2);  // (d, 2p, p)
+  const auto bias = cw.bias.to(children.scalar_type()).view({d, 1, p});
+  auto xt = children.reshape({B * parents, 2 * p, d}).permute({2, 0, 1});                   // (d, B*parents, 2p)
+  return torch::baddbmm(bias, xt, w).permute({1, 2, 0}).reshape({B, parents * p, d});
+}
+
+std::pair<torch::Tensor, torch::Tensor> FmaAttentionImpl::composed_depthwise(int l, char which) const {
+  const ConvWeightsImpl& cw = conv(which, l);
+  if (config_.downsampling != Downsampling::nested || l == 1) return {cw.weight, cw.bias};
+  const int64_t d = config_.head_dim, p = config_.p;
+  const auto [child_w, child_b] = composed_depthwise(l - 1, which);  // (p*d, 1, w), (p*d)
+  const int64_t w = child_w.size(2);
+  const auto map = cw.weight.view({d, p, 2 * p});                    // [g, s, j]: child summary j -> s
+  const auto cw3 = child_w.view({d, p, w});
+  // Left child's tokens first: parent (g, s) over token t of child c = sum_j map[g, s, c*p+j] W_child[g, j, t].
+  const auto left = torch::bmm(map.narrow(2, 0, p), cw3), right = torch::bmm(map.narrow(2, p, p), cw3);
+  const auto weight = torch::cat({left, right}, 2).reshape({p * d, 1, 2 * w});
+  const auto cb = child_b.view({d, p, 1});
+  const auto bias = cw.bias.view({d, p}) + torch::bmm(map, torch::cat({cb, cb}, 1)).squeeze(2);
+  return {weight, bias.reshape({p * d})};
+}
+
 torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char which) const {
   // x: (B, n, d) internal order. Blocks of `bt` consecutive rows are summarised into p rows.
   const int64_t B = x.size(0), n = x.size(1), d = x.size(2), p = config_.p;
@@ -336,14 +383,17 @@ torch::Tensor FmaAttentionImpl::downsample(const torch::Tensor& x, int l, char w
   const int64_t bt = config_.variant == Variant::grid2d ? width * width : width, nb = n / bt;
   if (config_.downsampling == Downsampling::avgpool)
     return x.view({B, nb, p, bt / p, d}).mean(3).reshape({B, nb * p, d});
-  if (config_.downsampling == Downsampling::groupedconv && kernel_applies(x) && x.scalar_type() == torch::kFloat) {
+  if (config_.downsampling == Downsampling::nested && l > 1) return nest_up(downsample(x, l - 1, which), l, which);
+  // Depthwise over the block's tokens: groupedconv, and nested's level 1.
+  const bool depthwise = config_.downsampling == Downsampling::groupedconv || config_.downsampling == Downsampling::nested;
+  if (depthwise && kernel_applies(x) && x.scalar_type() == torch::kFloat) {
     // The CPU kernel: one pass over x per level, vectorised over channels.
     const auto [w, bias] = kernel_weights(l, which);
     return depthwise_downsample(x, w, bias);
   }
   const auto bias = conv(which, l).bias;                                              // (p*d)
   const auto w = flat_weight(l, which);                                              // (p*d, in, bt)
-  if (config_.downsampling == Downsampling::groupedconv) {
+  if (depthwise) {
     // out[., s, g] = sum_t x[., t, g] W[g*p+s, 0, t] + b[g*p+s]: one bmm over the d channels.
     auto xt = x.reshape({B * nb, bt, d}).permute({2, 0, 1});            // (d, B*nb, bt)
     auto wt = w.view({d, p, bt}).transpose(1, 2);                       // (d, bt, p)
@@ -381,7 +431,8 @@ torch::Tensor FmaAttentionImpl::basis_functions(int l, char which) const {
                                      static_cast<double>(p) / static_cast<double>(bt));
     return basis;
   }
-  auto w = conv(which, l).weight.detach().to(torch::kFloat);  // stays on its device: the caller copies once
+  // nested: the cascade composed down to the tokens (what the level's summary draws from them).
+  auto w = composed_depthwise(l, which).first.detach().to(torch::kFloat);  // stays on its device: the caller copies once
   w = w.reshape({p * d, w.size(1), bt});
   if (config_.downsampling == Downsampling::conv) {
     // The channel's own weight W[g*p+s, g, :] (the diagonal of the channel mixing).
@@ -432,10 +483,11 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
   const bool linear = config_.query_downsampling && nl > 1;
 
   std::vector<torch::Tensor> band_k(nl), band_v(nl);
+  const auto key_levels = downsample_levels(kf, 'k', nl), value_levels = downsample_levels(vf, 'v', nl);
   for (int l = 0; l < nl; ++l) {
     const LevelGeometry& g = layout.level(l);
-    const auto keys = l == 0 ? kf : downsample(kf, l, 'k');
-    const auto vals = l == 0 ? vf : downsample(vf, l, 'v');
+    const auto& keys = l == 0 ? kf : key_levels[static_cast<size_t>(l)];
+    const auto& vals = l == 0 ? vf : value_levels[static_cast<size_t>(l)];
     band_k[l] = gather_band(keys, plan.levels[l].key_index, g.groups, g.slots);  // (B, G, K, d)
     band_v[l] = gather_band(vals, plan.levels[l].key_index, g.groups, g.slots);
   }
@@ -502,9 +554,10 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
 std::vector<torch::Tensor> FmaAttentionImpl::coarse_bands(const Plan& plan, const torch::Tensor& x, char which) const {
   const Layout& layout = *plan.layout;
   std::vector<torch::Tensor> bands(static_cast<size_t>(layout.num_levels()));
+  const auto summaries = downsample_levels(x, which, layout.num_levels());
   for (int l = 1; l < layout.num_levels(); ++l) {
     const LevelGeometry& g = layout.level(l);
-    bands[static_cast<size_t>(l)] = gather_band(downsample(x, l, which), plan.levels[l].key_index, g.groups, g.slots);
+    bands[static_cast<size_t>(l)] = gather_band(summaries[static_cast<size_t>(l)], plan.levels[l].key_index, g.groups, g.slots);
   }
   return bands;
 }

@@ -110,6 +110,15 @@ class FmaAttentionImpl : public torch::nn::Module {
   // Summaries of level l (1..L) of x: (B, n, d) in internal order -> (B, blocks_l * p, d),
   // row blk*p + s = summary s of block blk (internal block order). `which`: 'k', 'v'.
   torch::Tensor downsample(const torch::Tensor& x, int l, char which) const;
+  // Every level's summaries at once, entry l for level l (1..levels-1; entry 0 empty): nested
+  // downsampling builds each level from the one below instead of from x again.
+  std::vector<torch::Tensor> downsample_levels(const torch::Tensor& x, char which, int levels) const;
+  // nested: level l's summaries from level l-1's, (B, nb*p, d) -> (B, nb/2*p, d).
+  torch::Tensor nest_up(const torch::Tensor& children, int l, char which) const;
+  // The conv weights that give level l's summaries straight from the tokens, (p*d, 1, w_l) and
+  // (p*d): the layer's own for groupedconv, the composed cascade for nested (the reference's
+  // and the viewers' basis).
+  std::pair<torch::Tensor, torch::Tensor> composed_depthwise(int l, char which) const;
   // Coarse queries of level l: (B, n, d) internal order -> (B, blocks_l, d) (query downsampling).
   torch::Tensor downsample_queries(const torch::Tensor& q, int l) const;
 

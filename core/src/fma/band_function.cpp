@@ -257,9 +257,10 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
   t.keys.push_back(kf);
   t.values.push_back(vf);
   const int kernel_levels = static_cast<int>(plan.kernel_levels.size());
+  const auto key_levels = downsample_levels(kf, 'k', kernel_levels), value_levels = downsample_levels(vf, 'v', kernel_levels);
   for (int l = 1; l < kernel_levels; ++l) {
-    t.keys.push_back(downsample(kf, l, 'k').contiguous());
-    t.values.push_back(downsample(vf, l, 'v').contiguous());
+    t.keys.push_back(key_levels[static_cast<size_t>(l)].contiguous());
+    t.values.push_back(value_levels[static_cast<size_t>(l)].contiguous());
   }
   auto to_tokens = [&](const torch::Tensor& x) {
     auto y = two_d ? x.index_select(1, plan.internal_of_token) : x;

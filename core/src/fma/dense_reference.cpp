@@ -43,9 +43,10 @@ torch::Tensor reference_summaries(const FmaAttentionImpl& attention, const Layou
     }
     return torch::matmul(A, x);
   }
-  const ConvWeightsImpl& cw = attention.conv(which, l);
-  const auto weight = cw.weight.to(x.scalar_type()), bias = cw.bias.to(x.scalar_type());
-  const int64_t groups = c.downsampling == Downsampling::groupedconv ? d : 1;
+  // nested: one convolution of the tokens with the composed cascade (independent of nest_up).
+  const auto [conv_weight, conv_bias] = attention.composed_depthwise(l, which);
+  const auto weight = conv_weight.to(x.scalar_type()), bias = conv_bias.to(x.scalar_type());
+  const int64_t groups = c.downsampling == Downsampling::conv ? 1 : d;
   torch::Tensor y;  // (B, p*d, blocks...), output channel ch*p + s
   if (two_d) {
     const int64_t G = c.grid_side;
