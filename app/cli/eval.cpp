@@ -1,6 +1,7 @@
 // fmalens eval: bits per byte (text) or top-1 accuracy (image) on held-out data.
 #include <nlohmann/json.hpp>
 
+#include <climits>
 #include <cstdio>
 #include <memory>
 
@@ -13,7 +14,7 @@ void add_eval(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint: text bits per byte on held-out files, image top-1 accuracy");
   struct Args {
     std::string checkpoint, data, device = "auto";
-    int64_t limit = 0;
+    int64_t limit = 0, context = 0;
     bool json = false;
     ImageFolderOptions folder;
   };
@@ -24,6 +25,11 @@ void add_eval(CLI::App& app, Action& action) {
   cmd->add_option("--val-fraction", a->folder.val_fraction, "Image folders without train/ and val/: the share of each class held out, as in training");
   cmd->add_flag("--skip-bad-images", a->folder.skip_bad_images, "Image folders: leave out (and list) images that cannot be decoded");
   cmd->add_option("--limit", a->limit, "Evaluate at most this many bytes or images");
+  cmd->add_option("--context", a->context,
+                  "Causal text: score every byte of the held-out files (DATA/heldout/ as it is, or DATA's files; the first 128 KiB of "
+                  "each) once with sliding windows of N bytes, stride N/2, within its file; also report bits/byte by the byte's "
+                  "offset in its file (0-1K, 1K-4K, 4K-16K, 16K-64K, 64K+)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
   cmd->add_option("--device", a->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
   cmd->callback([a, &action] {
@@ -36,15 +42,26 @@ void add_eval(CLI::App& app, Action& action) {
             std::fprintf(stderr, "\r%s", progress_bar(f).c_str());
             std::fflush(stderr);
           },
-          a->folder);
+          a->folder, a->context);
       if (tty) std::fprintf(stderr, "\n");
       if (a->json) {
         nlohmann::json j = {{r.metric, r.value}, {"loss_nats", r.loss}, {"items", r.items},
                             {"checkpoint", a->checkpoint}, {"data", r.data}, {"wall_s", r.wall_s}};
+        if (r.context > 0) {
+          j["context"] = r.context;
+          for (const OffsetBucket& b : r.by_offset)
+            j["by_offset"].push_back({{"offset", b.name}, {"from", b.from}, {"to", b.to == INT64_MAX ? nlohmann::json() : nlohmann::json(b.to)},
+                                      {"bits_per_byte", b.bits_per_byte}, {"bytes", b.bytes}});
+        }
         std::printf("%s\n", j.dump().c_str());
       } else if (r.metric == "accuracy") {
         std::printf("%s: top-1 accuracy %.2f%% on %lld held-out images of %s (%.1f s)\n", a->checkpoint.c_str(), 100 * r.value,
                     static_cast<long long>(r.items), r.data.c_str(), r.wall_s);
+      } else if (r.context > 0) {
+        std::printf("%s: %.4f bits per byte on %lld bytes of %s (%.1f s)\n", a->checkpoint.c_str(), r.value,
+                    static_cast<long long>(r.items), r.data.c_str(), r.wall_s);
+        for (const OffsetBucket& b : r.by_offset)
+          std::printf("  offset %-8s %8lld bytes  %.4f bits/byte\n", b.name.c_str(), static_cast<long long>(b.bytes), b.bits_per_byte);
       } else {
         const bool masked = r.metric == "bits_per_masked_byte";
         std::printf("%s: %.4f bits per %sbyte on %lld %s bytes of %s (%.1f s)\n", a->checkpoint.c_str(), r.value, masked ? "masked " : "",

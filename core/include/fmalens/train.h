@@ -70,6 +70,14 @@ struct TrainResult {
 // checkpoint's metadata holds the loss curve and the full training configuration.
 TrainResult train(const TrainOptions& options, const TrainCallback& callback);
 
+// Bits per byte of the bytes whose offset in their file lies in [from, to) (--context).
+struct OffsetBucket {
+  std::string name;  // "0-1K", "1K-4K", "4K-16K", "16K-64K", "64K+"
+  int64_t from = 0, to = 0;
+  double bits_per_byte = 0;
+  int64_t bytes = 0;
+};
+
 struct EvalResult {
   std::string metric;  // "bits_per_byte" or "accuracy"
   double value = 0;
@@ -77,12 +85,23 @@ struct EvalResult {
   int64_t items = 0;   // bytes predicted or images classified
   std::string data;    // what was evaluated
   double wall_s = 0;
+  int64_t context = 0;                 // --context: the window length
+  std::vector<OffsetBucket> by_offset;  // --context: every scored byte in one bucket
 };
+
+// The first 128 KiB of a file are what --context scores of it.
+constexpr int64_t kContextEvalFileBytes = 128 * 1024;
 
 // Text: bits per byte on the held-out files (non-overlapping windows of block_size).
 // Image: top-1 accuracy on the test split (an image folder's held-out images). `limit` > 0 caps the bytes or images evaluated.
+// `context` > 0 (causal text models): every byte of the held-out files (data's heldout/ folder
+// as it is, or the folder or file itself; the first 128 KiB of each file) scored once, by
+// sliding windows of `context` bytes with stride context/2 inside its own file, so that each
+// byte has up to `context` bytes of its file before it; the result also holds bits/byte by
+// the byte's offset in its file.
 EvalResult evaluate(const std::string& checkpoint, const std::string& data, int64_t limit = 0,
                     const std::string& device = "auto",
-                    const std::function<void(double)>& progress = nullptr, const ImageFolderOptions& folder = {});
+                    const std::function<void(double)>& progress = nullptr, const ImageFolderOptions& folder = {},
+                    int64_t context = 0);
 
 }  // namespace fmalens

@@ -1,7 +1,9 @@
 // Training loop (AdamW, warm-up + cosine, clipping, resumable) and evaluation.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -412,8 +414,95 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   return r;
 }
 
+namespace {
+
+// The held-out files of --context: data/heldout/ when there is one, else the folder's files,
+// else the file; sorted by path, each cut to its first kContextEvalFileBytes.
+std::vector<std::pair<std::string, std::string>> context_eval_files(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) throw Error("eval --context needs --data (a file, a folder, or a folder with heldout/)");
+  fs::path root(path);
+  if (fs::is_directory(root / "heldout", ec)) root /= "heldout";
+  std::vector<std::string> paths;
+  if (fs::is_directory(root, ec)) {
+    for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_regular_file(ec)) paths.push_back(it->path().string());
+    std::sort(paths.begin(), paths.end());
+  } else if (fs::is_regular_file(root, ec)) {
+    paths.push_back(root.string());
+  } else {
+    throw Error("eval --context: " + shown_path(path) + " is neither a file nor a folder");
+  }
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const std::string& p : paths) {
+    std::FILE* f = std::fopen(p.c_str(), "rb");
+    if (!f) throw Error("eval --context: cannot read " + shown_path(p));
+    std::string bytes(static_cast<size_t>(kContextEvalFileBytes), '\0');
+    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+    std::fclose(f);
+    if (bytes.size() >= 2) files.emplace_back(p, std::move(bytes));
+  }
+  if (files.empty()) throw Error("eval --context: no file of 2 bytes or more in " + shown_path(root.string()));
+  return files;
+}
+
+void evaluate_with_context(Network& net, const torch::Device& device, const std::string& data_path, int64_t N, int64_t limit,
+                           const std::function<void(double)>& progress, EvalResult* r) {
+  const ModelConfig& config = net.config();
+  if (config.kind != ModelKind::text || config.masked_lm)
+    throw Error("eval --context is for causal text models (this one is " + std::string(config.masked_lm ? "a masked LM" : "an image model") + ")");
+  if (N < 2 || N % 2 != 0 || N > config.block_size)
+    throw Error("eval --context " + std::to_string(N) + ": must be even, at least 2 and at most the model's context (" +
+                std::to_string(config.block_size) + " bytes)");
+  const auto files = context_eval_files(data_path);
+  r->by_offset = {{"0-1K", 0, 1024}, {"1K-4K", 1024, 4096}, {"4K-16K", 4096, 16384}, {"16K-64K", 16384, 65536}, {"64K+", 65536, INT64_MAX}};
+  std::vector<double> bucket_nll(r->by_offset.size(), 0.0);
+  int64_t total = 0, done = 0;
+  for (const auto& f : files) total += static_cast<int64_t>(f.second.size()) - 1;
+  if (limit > 0) total = std::min(total, limit);
+  double nll = 0;
+  for (const auto& [path, text] : files) {
+    const int64_t F = static_cast<int64_t>(text.size());
+    int64_t scored_to = 0;  // targets 1..scored_to are scored
+    for (int64_t s = 0; scored_to < F - 1 && done < total; s += N / 2) {
+      const int64_t len = std::min(N, F - 1 - s);  // inputs s..s+len-1 predict targets s+1..s+len
+      auto w = torch::empty({1, len + 1}, torch::kLong);
+      auto* wp = w.data_ptr<int64_t>();
+      for (int64_t t = 0; t <= len; ++t) wp[t] = static_cast<uint8_t>(text[static_cast<size_t>(s + t)]);
+      const auto logits = net.forward(w.narrow(1, 0, len).to(device)).to(torch::kCPU).to(torch::kDouble);
+      const auto losses = torch::cross_entropy_loss(logits.reshape({len, logits.size(2)}), w.narrow(1, 1, len).reshape({-1}), {},
+                                                    torch::Reduction::None);  // (len): target s+1+j
+      const auto* lp = losses.data_ptr<double>();
+      for (int64_t j = std::max<int64_t>(0, scored_to - s); j < len && done < total; ++j, ++done) {
+        const int64_t offset = s + 1 + j;
+        nll += lp[j];
+        for (size_t b = 0; b < r->by_offset.size(); ++b)
+          if (offset >= r->by_offset[b].from && offset < r->by_offset[b].to) {
+            bucket_nll[b] += lp[j];
+            ++r->by_offset[b].bytes;
+          }
+      }
+      scored_to = s + len;
+      if (progress) progress(static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1)));
+    }
+  }
+  for (size_t b = 0; b < r->by_offset.size(); ++b)
+    r->by_offset[b].bits_per_byte = r->by_offset[b].bytes > 0 ? bucket_nll[b] / static_cast<double>(r->by_offset[b].bytes) / std::log(2.0) : 0.0;
+  r->items = done;
+  r->loss = nll / static_cast<double>(std::max<int64_t>(1, done));
+  r->metric = "bits_per_byte";
+  r->value = r->loss / std::log(2.0);
+  r->context = N;
+  r->data = std::to_string(files.size()) + " held-out files of " + shown_path(data_path) + " (first 128 KiB each), windows of " +
+            std::to_string(N) + " bytes, stride " + std::to_string(N / 2);
+}
+
+}  // namespace
+
 EvalResult evaluate(const std::string& checkpoint, const std::string& data_path, int64_t limit,
-                    const std::string& device_name, const std::function<void(double)>& progress, const ImageFolderOptions& folder) {
+                    const std::string& device_name, const std::function<void(double)>& progress, const ImageFolderOptions& folder,
+                    int64_t context) {
   const auto t0 = Clock::now();
   set_threads(0);
   const torch::Device device = select_device(device_name);
@@ -423,6 +512,12 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
   net.module().eval();
   torch::NoGradGuard no_grad;
   const ModelConfig& config = net.config();
+  if (context > 0) {
+    EvalResult r;
+    evaluate_with_context(net, device, data_path, context, limit, progress, &r);
+    r.wall_s = seconds_since(t0);
+    return r;
+  }
   Data data = load_data(config, data_path, false, folder);
   EvalResult r;
   r.data = data.description;
