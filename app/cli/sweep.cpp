@@ -28,16 +28,16 @@ struct Axis {
 };
 
 // The options a grid may vary (what the paper's ablations vary, and seeds to measure noise).
-const char* const kAxes[] = {"m", "p", "seed", "downsampling", "attention", "lr", "block-size", "embd", "layers", "heads"};
+const char* const kAxes[] = {"m", "p", "seed", "downsampling", "positions", "attention", "lr", "block-size", "embd", "layers", "heads"};
 
 Axis parse_axis(const std::string& spec) {
   const size_t eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 >= spec.size())
-    throw Error("sweep: --grid " + quote(spec) + " must be NAME=v1,v2,... (names: m, p, seed, downsampling, attention, lr, block-size, embd, "
+    throw Error("sweep: --grid " + quote(spec) + " must be NAME=v1,v2,... (names: m, p, seed, downsampling, positions, attention, lr, block-size, embd, "
                 "layers, heads)");
   Axis a{spec.substr(0, eq), {}};
   if (std::find(std::begin(kAxes), std::end(kAxes), a.name) == std::end(kAxes))
-    throw Error("sweep: --grid cannot vary " + quote(a.name) + " (names: m, p, seed, downsampling, attention, lr, block-size, embd, layers, heads)");
+    throw Error("sweep: --grid cannot vary " + quote(a.name) + " (names: m, p, seed, downsampling, positions, attention, lr, block-size, embd, layers, heads)");
   std::stringstream list(spec.substr(eq + 1));
   for (std::string v; std::getline(list, v, ',');)
     if (!v.empty()) {
@@ -67,6 +67,7 @@ void apply_value(TrainCommandLine& t, const std::string& axis, const std::string
   else if (axis == "p") m.attention.p = whole(axis, v);
   else if (axis == "seed") t.options.seed = static_cast<uint64_t>(whole(axis, v));
   else if (axis == "downsampling") t.downsampling = v;
+  else if (axis == "positions") t.positions = v;
   else if (axis == "attention") t.attention = v;
   else if (axis == "block-size") m.block_size = whole(axis, v);
   else if (axis == "embd") m.n_embd = whole(axis, v);
@@ -212,7 +213,7 @@ void add_sweep(CLI::App& app, Action& action) {
   auto grid = std::make_shared<std::vector<std::string>>();
   auto eval_limit = std::make_shared<int64_t>(0);
   cmd->add_option("--dir", *dir, "Folder of the sweep: cells/<cell>.safetensors, sweep.json, sweep_<metric>.svg")->required();
-  cmd->add_option("--grid", *grid, "An axis NAME=v1,v2,... (m, p, seed, downsampling, attention, lr, block-size, embd, layers, heads); "
+  cmd->add_option("--grid", *grid, "An axis NAME=v1,v2,... (m, p, seed, downsampling, positions, attention, lr, block-size, embd, layers, heads); "
                                    "repeat for more axes; the first two are the heat maps' axes")
       ->required();
   cmd->add_option("--eval-limit", *eval_limit, "Held-out bytes (images) each cell is evaluated on (0: all)");

@@ -60,6 +60,10 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
                 "Text folders: every training and validation window lies within one file (long contexts on source files)");
   cmd->add_flag("--masked", m.masked_lm,
                 "Text: a masked byte LM (bidirectional; 15% of bytes masked in spans of 1-8, the loss on those)");
+  cmd->add_option("--positions", t->positions,
+                  "Text: learned (a block_size x width table, nanoGPT's) or none (causal attention infers positions; nothing "
+                  "grows with the context)")
+      ->check(CLI::IsMember({"learned", "none"}));
   int64_t* local_mixing = &t->local_mixing;
   cmd->add_option("--local-mixing", *local_mixing,
                   "Text, bidirectional: width of a depthwise convolution over the embeddings (0: none; default 9 for --masked)");
@@ -93,6 +97,8 @@ TrainOptions TrainCommandLine::resolved() const {
   const char* default_variant = mc.kind == ModelKind::image ? "2d" : mc.masked_lm ? "bidirectional" : "causal";
   mc.attention.variant = variant_from_string(variant.empty() ? default_variant : variant);
   mc.attention.downsampling = downsampling_from_string(downsampling);
+  if (positions != "learned" && positions != "none") throw ConfigError("--positions must be learned or none, got " + positions);
+  mc.learned_positions = positions == "learned";
   mc.attention.boundary = boundary_from_string(boundary);
   return opts;
 }

@@ -74,7 +74,7 @@ TEST(TextCorpus, ContextEvalScoresEveryHeldoutByteOnceByOffset) {
   EXPECT_EQ(r.by_offset[0].bytes, 2 * 1023);                          // offsets 1..1023 of both files
   EXPECT_EQ(r.by_offset[4].bytes, kContextEvalFileBytes - 65536);     // 64K.. of the long one
   // A shorter window sees less of each file: another figure, on the same bytes.
-  const EvalResult short_window = evaluate(model, tmp.path + "/data", 0, "cpu", nullptr, {}, 64);
+  const EvalResult short_window = evaluate(model, tmp.path + "/data", 0, "cpu", nullptr, {}, 128);
   EXPECT_EQ(short_window.items, r.items);
   EXPECT_NE(short_window.value, r.value);
   // A file shorter than half a window is one window whatever the length.

@@ -114,6 +114,10 @@ struct ModelConfig {
   // added to them before the first layer (0: none). With learned absolute positions a masked
   // LM otherwise sits on the unigram plateau for thousands of steps (see the README).
   int64_t local_mixing = 0;
+  // Text: a learned position table wpe (block_size x n_embd, nanoGPT's and the reference's), or
+  // none: causal attention infers position from what it may see, and nothing grows with the
+  // context (a 64K context's table alone is 33 MB at width 128).
+  bool learned_positions = true;
   // image: the input is resized to image_size x image_size with `channels` channels and cut
   // into patches of patch_size; the patch grid is image_size / patch_size on a side.
   int64_t image_size = 0;

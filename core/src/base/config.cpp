@@ -223,6 +223,7 @@ std::string to_json(const ModelConfig& c) {
     j["vocab_size"] = c.vocab_size;
     j["masked_lm"] = c.masked_lm;
     if (c.local_mixing) j["local_mixing"] = c.local_mixing;
+    if (!c.learned_positions) j["positions"] = "none";
   } else {
     j["image_size"] = c.image_size;
     j["patch_size"] = c.patch_size;
@@ -306,6 +307,9 @@ ModelConfig model_config_from_json(const std::string& text) {
     c.vocab_size = field_or<int64_t>(j, "vocab_size", "", 256);
     c.masked_lm = field_or<bool>(j, "masked_lm", "", false);
     c.local_mixing = field_or<int64_t>(j, "local_mixing", "", 0);
+    const std::string positions = field_or<std::string>(j, "positions", "", "learned");
+    if (positions != "learned" && positions != "none") refuse("model config: positions must be learned or none, got " + quote(positions));
+    c.learned_positions = positions == "learned";
   } else {
     c.image_size = field<int64_t>(j, "image_size", "");
     c.patch_size = field<int64_t>(j, "patch_size", "");

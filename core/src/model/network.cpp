@@ -4,7 +4,8 @@ namespace fmalens {
 
 TransformerImpl::TransformerImpl(const ModelConfig& config) {
   wte = register_module("wte", torch::nn::Embedding(config.vocab_size, config.n_embd));
-  wpe = register_module("wpe", torch::nn::Embedding(config.block_size, config.n_embd));
+  if (config.learned_positions) wpe = register_module("wpe", torch::nn::Embedding(config.block_size, config.n_embd));
+  block_size = config.block_size;
   if (config.local_mixing > 0)
     local_mix = register_module("local_mix", torch::nn::Conv1d(torch::nn::Conv1dOptions(config.n_embd, config.n_embd, config.local_mixing)
                                                                    .groups(config.n_embd)
@@ -25,11 +26,13 @@ GPTImpl::GPTImpl(const ModelConfig& config) {
 torch::Tensor GPTImpl::forward(const torch::Tensor& idx, std::vector<LayerCapture>* capture, const LayerHook& hook,
                                int64_t position_offset) {
   const int64_t T = idx.size(1);
-  TORCH_CHECK(position_offset >= 0 && position_offset + T <= transformer->wpe->weight.size(0), "sequence of ", T,
-              " tokens at position ", position_offset, " exceeds block_size ", transformer->wpe->weight.size(0));
-  auto pos = torch::arange(position_offset, position_offset + T,
-                           torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
-  auto x = transformer->wte->forward(idx) + transformer->wpe->forward(pos);  // (b, T, C)
+  TORCH_CHECK(position_offset >= 0 && position_offset + T <= transformer->block_size, "sequence of ", T, " tokens at position ",
+              position_offset, " exceeds block_size ", transformer->block_size);
+  auto x = transformer->wte->forward(idx);  // (b, T, C)
+  if (transformer->wpe) {  // learned positions; without, position offsets change nothing
+    auto pos = torch::arange(position_offset, position_offset + T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
+    x = x + transformer->wpe->forward(pos);
+  }
   if (transformer->local_mix) x = x + transformer->local_mix->forward(x.transpose(1, 2)).transpose(1, 2);
   if (capture) capture->assign(transformer->blocks.size(), LayerCapture{});
   for (size_t i = 0; i < transformer->blocks.size(); ++i) {

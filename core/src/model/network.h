@@ -12,7 +12,8 @@ namespace fmalens {
 // nanoGPT's `transformer` sub-module: wte, wpe, h.{i}, ln_f.
 struct TransformerImpl : torch::nn::Module {
   explicit TransformerImpl(const ModelConfig& config);
-  torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  torch::nn::Embedding wte{nullptr}, wpe{nullptr};  // wpe: null without learned positions
+  int64_t block_size = 0;
   torch::nn::Conv1d local_mix{nullptr};  // config.local_mixing > 0: depthwise (C, 1, width)
   torch::nn::ModuleList h{nullptr};
   LayerNorm ln_f{nullptr};
