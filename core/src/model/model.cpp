@@ -33,9 +33,20 @@ Array to_array(const torch::Tensor& t) {
 
 // Device tensors into Arrays with one transfer: on a GPU each .to(kCPU) is a copy and a wait,
 // and a run captures dozens of arrays (layers x levels). Each tensor is flattened to float32 on
-// its device, all are joined, copied to the host once, and cut back into the arrays.
-void copy_to_arrays(const std::vector<std::pair<torch::Tensor, Array*>>& items) {
+// its device, all are joined, copied to the host once, and cut back into the arrays. On the CPU
+// each tensor is copied into its array and let go at once (the caller hands over the only
+// references): the capture is never held twice, which at 65,536 tokens is a gigabyte.
+void copy_to_arrays(std::vector<std::pair<torch::Tensor, Array*>>& items) {
   if (items.empty()) return;
+  if (items.front().first.device().is_cpu()) {
+    for (auto& [t, array] : items) {
+      array->shape.assign(t.sizes().begin(), t.sizes().end());
+      const auto c = t.detach().to(torch::kFloat).contiguous();
+      array->data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+      t = torch::Tensor();
+    }
+    return;
+  }
   std::vector<torch::Tensor> flat;
   const torch::Device device = items.front().first.device();  // the run's (avgpool bases are made on the CPU)
   for (const auto& [t, array] : items) {
@@ -113,19 +124,23 @@ struct Model::Impl {
     const int64_t run_tokens = input.is_floating_point() ? snap.tokens : input.size(1);
     if (auto* a = net->attention(0)) snap.attention = a->plan(run_tokens, dev).layout->config();
     // Everything the snapshot holds, copied to the host at the end in one transfer.
+    // The captured tensors move into `pending` (its references are the only ones left).
     std::vector<std::pair<torch::Tensor, Array*>> pending{{logits[0], &snap.logits}};
+    logits = torch::Tensor();
     snap.layers.resize(captures.size());
     for (size_t l = 0; l < captures.size(); ++l) {
       LayerSnapshot& ls = snap.layers[l];
-      const FmaCapture& fma = captures[l].fma;
+      FmaCapture& fma = captures[l].fma;
       ls.bands.resize(fma.weights.size());
-      for (size_t lev = 0; lev < fma.weights.size(); ++lev) pending.push_back({fma.weights[lev], &ls.bands[lev]});
+      for (size_t lev = 0; lev < fma.weights.size(); ++lev) pending.push_back({std::move(fma.weights[lev]), &ls.bands[lev]});
       if (fma.row_max.defined()) {
-        pending.push_back({fma.row_max, &ls.row_max});
-        pending.push_back({fma.row_norm, &ls.row_norm});
+        pending.push_back({std::move(fma.row_max), &ls.row_max});
+        pending.push_back({std::move(fma.row_norm), &ls.row_norm});
       }
       pending.push_back({captures[l].q[0], &ls.q});
       pending.push_back({captures[l].k[0], &ls.k});
+      captures[l].q = torch::Tensor();
+      captures[l].k = torch::Tensor();
     }
     snap.downsampling.resize(static_cast<size_t>(net->config().n_layer));
     for (int64_t l = 0; l < net->config().n_layer; ++l) {
