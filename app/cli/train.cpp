@@ -27,7 +27,8 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
   cmd->add_option("--layers", m.n_layer, "Transformer layers");
   cmd->add_option("--heads", m.n_head, "Attention heads");
   cmd->add_option("--embd", m.n_embd, "Embedding width");
-  cmd->add_option("--block-size", m.block_size, "Text: context length n");
+  cmd->add_option("--block-size", m.block_size, "Text: context length n (with --init: the warm start's new context)")
+      ->each([o](const std::string& v) { o->init_block_size = std::stoll(v); });
   cmd->add_option("--image-size", m.image_size, "Image: input side in pixels");
   cmd->add_option("--patch-size", m.patch_size, "Image: patch side in pixels");
   cmd->add_option("--m", m.attention.m, "FMA fine block size (2D: cell side r)");

@@ -6,7 +6,11 @@
 #include <torch/torch.h>
 
 #include "fmalens/config.h"
+#include "fmalens/model.h"
+#include "fmalens/train.h"
 #include "model/network.h"
+#include "test_util.h"
+#include "train_util.h"
 
 namespace fmalens {
 namespace {
@@ -43,6 +47,31 @@ TEST(Positions, NoneHasNoTableAndIgnoresWhereAWindowSits) {
   EXPECT_TRUE(torch::allclose(without->forward(idx, nullptr, nullptr, 0), without->forward(idx, nullptr, nullptr, 128)));
   EXPECT_FALSE(torch::allclose(with->forward(idx, nullptr, nullptr, 0), with->forward(idx, nullptr, nullptr, 128)));
   EXPECT_THROW(without->forward(idx, nullptr, nullptr, 200), c10::Error);  // still within the context
+}
+
+// --init with a longer --block-size: the model grows to the new context and keeps what fits
+// (before, the checkpoint's context silently stayed).
+TEST(Positions, AWarmStartGrowsTheContextAndKeepsWhatFits) {
+  test::TempDir tmp;
+  std::string text;
+  for (int i = 0; text.size() < 20000; ++i) text += "warm start line " + std::to_string(i % 31) + "\n";
+  test::write_file(tmp.path + "/t.txt", text);
+  for (bool learned : {true, false}) {
+    TrainOptions o = test::tiny_text_training(tmp.path + "/short.safetensors", tmp.path + "/t.txt", 256, 32, 16, 2, 2);
+    o.model.learned_positions = learned;
+    o.model.attention.downsampling = Downsampling::nested;
+    train(o, nullptr);
+    TrainOptions longer = test::tiny_text_training(tmp.path + "/long.safetensors", tmp.path + "/t.txt", 256, 32, 16, 2, 2);
+    longer.init = tmp.path + "/short.safetensors";
+    longer.init_block_size = 1024;
+    train(longer, nullptr);
+    const auto before = Model::load(tmp.path + "/short.safetensors"), after = Model::load(tmp.path + "/long.safetensors");
+    EXPECT_EQ(after->config().block_size, 1024);
+    EXPECT_EQ(after->config().learned_positions, learned);
+    // Two more coarse levels, each with the small 2p -> p maps of nested.
+    EXPECT_EQ(after->info().parameters - before->info().parameters,
+              (learned ? (1024 - 256) * 32 : 0) + 2 * 1 * 2 * (2 * 16 * 4 + 2 * 16));
+  }
 }
 
 }  // namespace

@@ -39,6 +39,10 @@ struct TrainOptions {
   std::string device = "auto";  // auto | cpu | cuda
   bool resume = false;          // continue from out + ".state" when it exists
   std::string init;             // warm start: weights (and history) of this checkpoint, a new schedule
+  // --init with a new context (text; 0: the checkpoint's): the model is rebuilt at this
+  // block_size and takes every tensor of the checkpoint that fits (a position table its
+  // leading rows); the longer levels of groupedconv start as averaging.
+  int64_t init_block_size = 0;
   // warm start across shapes: a fresh model from the options, then every tensor of this
   // checkpoint with a matching name and shape (e.g. a causal LM's into a masked LM)
   std::string init_weights;

@@ -256,6 +256,21 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     // Warm start: the weights (and the history) of an earlier run, a fresh schedule.
     LoadedNetwork loaded = load_network(options.init);
     net = std::move(loaded.network);
+    if (options.init_block_size > 0 && options.init_block_size != net->config().block_size) {
+      if (net->config().kind != ModelKind::text) throw Error("--init with a new --block-size is for text models");
+      ModelConfig grown = net->config();
+      grown.block_size = options.init_block_size;
+      validate(grown);
+      torch::manual_seed(options.seed);
+      auto rebuilt = std::make_unique<Network>(grown);
+      const TransplantReport r = transplant_tensors(rebuilt->module(), net->module());
+      std::fprintf(stderr, "init from %s at block size %lld (was %lld): %zu tensors copied, %zu partly (leading rows), %zu new\n",
+                   shown_path(options.init).c_str(), static_cast<long long>(grown.block_size),
+                   static_cast<long long>(net->config().block_size), r.copied.size(), r.partly_copied.size(), r.kept.size());
+      for (const auto& k : r.partly_copied) std::fprintf(stderr, "  partly: %s\n", k.c_str());
+      for (const auto& k : r.kept) std::fprintf(stderr, "  new:    %s\n", k.c_str());
+      net = std::move(rebuilt);
+    }
     auto it = loaded.metadata.find("training");
     history = it != loaded.metadata.end() ? nlohmann::json::parse(it->second) : nlohmann::json::object();
     if (!history.contains("loss_curve")) history["loss_curve"] = nlohmann::json::array();
