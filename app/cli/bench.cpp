@@ -60,6 +60,7 @@ struct BenchArgs {
   std::vector<int64_t> sizes{1024, 4096, 16384, 65536};
   std::vector<std::string> variants{"causal", "bidirectional", "linear"};
   bool attention = false;  // --attention: every attention kind side by side (m 32, p 4)
+  bool train_step = false;  // --train-step: a whole model's training step, FMA against dense
   bool sizes_given = false;
 };
 
@@ -461,6 +462,58 @@ int run_attention_comparison(const BenchArgs& a) {
   return 0;
 }
 
+// `fmalens bench --train-step`: one training step (forward, loss, backward) of a whole 4-layer
+// byte model at each n, FMA with groupedconv and with nested summaries against dense attention
+// where dense fits; each case in a child (its own peak memory).
+int run_train_step_comparison(const BenchArgs& a) {
+  const std::vector<int64_t> sizes = a.sizes_given ? a.sizes : std::vector<int64_t>{4096, 16384, 65536};
+  struct Row {
+    const char* label;
+    const char* impl;
+    const char* downsampling;
+  };
+  const Row rows[] = {{"dense", "dense", "groupedconv"}, {"FMA (groupedconv)", "fma", "groupedconv"}, {"FMA (nested)", "fma", "nested"}};
+  std::printf("fmalens bench --train-step on %s: a byte model of 4 layers, 4 heads, width 128, no position table, m 32, p 4;\n"
+              "one sequence of n bytes, forward + cross-entropy + backward\n",
+              describe_bench_device(a.device).c_str());
+  std::printf("%8s | %-18s | %10s | %10s | %9s | %s\n", "n", "attention", "ms", "peak MB", "bytes/s", "vs dense");
+  std::fflush(stdout);
+  std::vector<BenchRecord> records;
+  const double memory_mb = device_memory_mb(a.device);
+  for (int64_t n : sizes) {
+    double dense_ms = 0, dense_peak = 0;  // this n's dense step, when it ran
+    for (const Row& row : rows) {
+      BenchCase c{"train_step", row.impl, n, "forward_backward", "float32", row.downsampling, 32, 4};
+      BenchRecord r;
+      // Dense keeps every layer's n x n weights for the backward pass.
+      if (std::string(row.impl) == "dense" && 4 * dense_bytes_needed(n, true, a.device) / (1024.0 * 1024.0) > 0.6 * memory_mb) {
+        r.c = c;
+        r.note = "does not fit";
+      } else {
+        r = run_child(a, c, std::max(1, n >= 16384 ? a.repeats / 2 : a.repeats), "");
+      }
+      records.push_back(r);
+      const BenchRecord& kept = records.back();
+      const bool is_dense = std::string(row.impl) == "dense";
+      if (is_dense && kept.ms > 0) {
+        dense_ms = kept.ms;
+        dense_peak = kept.peak_mb;
+      }
+      char ratio[64] = "";
+      if (!is_dense && dense_ms > 0 && kept.ms > 0)
+        std::snprintf(ratio, sizeof(ratio), "%.1fx faster, %.1fx less memory", dense_ms / kept.ms, dense_peak / std::max(kept.peak_mb, 1.0));
+      if (kept.ms > 0)
+        std::printf("%8lld | %-18s | %10.0f | %10.0f | %9.0f | %s\n", static_cast<long long>(n), row.label, kept.ms, kept.peak_mb,
+                    static_cast<double>(n) / (kept.ms / 1000.0), ratio);
+      else
+        std::printf("%8lld | %-18s | %10s | %10s | %9s | %s\n", static_cast<long long>(n), row.label, "-", "-", "-", kept.note.c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (!a.json.empty()) write_records_json(a.json, records);
+  return 0;
+}
+
 int run_parent(const BenchArgs& a) {
   std::vector<BenchRecord> records;
   const bool on_gpu = a.device == "cuda";
@@ -631,6 +684,9 @@ void add_bench(CLI::App& app, Action& action) {
   cmd->add_flag("!--no-frames", a->frames, "Leave out the matrix view's offscreen frame times");
   cmd->add_flag("!--no-tokenizers", a->tokenizers, "Leave out tokenizing 1 MiB of English (bytes, a 50,000-merge BPE)");
   cmd->add_option("--tokenizer", a->tokenizer, "Also time tokenizing with this tokenizer (meta.pkl, BPE files or tokenizer.json)");
+  cmd->add_flag("--train-step", a->train_step,
+                "A whole model's training step instead (4 layers, 4 heads, width 128; forward + loss + backward of n bytes; n 4096, "
+                "16384, 65536): dense where it fits, FMA with groupedconv and with nested summaries");
   cmd->add_flag("--attention", a->attention,
                 "Every attention side by side instead (m 32, p 4; forward and forward+backward; n 256 .. 65536): causal dense, "
                 "local, elu_linear, FMA with avgpool, groupedconv (or --downsampling) and nested summaries; bidirectional dense, FMA, "
@@ -650,7 +706,7 @@ void add_bench(CLI::App& app, Action& action) {
     a->sizes_given = cmd->get_option("--n")->count() > 0;
     action = [a]() -> int {
       if (!a->child) {
-        return a->attention ? run_attention_comparison(*a) : run_parent(*a);
+        return a->train_step ? run_train_step_comparison(*a) : a->attention ? run_attention_comparison(*a) : run_parent(*a);
       }
       BenchRecord r = a->c.variant == "matrix_view" ? run_matrix_view_case(a->c, a->repeats)
                                                     : run_bench_case(a->c, a->repeats, a->device, a->checkpoint);

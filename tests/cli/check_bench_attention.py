@@ -37,6 +37,20 @@ def main() -> int:
             failures.append(f"{len(circles)} points in the plot, expected {4 * len(ROWS)}")
         if run.stdout.count("x ") < 2 * 6 or "forward_backward:" not in run.stdout:
             failures.append("the table lacks the ratios to dense:\n" + run.stdout)
+        # --train-step: a whole model's step, dense and both FMA summaries, each measured.
+        steps_json = Path(tmp, "steps.json")
+        steps = subprocess.run([fmalens, "bench", "--train-step", "--n", "256", "--repeats", "1", "--json", str(steps_json)],
+                               capture_output=True, text=True, timeout=600)
+        if steps.returncode != 0:
+            failures.append("bench --train-step failed:\n" + steps.stdout + steps.stderr)
+        else:
+            step_records = json.loads(steps_json.read_text())
+            kinds = sorted((r["impl"], r["downsampling"]) for r in step_records if r["variant"] == "train_step" and r["ms"] > 0
+                           and r["peak_mb"] > 0)
+            if kinds != [("dense", "groupedconv"), ("fma", "groupedconv"), ("fma", "nested")]:
+                failures.append(f"bench --train-step records: {step_records}")
+            if "less memory" not in steps.stdout:
+                failures.append("bench --train-step prints no ratio to dense:\n" + steps.stdout)
         for f in failures:
             print("FAIL:", f)
         print(f"bench --attention: {len(records)} records, {len(failures)} failures")

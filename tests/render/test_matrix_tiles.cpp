@@ -102,7 +102,9 @@ TEST(MassTiles, PixelRowsSumToTheRowsMassAtThreeZooms) {
         }
         for (int x = 0; x < w; ++x) row_sum += std::max(0.0f, tiles.mass[static_cast<size_t>(y) * w + x]);
         ASSERT_NEAR(row_sum, 1 - phantom / rows, 2e-4) << c.name << ", " << cpp << " cells a pixel, pixel row " << y;
-        if (c.spec.boundary == Boundary::mask) ASSERT_NEAR(row_sum, 1, 2e-4) << c.name;
+        if (c.spec.boundary == Boundary::mask) {
+          ASSERT_NEAR(row_sum, 1, 2e-4) << c.name;
+        }
       }
     }
   }

@@ -11,7 +11,9 @@
 namespace fmalens {
 
 struct BenchCase {
-  std::string variant = "causal";  // causal | bidirectional | linear | matmul | text_model | image_model
+  // causal | bidirectional | linear | matmul | text_model | image_model | train_step (a whole
+  // 4-layer byte model's forward + loss + backward at n; impl fma or dense)
+  std::string variant = "causal";
   // fma (the kernel) | fma_ops (LibTorch ops) | dense | local (FMA's fine band alone) |
   // elu_linear (linear attention, elu+1 features)
   std::string impl = "fma";

@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "fma/attention.h"
+#include "model/network.h"
 #include "fmalens/model.h"
 #include "fmalens/quote.h"
 #include "threads.h"
@@ -134,6 +135,32 @@ class TorchBench : public PreparedBench {
       b = torch::randn({c.n, c.n}, torch::TensorOptions().device(device).dtype(bench_dtype(c.dtype)));
       flops_ = 2.0 * static_cast<double>(c.n) * c.n * c.n;
       body = [this] { auto y = torch::matmul(a, b); };
+    } else if (c.variant == "train_step") {
+      // One training step of a whole byte model (4 layers, 4 heads, 128 wide, no position
+      // table, so that every length has the same weights but the attention's): forward,
+      // cross-entropy and backward over one sequence of n bytes.
+      ModelConfig mc;
+      mc.kind = ModelKind::text;
+      mc.n_layer = 4;
+      mc.n_head = 4;
+      mc.n_embd = 128;
+      mc.block_size = c.n;
+      mc.learned_positions = false;
+      mc.attention_kind = c.impl == "dense" ? AttentionKind::dense : AttentionKind::fma;
+      mc.attention.m = c.m;
+      mc.attention.p = c.p;
+      mc.attention.downsampling = downsampling_from_string(c.downsampling);
+      validate(mc);
+      network = std::make_shared<Network>(mc);
+      network->to(device);
+      tokens = torch::randint(0, 256, {1, c.n + 1}, torch::TensorOptions().dtype(torch::kLong).device(device));
+      backward = true;
+      body = [this] {
+        const int64_t n = tokens.size(1) - 1;
+        const auto logits = network->forward(tokens.narrow(1, 0, n));
+        torch::cross_entropy_loss(logits.reshape({n, logits.size(2)}), tokens.narrow(1, 1, n).reshape({-1})).backward();
+      };
+      note_ = std::string(c.impl == "dense" ? "dense" : "FMA " + c.downsampling) + " model step";
     } else if (c.variant == "text_model" || c.variant == "image_model") {
       model = Model::load(checkpoint);
       RunOptions ro;
@@ -218,6 +245,8 @@ class TorchBench : public PreparedBench {
   std::function<void()> body;
   torch::Tensor q, k, v, a, b;
   std::shared_ptr<FmaAttentionImpl> attention;
+  std::shared_ptr<Network> network;
+  torch::Tensor tokens;
   std::shared_ptr<Model> model;
   Image image;
   std::string text;
