@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <fstream>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -73,8 +76,15 @@ class Staging {
     });
   }
   // Moves every staged file into --out (created if missing); a staged folder replaces the one there.
+  // Files an earlier run's manifest lists and this run does not write are removed (a model with
+  // fewer layers or levels leaves no stale arrays behind); nothing else of the folder is touched.
   void commit() {
     make_dir(out_);
+    for (const std::string& stale : previous_files()) {
+      if (std::find(names_.begin(), names_.end(), stale) != names_.end()) continue;
+      std::error_code ec;
+      std::filesystem::remove_all(out_ + "/" + stale, ec);
+    }
     for (const std::string& name : names_) {
       std::error_code ec;
       if (std::filesystem::is_directory(dir_ + "/" + name, ec) && std::filesystem::is_directory(out_ + "/" + name, ec))
@@ -87,6 +97,26 @@ class Staging {
   }
 
  private:
+  // What the manifest already in --out says an earlier run wrote (plain names only).
+  std::vector<std::string> previous_files() const {
+    std::vector<std::string> files;
+    std::ifstream in(out_ + "/manifest.json", std::ios::binary);
+    if (!in) return files;
+    const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
+    if (!m.is_object()) return files;
+    auto keep = [&](const nlohmann::json& name) {
+      if (!name.is_string()) return;
+      const std::string s = name.get<std::string>();
+      if (!s.empty() && s.find('/') == std::string::npos && s != "." && s != "..") files.push_back(s);
+    };
+    if (m.contains("arrays") && m["arrays"].is_array())
+      for (const auto& a : m["arrays"])
+        if (a.is_object() && a.contains("file")) keep(a["file"]);
+    if (m.contains("head_metrics") && m["head_metrics"].is_object() && m["head_metrics"].contains("file")) keep(m["head_metrics"]["file"]);
+    if (m.contains("sparse_rows")) files.push_back("heads");
+    return files;
+  }
+
   std::string out_, dir_;
   std::vector<std::string> names_;
 };

@@ -41,6 +41,17 @@ def main() -> int:
         metrics = json.loads(Path(out, "head_metrics.json").read_text())
         if len(metrics["heads"]) != 16 or metrics["metrics"][0] != "fine mass":
             failures.append("head_metrics.json")
+        # The same folder again with a model that writes fewer arrays: the first run's extra files
+        # go, a file of the user's stays.
+        first = {a["file"] for a in json.loads(Path(out, "manifest.json").read_text())["arrays"]}
+        Path(out, "my_notes.txt").write_text("mine")
+        again = subprocess.run([fmalens, "inspect", "--checkpoint", str(assets / "models" / "text_dense.safetensors"), "--text", text,
+                                "--out", str(out)], capture_output=True, text=True, timeout=300)
+        second = {a["file"] for a in json.loads(Path(out, "manifest.json").read_text())["arrays"]} if again.returncode == 0 else set()
+        stale = [f for f in first - second if Path(out, f).exists()]
+        if again.returncode != 0 or not first - second or stale or Path(out, "heads").exists() or not Path(out, "my_notes.txt").exists():
+            failures.append(f"rewriting the folder: exit {again.returncode}, stale files {stale[:3]}, heads/ "
+                            f"{Path(out, 'heads').exists()}, user file kept {Path(out, 'my_notes.txt').exists()}")
         dense = subprocess.run([fmalens, "inspect", "--checkpoint", str(assets / "models" / "text_dense.safetensors"), "--text", text,
                                 "--format", "headvis", "--out", str(Path(tmp, "dense"))], capture_output=True, text=True, timeout=300)
         if dense.returncode != 2 or "headvis" not in dense.stderr or Path(tmp, "dense", "manifest.json").exists():
