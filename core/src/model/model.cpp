@@ -273,7 +273,8 @@ std::string Model::describe() const {
   o << "shape       " << c.n_layer << " layers, " << c.n_head << " heads, width " << c.n_embd << ", head dim "
     << c.n_embd / c.n_head << (c.bias ? "" : ", no biases") << "\n";
   if (c.kind == ModelKind::text) {
-    o << "context     " << c.block_size << (bytes ? " bytes" : " tokens") << ", vocabulary " << c.vocab_size << "\n";
+    o << "context     " << c.block_size << (bytes ? " bytes" : " tokens") << ", vocabulary " << c.vocab_size
+      << (c.learned_positions ? ", learned positions" : ", no position table") << "\n";
     o << "tokenizer   " << (i.tokenizer.empty() ? "none found: give one with --tokenizer (meta.pkl, BPE files or tokenizer.json)" : i.tokenizer) << "\n";
   }
   else
