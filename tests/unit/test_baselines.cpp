@@ -74,15 +74,8 @@ TEST(LocalAttention, IsSoftmaxOverTheFineBandOnBothPaths) {
 }
 
 TEST(LocalAttention, ModelConfigNamesItAndBuildsNoCoarseLevels) {
-  ModelConfig c;
-  c.kind = ModelKind::text;
+  ModelConfig c = test::tiny_text_config();
   c.attention_kind = AttentionKind::local;
-  c.n_layer = 1;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.block_size = 64;
-  c.attention.m = 8;
-  c.attention.p = 2;
   validate(c);
   EXPECT_EQ(coarse_levels(c.attention_config()), 0);
   const ModelConfig back = model_config_from_json(to_json(c));

@@ -44,17 +44,7 @@ TEST(MaskedLm, SpansCoverTheRateAndTargetsAreTheMaskedBytes) {
 }
 
 // A one-layer causal FMA byte model of 64 bytes (m 8, p 2): the tests make it masked.
-ModelConfig tiny_text_model() {
-  ModelConfig c;
-  c.kind = ModelKind::text;
-  c.n_layer = 1;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.block_size = 64;
-  c.attention.m = 8;
-  c.attention.p = 2;
-  return c;
-}
+ModelConfig tiny_text_model() { return test::tiny_text_config(); }
 
 TEST(MaskedLm, ConfigNeedsBidirectionalAttentionAndTheMaskToken) {
   ModelConfig c = tiny_text_model();

@@ -16,14 +16,7 @@ namespace fmalens {
 namespace {
 
 ModelConfig small_text(bool learned) {
-  ModelConfig c;
-  c.kind = ModelKind::text;
-  c.n_layer = 1;
-  c.n_head = 2;
-  c.n_embd = 32;
-  c.block_size = 256;
-  c.attention.m = 16;
-  c.attention.p = 2;
+  ModelConfig c = test::tiny_text_config(256, 32, 16);
   c.learned_positions = learned;
   return c;
 }
