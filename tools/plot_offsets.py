@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""An SVG of bits/byte against the byte's offset in its file, one line per result: the JSON of
+`fmalens eval --context N --json` (one model at one context) and of tools/xz_by_offset.py (xz
+at each context it measured). The README's long-context plot.
+Usage: tools/plot_offsets.py OUT.svg RESULT.json [RESULT.json ...]"""
+import json
+import sys
+from html import escape
+from pathlib import Path
+
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+def series_of(path: Path):
+    data = json.loads(path.read_text())
+    if isinstance(data, list):  # xz_by_offset.py: one entry per context
+        return [(f"xz -9e, {r['context']} B of context", r["by_offset"], True) for r in data]
+    name = Path(data.get("checkpoint", path.stem)).stem
+    return [(f"{name} at {data['context']}", data["by_offset"], False)]
+
+
+def main() -> int:
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out, inputs = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+    series = [s for p in inputs for s in series_of(p)]
+    buckets = [b["offset"] for b in series[0][1]]
+    values = [b["bits_per_byte"] for _, rows, _ in series for b in rows if b["bytes"] > 0]
+    lo, hi = min(values), max(values)
+    pad = 0.1 * (hi - lo or 1)
+    lo, hi = lo - pad, hi + pad
+    W, H, left, right, top, bottom = 720, 420, 60, 250, 30, 50
+    pw, ph = W - left - right, H - top - bottom
+    x = lambda k: left + pw * (k + 0.5) / len(buckets)
+    y = lambda v: top + ph * (1 - (v - lo) / (hi - lo))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="DejaVu Sans, sans-serif" font-size="12">',
+             f'<rect width="{W}" height="{H}" fill="white"/>',
+             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>',
+             f'<text x="{left}" y="{top - 10}">bits per byte by the byte\'s offset in its file</text>']
+    steps = 5
+    for i in range(steps + 1):
+        v = lo + (hi - lo) * i / steps
+        parts.append(f'<line x1="{left - 4}" y1="{y(v):.1f}" x2="{left}" y2="{y(v):.1f}" stroke="#888"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
+    for k, name in enumerate(buckets):
+        parts.append(f'<text x="{x(k):.1f}" y="{top + ph + 18}" text-anchor="middle">{escape(name)}</text>')
+    for s, (label, rows, dashed) in enumerate(series):
+        colour = COLOURS[s % len(COLOURS)]
+        points = [(x(k), y(b["bits_per_byte"])) for k, b in enumerate(rows) if b["bytes"] > 0]
+        dash = ' stroke-dasharray="6,4"' if dashed else ""
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="' +
+                     " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
+        for px, py in points:
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
+        ly = top + 14 + 18 * s
+        parts.append(f'<line x1="{W - right + 15}" y1="{ly - 4}" x2="{W - right + 40}" y2="{ly - 4}" stroke="{colour}" stroke-width="2"{dash}/>')
+        parts.append(f'<text x="{W - right + 45}" y="{ly}">{escape(label)}</text>')
+    parts.append("</svg>")
+    out.write_text("\n".join(parts) + "\n")
+    print(f"wrote {out} ({len(series)} lines)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
