@@ -338,6 +338,10 @@ void App::frame() {
   const std::string error_before = state_.error;
   apply_commands();
   if ((headless_ || bench_) && !harness_before_draw(error_before)) return;
+  if (!headless_ && !bench_) {  // the window: --layer, --head, --query once the model ran; a bad one is a dialog
+    const std::string bad = apply_start_selection();
+    if (!bad.empty()) state_.error = bad;
+  }
 
   // The title names the model: "text_fma.safetensors - FMA Lens".
   if (state_.loaded_checkpoint != titled_checkpoint_) {

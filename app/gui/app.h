@@ -40,6 +40,8 @@ class App {
   // Stops the run on a new error and applies the command line's selection once the model ran;
   // false: this frame draws nothing more.
   bool harness_before_draw(const std::string& error_before);
+  // --layer, --head, --query applied once the first run arrived ("" ) or what is wrong with them.
+  std::string apply_start_selection();
   // --screenshot: saves the window after --frames frames of the result, then closes.
   void harness_after_draw();
   void save_screenshot(const std::string& path, bool headless);

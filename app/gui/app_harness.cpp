@@ -20,28 +20,32 @@ bool App::harness_before_draw(const std::string& error_before) {
     glfwSetWindowShouldClose(window_, GLFW_TRUE);
     return false;
   }
-  if (state_.snapshot && !state_.running && !selection_applied_) {
-    // The command line's selection, checked against the model that ran.
-    selection_applied_ = true;
-    const Snapshot& s = *state_.snapshot;
-    std::string bad;
-    if (options_.layer >= static_cast<int>(s.layers.size()))
-      bad = "--layer " + std::to_string(options_.layer) + " out of range (the model's layers are 0.." + std::to_string(static_cast<long long>(s.layers.size()) - 1) + ")";
-    else if (options_.head >= s.config.n_head)
-      bad = "--head " + std::to_string(options_.head) + " out of range (the model has " + std::to_string(s.config.n_head) + " heads)";
-    else if (options_.query >= s.tokens)
-      bad = "--query " + std::to_string(options_.query) + " out of range (the input has " + std::to_string(s.tokens) + " tokens)";
-    if (!bad.empty()) {
-      std::fprintf(stderr, "error: %s\n", bad.c_str());
-      exit_code_ = 2;
-      glfwSetWindowShouldClose(window_, GLFW_TRUE);
-      return false;
-    }
-    if (options_.layer >= 0) perform(apply(state_, SelectLayer{options_.layer}));
-    if (options_.head >= -1) perform(apply(state_, SelectHead{options_.head}));
-    if (options_.query >= 0) perform(apply(state_, SelectQuery{options_.query}));
+  const std::string bad = apply_start_selection();
+  if (!bad.empty()) {
+    std::fprintf(stderr, "error: %s\n", bad.c_str());
+    exit_code_ = 2;
+    glfwSetWindowShouldClose(window_, GLFW_TRUE);
+    return false;
   }
   return true;
+}
+
+std::string App::apply_start_selection() {
+  if (!state_.snapshot || state_.running || selection_applied_) return "";
+  // The command line's selection, checked against the model that ran, once.
+  selection_applied_ = true;
+  const Snapshot& s = *state_.snapshot;
+  if (options_.layer >= static_cast<int>(s.layers.size()))
+    return "--layer " + std::to_string(options_.layer) + " out of range (the model's layers are 0.." +
+           std::to_string(static_cast<long long>(s.layers.size()) - 1) + ")";
+  if (options_.head >= s.config.n_head)
+    return "--head " + std::to_string(options_.head) + " out of range (the model has " + std::to_string(s.config.n_head) + " heads)";
+  if (options_.query >= s.tokens)
+    return "--query " + std::to_string(options_.query) + " out of range (the input has " + std::to_string(s.tokens) + " tokens)";
+  if (options_.layer >= 0) perform(apply(state_, SelectLayer{options_.layer}));
+  if (options_.head >= -1) perform(apply(state_, SelectHead{options_.head}));
+  if (options_.query >= 0) perform(apply(state_, SelectQuery{options_.query}));
+  return "";
 }
 
 void App::harness_after_draw() {
