@@ -151,9 +151,17 @@ void draw_matrix_panel(PanelContext& p) {
   ImGui::SameLine();
   if (ImGui::Button("Fit")) p.emit(FitMatrix{});
   level_toggles(p, p.res.band_textures.levels());
+  // The display toggles follow the levels, or start a line of their own when they would not fit
+  // (a 64K model has 11 levels).
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float toggles_w = ImGui::CalcTextSize("| mass per row k0 strip").x + 3 * (ImGui::GetFrameHeight() + 2 * style.ItemInnerSpacing.x) +
+                          4 * style.ItemSpacing.x;
   ImGui::SameLine();
-  ImGui::TextDisabled("|");
-  ImGui::SameLine();
+  if (ImGui::GetContentRegionAvail().x < toggles_w) ImGui::NewLine();
+  else {
+    ImGui::TextDisabled("|");
+    ImGui::SameLine();
+  }
   changed |= ImGui::Checkbox("mass", &ms.mass);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("Each pixel: the attention mass on its keys (summed), per query row it covers.\n"
