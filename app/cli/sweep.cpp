@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -274,6 +275,7 @@ void add_sweep(CLI::App& app, Action& action) {
       for (const auto& a : axes) grid_json[a.name] = a.values;
       results["grid"] = grid_json;
       results["steps"] = t->options.steps;
+      const auto sweep_start = std::chrono::steady_clock::now();
       for (size_t index = 0; index < planned.size(); ++index) {
         const Cell& cell = planned[index];
         const std::string& name = cell.name;
@@ -286,7 +288,21 @@ void add_sweep(CLI::App& app, Action& action) {
         }
         std::printf("cell %zu/%zu %s: training %lld steps\n", index + 1, total, name.c_str(), static_cast<long long>(opts.steps));
         std::fflush(stdout);
-        const TrainResult tr = run_training(opts, cell.quiet);
+        // A sitting limit is the sweep's: each cell gets what is left of it.
+        TrainOptions sitting = opts;
+        if (t->options.sitting_limit_s > 0) {
+          sitting.sitting_limit_s = t->options.sitting_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
+          if (sitting.sitting_limit_s <= 0) {
+            std::printf("sweep: the sitting limit is reached before cell %s; run the same command again to continue\n", name.c_str());
+            return 0;
+          }
+        }
+        const TrainResult tr = run_training(sitting, cell.quiet);
+        if (tr.stopped_early) {
+          std::printf("sweep: stopped in cell %s at step %lld (its state is saved); run the same command again to continue\n",
+                      name.c_str(), static_cast<long long>(tr.steps));
+          return training_stop_signal() != 0 ? 130 : 0;
+        }
         const EvalResult er = evaluate(opts.out, opts.data, *eval_limit, opts.device, nullptr, opts.folder);
         const auto model = Model::load(opts.out);
         nlohmann::json row = {{"cell", name},

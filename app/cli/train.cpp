@@ -1,4 +1,5 @@
 // fmalens train: trains a text GPT or an image ViT (FMA or dense) and writes a checkpoint.
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -39,6 +40,10 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
   cmd->add_flag("--query-downsampling", m.attention.query_downsampling, "The linear O(n) variant (bidirectional, 2d)");
   cmd->add_option("--steps", o->steps, "Optimizer steps (the schedule's length)");
   cmd->add_option("--time-limit", o->time_limit_s, "Stop after this many seconds; the schedule follows time");
+  cmd->add_option("--sitting-limit", o->sitting_limit_s,
+                  "Stop this sitting after this many seconds, saving the resume state; --resume continues the same schedule "
+                  "(Ctrl-C or SIGTERM do the same at any time)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", o->batch_size, "Sequences or images per step");
   cmd->add_option("--seq-schedule", o->seq_schedule, "Text curriculum 'len[:batch]@fraction,...', e.g. 128:64@0,1024:8@0.6");
   cmd->add_option("--lr", o->lr, "Peak learning rate");
@@ -104,10 +109,52 @@ TrainOptions TrainCommandLine::resolved() const {
   return opts;
 }
 
+namespace {
+
+// SIGINT / SIGTERM during a training: the sitting ends after the current step and writes its
+// checkpoint and resume state (a second signal ends the program at once).
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_training_stop(int sig) {
+  if (g_stop_signal != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_stop_signal = sig;
+}
+
+// Installs the handlers for one training and puts the previous ones back after it.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    previous_int_ = std::signal(SIGINT, request_training_stop);
+    previous_term_ = std::signal(SIGTERM, request_training_stop);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  int received() const { return g_stop_signal; }
+
+ private:
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
+
+}  // namespace
+
+int training_stop_signal() { return g_stop_signal; }
+
 TrainResult run_training(const TrainOptions& opts, bool quiet) {
   const bool q = quiet;
   double last_print = -1;
-  auto result = train(opts, [q, &last_print](const TrainProgress& p) {
+  StopSignals signals;
+  auto result = train(opts, [q, &last_print, &signals](const TrainProgress& p) {
+    if (signals.received() != 0) return false;
     // At most twice a second (and the last step): the bar is for people, logs stay small.
     if (q || (p.elapsed_s - last_print < 0.5 && p.step < p.total_steps)) return true;
     last_print = p.elapsed_s;
@@ -123,6 +170,16 @@ TrainResult run_training(const TrainOptions& opts, bool quiet) {
     return true;
   });
   if (!q) std::fprintf(stderr, "\n");  // ends the progress bar's line
+  if (result.stopped_early) {
+    const char* why = signals.received() == SIGINT ? "interrupted (SIGINT)"
+                      : signals.received() == SIGTERM ? "terminated (SIGTERM)"
+                                                      : "stopped at the sitting limit";
+    std::printf("%s at step %lld after %s in all; latest validation loss %.4f; wrote %s and its resume state; "
+                "--resume continues the schedule\n",
+                why, static_cast<long long>(result.steps), format_duration(result.wall_s).c_str(), result.val_loss,
+                opts.out.c_str());
+    return result;
+  }
   std::printf("trained %lld steps in %s; final train loss %.4f, validation loss %.4f; wrote %s\n",
               static_cast<long long>(result.steps), format_duration(result.wall_s).c_str(), result.final_loss,
               result.val_loss, opts.out.c_str());
@@ -134,8 +191,10 @@ void add_train(CLI::App& app, Action& action) {
   auto t = add_train_options(cmd, true);
   cmd->callback([t, &action] {
     action = [t]() -> int {
-      run_training(t->resolved(), t->quiet);
-      return 0;
+      // 130 after an interrupt, as a shell reports a command ended by Ctrl-C (scripts see that the
+      // schedule is not done); a sitting limit is a planned stop.
+      const TrainResult r = run_training(t->resolved(), t->quiet);
+      return r.stopped_early && training_stop_signal() != 0 ? 130 : 0;
     };
   });
 }

@@ -25,5 +25,7 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
 
 // Trains with a progress bar on stderr (none when `quiet`) and a summary line on stdout.
 TrainResult run_training(const TrainOptions& options, bool quiet);
+// The signal (SIGINT, SIGTERM) that stopped the last run_training, or 0.
+int training_stop_signal();
 
 }  // namespace fmalens::cli

@@ -24,6 +24,9 @@ struct TrainOptions {
   std::string data;         // text: file or folder; image: Fashion-MNIST folder. Empty: the default
   int64_t steps = 1000;     // optimizer steps (the schedule's length)
   double time_limit_s = 0;  // > 0: stop after this wall time; the schedule then follows time
+  // > 0: this sitting stops after this many seconds of its own and saves the resume state; the
+  // schedule (steps, time limit, curriculum) is the whole run's, so --resume continues it.
+  double sitting_limit_s = 0;
   int64_t batch_size = 16;  // sequences or images per step
   // Text: sequence-length curriculum "len@fraction,...": e.g. "128@0,512@0.5" trains on 128
   // bytes, then 512 from half-way; batch sizes scale so that bytes per step stay constant.
@@ -68,6 +71,9 @@ using TrainCallback = std::function<bool(const TrainProgress&)>;
 struct TrainResult {
   int64_t steps = 0;
   double final_loss = 0, val_loss = 0, wall_s = 0;
+  // The sitting ended before its schedule did (the callback asked, or the sitting limit): the
+  // checkpoint and resume state are written, val_loss is the latest evaluation's.
+  bool stopped_early = false;
 };
 
 // Trains and writes `options.out` atomically (at every evaluation and at the end). The

@@ -343,6 +343,10 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
 
   bool stop = false;
   while (!stop && step - sitting_step0 < o.steps) {
+    if (o.sitting_limit_s > 0 && seconds_since(t0) >= o.sitting_limit_s) {
+      stop = true;
+      break;
+    }
     const double elapsed = prior_wall + seconds_since(t0) - sitting_time0;
     const int64_t sitting_step = step - sitting_step0;
     double progress = static_cast<double>(sitting_step) / static_cast<double>(o.steps);
@@ -416,12 +420,15 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     pr.seq_len = config.kind == ModelKind::text ? ph.seq_len : 0;
     if (callback && !callback(pr)) stop = true;
   }
-  const int64_t final_len = config.kind == ModelKind::text ? phases.back().seq_len : 0;
-  last_val = validation_loss(*net, data, final_len, config.kind == ModelKind::text ? phases.back().batch : 256,
-                             o.eval_batches, device, o.windows_within_files);
-  history["final_val_loss"] = last_val;
+  if (!stop) {
+    const int64_t final_len = config.kind == ModelKind::text ? phases.back().seq_len : 0;
+    last_val = validation_loss(*net, data, final_len, config.kind == ModelKind::text ? phases.back().batch : 256,
+                               o.eval_batches, device, o.windows_within_files);
+    history["final_val_loss"] = last_val;
+  }
   save(true);
   TrainResult r;
+  r.stopped_early = stop;
   r.steps = step;
   r.final_loss = smooth;
   r.val_loss = last_val;
