@@ -53,6 +53,8 @@ void add_eval(CLI::App& app, Action& action) {
             j["by_offset"].push_back({{"offset", b.name}, {"from", b.from}, {"to", b.to == INT64_MAX ? nlohmann::json() : nlohmann::json(b.to)},
                                       {"bits_per_byte", b.bits_per_byte}, {"bytes", b.bytes}});
         }
+        for (const OffsetBucket& b : r.by_mask_gap)
+          j["by_mask_gap"].push_back({{"gap", b.name}, {"bits_per_masked_byte", b.bits_per_byte}, {"bytes", b.bytes}});
         std::printf("%s\n", j.dump().c_str());
       } else if (r.metric == "accuracy") {
         std::printf("%s: top-1 accuracy %.2f%% on %lld held-out images of %s (%.1f s)\n", a->checkpoint.c_str(), 100 * r.value,
@@ -66,6 +68,11 @@ void add_eval(CLI::App& app, Action& action) {
         const bool masked = r.metric == "bits_per_masked_byte";
         std::printf("%s: %.4f bits per %sbyte on %lld %s bytes of %s (%.1f s)\n", a->checkpoint.c_str(), r.value, masked ? "masked " : "",
                     static_cast<long long>(r.items), masked ? "masked held-out" : "held-out", r.data.c_str(), r.wall_s);
+        // How far a masked byte lies from the nearest byte the model sees.
+        for (const OffsetBucket& b : r.by_mask_gap)
+          std::printf("  %-24s %8lld bytes  %.4f bits/byte\n",
+                      b.name == "alone" ? "alone (both neighbours)" : ("run, distance " + b.name).c_str(),
+                      static_cast<long long>(b.bytes), b.bits_per_byte);
       }
       return 0;
     };

@@ -151,6 +151,19 @@ TEST(MaskedLm, TrainsAndEvaluatesRepeatablyOnMaskedBytes) {
   // About 15 % of the scored bytes (the held-out tenth of 19,600 bytes, at most 4,000).
   EXPECT_GT(a.items, 0.14 * 1960);
   EXPECT_LT(a.value, 8.0);  // better than a uniform guess over 256 bytes after 60 steps
+  // The buckets by distance to a seen byte partition the masked bytes, and their figures
+  // average to the total; spans of 1..8 fill every bucket.
+  ASSERT_EQ(a.by_mask_gap.size(), 5u);
+  int64_t bytes = 0;
+  double bits = 0;
+  for (const OffsetBucket& g : a.by_mask_gap) {
+    EXPECT_GT(g.bytes, 0) << g.name;
+    bytes += g.bytes;
+    bits += g.bits_per_byte * static_cast<double>(g.bytes);
+  }
+  EXPECT_EQ(bytes, a.items);
+  EXPECT_NEAR(bits / static_cast<double>(bytes), a.value, 1e-9);
+  EXPECT_EQ(a.by_mask_gap[0].name, "alone");
 }
 
 // The window's and inspect's masks: masked bytes are run as mask tokens and filled with the

@@ -97,6 +97,10 @@ struct EvalResult {
   double wall_s = 0;
   int64_t context = 0;                 // --context: the window length
   std::vector<OffsetBucket> by_offset;  // --context: every scored byte in one bucket
+  // Masked LMs: the masked bytes by how far they lie from the nearest byte the model sees,
+  // every masked byte in one bucket: "alone" (a span of one, both neighbours seen), then the
+  // bytes of longer runs at distance 1 (a run's edges), 2, 3 and 4+ ([from, to) distances).
+  std::vector<OffsetBucket> by_mask_gap;
 };
 
 // The first 128 KiB of a file are what --context scores of it.

@@ -555,6 +555,8 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
       throw Error("eval: " + std::to_string(total) + " held-out bytes are too few for this model");
     std::mt19937_64 rng(20261204);
     int64_t scored_to = 0;
+    r.by_mask_gap = {{"alone", 1, 2}, {"1", 1, 2}, {"2", 2, 3}, {"3", 3, 4}, {"4+", 4, INT64_MAX}};
+    std::vector<double> gap_nll(r.by_mask_gap.size(), 0.0);
     for (int64_t s = 0; scored_to < total; s = std::min(s + T, total - T)) {
       auto w = torch::empty({1, T}, torch::kLong);
       auto* wp = w.data_ptr<int64_t>();
@@ -562,15 +564,44 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
       MaskedBatch mb = mask_spans(w, rng);
       if (scored_to > s) mb.targets.narrow(1, 0, scored_to - s).fill_(-100);
       auto logits = net.forward(mb.inputs.to(device));
-      auto targets = mb.targets.to(device).reshape({-1});
-      nll += torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), targets, {}, torch::Reduction::Sum).item<double>();
-      r.items += targets.ge(0).sum().item<int64_t>();
+      // (T) nats per place, 0 where nothing is scored.
+      const auto per_byte = torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), mb.targets.to(device).reshape({-1}), {},
+                                                      torch::Reduction::None)
+                                .to(torch::kCPU, torch::kDouble)
+                                .contiguous();
+      const double* place_nll = per_byte.data_ptr<double>();
+      const int64_t* in = mb.inputs.data_ptr<int64_t>();
+      const int64_t* tg = mb.targets.data_ptr<int64_t>();
+      // Runs of masked places; a byte's gap is its distance to the nearest seen byte inside the window.
+      for (int64_t a = 0; a < T;) {
+        if (in[a] != kMaskToken) {
+          ++a;
+          continue;
+        }
+        int64_t b = a;
+        while (b < T && in[b] == kMaskToken) ++b;
+        for (int64_t t = a; t < b; ++t) {
+          if (tg[t] < 0) continue;
+          const int64_t left = a > 0 ? t - a + 1 : INT64_MAX, right = b < T ? b - t : INT64_MAX;
+          const int64_t gap = std::min(left, right);
+          size_t k = 0;
+          if (b - a > 1 || a == 0 || b == T)
+            for (k = 1; k + 1 < r.by_mask_gap.size() && gap >= r.by_mask_gap[k].to;) ++k;
+          gap_nll[k] += place_nll[t];
+          ++r.by_mask_gap[k].bytes;
+          nll += place_nll[t];
+          ++r.items;
+        }
+        a = b;
+      }
       scored_to = s + T;
       if (progress) progress(static_cast<double>(scored_to) / static_cast<double>(total));
     }
     r.loss = nll / static_cast<double>(std::max<int64_t>(1, r.items));
     r.metric = "bits_per_masked_byte";
     r.value = r.loss / std::log(2.0);
+    for (size_t k = 0; k < r.by_mask_gap.size(); ++k)
+      r.by_mask_gap[k].bits_per_byte = gap_nll[k] / static_cast<double>(std::max<int64_t>(1, r.by_mask_gap[k].bytes)) / std::log(2.0);
   } else if (config.kind == ModelKind::text) {
     const std::string& text = data.text.val;
     const int64_t total = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(text.size())) : static_cast<int64_t>(text.size());
