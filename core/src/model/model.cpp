@@ -1,6 +1,8 @@
 // fmalens::Model: load a checkpoint, run it with capture, turn tensors into a Snapshot.
 #include "fmalens/model.h"
 
+#include "fmalens/blas_kernels.h"
+
 #include "device.h"
 
 #include <torch/version.h>
@@ -243,7 +245,8 @@ const ModelInfo& Model::info() const { return impl_->info; }
 std::string Model::build_description() {
   std::string d;
   for (const auto& name : devices()) d += (d.empty() ? "" : ", ") + describe_device(name);
-  return std::string("LibTorch ") + TORCH_VERSION + ", devices: " + d;
+  const std::string blas = blas_kernels_description();
+  return std::string("LibTorch ") + TORCH_VERSION + (blas.empty() ? "" : ", " + blas) + ", devices: " + d;
 }
 
 std::vector<std::string> Model::devices() {
