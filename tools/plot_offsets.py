@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An SVG of bits/byte against the byte's offset in its file, one line per result: the JSON of
 `fmalens eval --context N --json` (one model at one context) and of tools/xz_by_offset.py (xz
-at each context it measured). The README's long-context plot.
+at each context it measured). The README's long-context plot; the same figures as a Markdown
+table on stdout (overall and by offset, bits/byte).
 Usage: tools/plot_offsets.py OUT.svg RESULT.json [RESULT.json ...]"""
 import json
 import sys
@@ -12,11 +13,22 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 
 
 def series_of(path: Path):
+    """(label, rows by offset, dashed, overall bits/byte) of each result in one JSON file."""
     data = json.loads(path.read_text())
     if isinstance(data, list):  # xz_by_offset.py: one entry per context
-        return [(f"xz -9e, {r['context']} B of context", r["by_offset"], True) for r in data]
+        return [(f"xz -9e, {r['context']} B of context", r["by_offset"], True, r["bits_per_byte"]) for r in data]
     name = Path(data.get("checkpoint", path.stem)).stem
-    return [(f"{name} at {data['context']}", data["by_offset"], False)]
+    return [(f"{name} at {data['context']}", data["by_offset"], False, data["bits_per_byte"])]
+
+
+def markdown_table(series) -> str:
+    """One row per result: overall, then each offset bucket (bits/byte; '-' where it has no bytes)."""
+    buckets = [b["offset"] for b in series[0][1]]
+    lines = ["| bits/byte | all | " + " | ".join(buckets) + " |", "|---|---:|" + "---:|" * len(buckets)]
+    for label, rows, _, overall in series:
+        cells = [f"{b['bits_per_byte']:.3f}" if b["bytes"] > 0 else "-" for b in rows]
+        lines.append(f"| {label} | {overall:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -26,7 +38,7 @@ def main() -> int:
     out, inputs = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
     series = [s for p in inputs for s in series_of(p)]
     buckets = [b["offset"] for b in series[0][1]]
-    values = [b["bits_per_byte"] for _, rows, _ in series for b in rows if b["bytes"] > 0]
+    values = [b["bits_per_byte"] for _, rows, _, _ in series for b in rows if b["bytes"] > 0]
     lo, hi = min(values), max(values)
     pad = 0.1 * (hi - lo or 1)
     lo, hi = lo - pad, hi + pad
@@ -45,7 +57,7 @@ def main() -> int:
         parts.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
     for k, name in enumerate(buckets):
         parts.append(f'<text x="{x(k):.1f}" y="{top + ph + 18}" text-anchor="middle">{escape(name)}</text>')
-    for s, (label, rows, dashed) in enumerate(series):
+    for s, (label, rows, dashed, _) in enumerate(series):
         colour = COLOURS[s % len(COLOURS)]
         points = [(x(k), y(b["bits_per_byte"])) for k, b in enumerate(rows) if b["bytes"] > 0]
         dash = ' stroke-dasharray="6,4"' if dashed else ""
@@ -58,7 +70,8 @@ def main() -> int:
         parts.append(f'<text x="{W - right + 45}" y="{ly}">{escape(label)}</text>')
     parts.append("</svg>")
     out.write_text("\n".join(parts) + "\n")
-    print(f"wrote {out} ({len(series)} lines)")
+    print(markdown_table(series))
+    print(f"wrote {out} ({len(series)} lines)", file=sys.stderr)
     return 0
 
 
