@@ -529,7 +529,11 @@ TEST(Attention, KernelSeesChangedDownsamplingWeights) {
     const auto reloaded = attn->forward(q, k, v);
     const auto expected = fresh_output();
     EXPECT_GT(max_abs(reloaded - after), 1e-3);
-    EXPECT_TRUE(close(reloaded, expected));
+    // Unit-variance weights make scores in the hundreds, whose softmax magnifies rounding: a
+    // BLAS with other kernels (OpenBLAS SkylakeX against Prescott) moves the ops path by 2e-5 of
+    // the output. A stale cache would be off by the whole change, every parameter redrawn (of
+    // the output's own size), so 1e-4 of it still tells them apart.
+    EXPECT_LT(max_abs(reloaded - expected), 1e-4 * std::max(1.0, max_abs(expected)));
   }
 }
 
