@@ -67,5 +67,28 @@ TEST(Positions, AWarmStartGrowsTheContextAndKeepsWhatFits) {
   }
 }
 
+// The shipped long model (issue 22): nothing in it grows with its 65,536-byte context, and it
+// is a trained model, not a fresh one (a fresh one scores about 8 bits per byte): on the first
+// 8 KiB of the bundled sample of C++ sources (not its training data) it scores under 5, and
+// the same at 16,384 bytes of context as at 4,096 (no position table to run out of).
+TEST(Positions, TheShippedLongModelIsTrainedAndHasNothingOfContextSize) {
+  const std::string path = FMALENS_ASSETS_DIR "/models/long_fma.safetensors";
+  const auto model = Model::load(path);
+  const ModelConfig& c = model->config();
+  EXPECT_EQ(c.block_size, 65536);
+  EXPECT_FALSE(c.learned_positions);
+  EXPECT_EQ(c.attention.downsampling, Downsampling::nested);
+  EXPECT_LT(model->info().parameters, 1000000);
+  test::TempDir tmp;
+  const std::string text = test::read_file(FMALENS_ASSETS_DIR "/samples/long_sources.txt").substr(0, 8192);
+  ASSERT_EQ(text.size(), 8192u);
+  test::write_file(tmp.path + "/sample.txt", text);
+  const EvalResult at4k = evaluate(path, tmp.path + "/sample.txt", 0, "cpu", nullptr, {}, 4096);
+  EXPECT_EQ(at4k.items, 8191);
+  EXPECT_LT(at4k.value, 5.0);
+  const EvalResult at16k = evaluate(path, tmp.path + "/sample.txt", 0, "cpu", nullptr, {}, 16384);
+  EXPECT_LT(at16k.value, 5.0);
+}
+
 }  // namespace
 }  // namespace fmalens
