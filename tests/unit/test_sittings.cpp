@@ -3,7 +3,6 @@
 // and --resume continues the same schedule to its end.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "fmalens/checkpoint.h"
@@ -22,7 +21,7 @@ std::string write_corpus(const test::TempDir& tmp) {
   std::string text;
   for (int i = 0; text.size() < 20000; ++i) text += "sitting line " + std::to_string(i % 37) + "\n";
   const std::string path = tmp.path + "/t.txt";
-  std::ofstream(path) << text;
+  test::write_file(path, text);
   return path;
 }
 
