@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   // A full disk or `ulimit -f` must surface as a write error (EFBIG), not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
   // Before anything else: a new CPU can leave OpenBLAS on its slowest kernels (see the header).
-  fmalens::use_fast_blas_kernels(argv);
+  fmalens::use_fast_blas(argv);
 
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
     std::printf("fmalens %s (%s)\n", FMALENS_VERSION, fmalens::Model::build_description().c_str());

@@ -33,7 +33,7 @@ void run_case(benchmark::State& state, fmalens::BenchCase c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  fmalens::use_fast_blas_kernels(argv);  // the program's BLAS kernels (fmalens/blas_kernels.h)
+  fmalens::use_fast_blas(argv);  // the program's BLAS kernels (fmalens/blas_kernels.h)
   using fmalens::BenchCase;
   benchmark::RegisterBenchmark("matmul/dense/forward/2048", run_case, BenchCase{"matmul", "dense", 2048, "forward"})
       ->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""OpenBLAS's kernels: `fmalens --version` names the OpenBLAS core in use. On a CPU with AVX2 and
-FMA the program never runs on a pre-AVX2 core (OpenBLAS 0.3.21 falls back to "Prescott" on CPUs
-newer than it knows; the program then starts again with OPENBLAS_CORETYPE set), and a user's own
-OPENBLAS_CORETYPE wins. Where LibTorch's BLAS is not OpenBLAS there is nothing to check (exit 77).
+"""OpenBLAS's kernels and threads: `fmalens --version` names the OpenBLAS core in use and its
+threads. On a CPU with AVX2 and FMA the program never runs on a pre-AVX2 core (OpenBLAS 0.3.21
+falls back to "Prescott" on CPUs newer than it knows; the program then starts again with
+OPENBLAS_CORETYPE set); where OpenBLAS runs its own pthreads beside LibTorch's OpenMP team, idle
+threads of both sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE, OPENBLAS_THREAD_TIMEOUT=4);
+a user's own settings win. Where LibTorch's BLAS is not OpenBLAS there is nothing to check (exit 77).
 Usage: check_blas_kernels.py FMALENS"""
 import os
 import re
@@ -22,7 +24,8 @@ def version(fmalens, env):
 
 def main() -> int:
     fmalens = sys.argv[1]
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    ours = ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     line = version(fmalens, env)
     m = re.search(r"OpenBLAS (\w+)", line)
     if not m:
@@ -43,10 +46,18 @@ def main() -> int:
     forced = version(fmalens, dict(env, OPENBLAS_CORETYPE="Prescott"))
     if "OpenBLAS Prescott" not in forced:
         failures.append(f"OPENBLAS_CORETYPE=Prescott was not kept: {forced}")
+    threads = re.search(r"(\d+) pthreads", line)
+    if threads and int(threads.group(1)) > 1:
+        for setting in ("OMP_WAIT_POLICY=PASSIVE", "OPENBLAS_THREAD_TIMEOUT=4"):
+            if setting not in line:
+                failures.append(f"OpenBLAS's {threads.group(1)} pthreads beside OpenMP without {setting}: {line}")
+        mine = version(fmalens, dict(env, OMP_WAIT_POLICY="ACTIVE"))
+        if "OMP_WAIT_POLICY=ACTIVE" not in mine or "OPENBLAS_THREAD_TIMEOUT=4" not in mine:
+            failures.append(f"OMP_WAIT_POLICY=ACTIVE was not kept (or the timeout not set): {mine}")
     if failures:
         print("\n".join(failures))
         return 1
-    print(f"blas kernels: {line}; a user's OPENBLAS_CORETYPE kept: ok")
+    print(f"blas kernels: {line}; a user's settings kept: ok")
     return 0
 
 

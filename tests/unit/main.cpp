@@ -5,7 +5,7 @@
 #include "fmalens/blas_kernels.h"
 
 int main(int argc, char** argv) {
-  fmalens::use_fast_blas_kernels(argv);
+  fmalens::use_fast_blas(argv);
   testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -54,6 +54,22 @@ TEST(Sittings, AStoppedSittingSavesAndResumeFinishesTheSchedule) {
   EXPECT_EQ(last, 12);
 }
 
+TEST(Sittings, AResumedSittingReportsThePreviousValidationUntilItMeasuresItsOwn) {
+  test::TempDir tmp;
+  TrainOptions o = test::tiny_text_training(tmp.path + "/m.safetensors", write_corpus(tmp), 64, 16, 8, 12, 2);
+  o.eval_interval = 4;  // validations at steps 4, 8, 12
+  int calls = 0;
+  const TrainResult first = train(o, [&calls](const TrainProgress&) { return ++calls < 5; });
+  ASSERT_TRUE(first.stopped_early);
+  ASSERT_GT(first.val_loss, 0);  // measured at step 4
+  o.resume = true;
+  calls = 0;
+  const TrainResult second = train(o, [&calls](const TrainProgress&) { return ++calls < 1; });
+  ASSERT_TRUE(second.stopped_early);
+  EXPECT_EQ(second.steps, 6);
+  EXPECT_DOUBLE_EQ(second.val_loss, first.val_loss);  // not "-1": the schedule's latest validation
+}
+
 TEST(Sittings, TheSittingLimitStopsBeforeTheScheduleEnds) {
   test::TempDir tmp;
   TrainOptions o = test::tiny_text_training(tmp.path + "/m.safetensors", write_corpus(tmp), 64, 16, 8, 100000, 2);

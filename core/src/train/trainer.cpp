@@ -326,6 +326,13 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   std::mt19937_64 rng(o.seed + static_cast<uint64_t>(start_step) * 7919);
   const auto t0 = Clock::now();
   double ema = 0, smooth = 0, last_val = -1;
+  // A resumed schedule's latest validation is the previous sitting's last one (until this one measures).
+  if (!resume_state.empty())
+    for (auto it = history["loss_curve"].rbegin(); it != history["loss_curve"].rend(); ++it)
+      if (it->contains("val")) {
+        last_val = (*it)["val"].get<double>();
+        break;
+      }
   int64_t ema_count = 0;
   int64_t step = start_step;
   double items_per_s = 0;
