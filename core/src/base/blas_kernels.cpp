@@ -84,7 +84,10 @@ std::string blas_kernels_description() {
   if (core == nullptr) return "";
   std::string d = std::string("OpenBLAS ") + core;
   const int mode = openblas_parallel_mode();
-  if (mode == 1) d += openblas_threads() == 1 ? ", 1 thread" : ", " + std::to_string(openblas_threads()) + " pthreads";
+  if (mode == 1) {
+    const int threads = openblas_threads();
+    d += threads == 1 ? ", 1 thread" : ", " + std::to_string(threads) + " pthreads";
+  }
   if (mode == 2) d += ", OpenMP";
   std::string set;
   for (const char* name : {"OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"})
