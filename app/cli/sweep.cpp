@@ -29,16 +29,23 @@ struct Axis {
 };
 
 // The options a grid may vary (what the paper's ablations vary, and seeds to measure noise).
-const char* const kAxes[] = {"m", "p", "seed", "downsampling", "positions", "attention", "lr", "block-size", "embd", "layers", "heads"};
+const char* const kAxes[] = {"m",  "p",          "seed", "data-seed", "downsampling", "positions", "attention",
+                             "lr", "block-size", "embd", "layers",    "heads"};
+
+// "m, p, seed, ..." for the messages and the help.
+std::string axis_names() {
+  std::string names;
+  for (const char* a : kAxes) names += std::string(names.empty() ? "" : ", ") + a;
+  return names;
+}
 
 Axis parse_axis(const std::string& spec) {
   const size_t eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 >= spec.size())
-    throw Error("sweep: --grid " + quote(spec) + " must be NAME=v1,v2,... (names: m, p, seed, downsampling, positions, attention, lr, block-size, embd, "
-                "layers, heads)");
+    throw Error("sweep: --grid " + quote(spec) + " must be NAME=v1,v2,... (names: " + axis_names() + ")");
   Axis a{spec.substr(0, eq), {}};
   if (std::find(std::begin(kAxes), std::end(kAxes), a.name) == std::end(kAxes))
-    throw Error("sweep: --grid cannot vary " + quote(a.name) + " (names: m, p, seed, downsampling, positions, attention, lr, block-size, embd, layers, heads)");
+    throw Error("sweep: --grid cannot vary " + quote(a.name) + " (names: " + axis_names() + ")");
   std::stringstream list(spec.substr(eq + 1));
   for (std::string v; std::getline(list, v, ',');)
     if (!v.empty()) {
@@ -67,6 +74,7 @@ void apply_value(TrainCommandLine& t, const std::string& axis, const std::string
   if (axis == "m") m.attention.m = whole(axis, v);
   else if (axis == "p") m.attention.p = whole(axis, v);
   else if (axis == "seed") t.options.seed = static_cast<uint64_t>(whole(axis, v));
+  else if (axis == "data-seed") t.options.data_seed = whole(axis, v);
   else if (axis == "downsampling") t.downsampling = v;
   else if (axis == "positions") t.positions = v;
   else if (axis == "attention") t.attention = v;
@@ -214,8 +222,7 @@ void add_sweep(CLI::App& app, Action& action) {
   auto grid = std::make_shared<std::vector<std::string>>();
   auto eval_limit = std::make_shared<int64_t>(0);
   cmd->add_option("--dir", *dir, "Folder of the sweep: cells/<cell>.safetensors, sweep.json, sweep_<metric>.svg")->required();
-  cmd->add_option("--grid", *grid, "An axis NAME=v1,v2,... (m, p, seed, downsampling, positions, attention, lr, block-size, embd, layers, heads); "
-                                   "repeat for more axes; the first two are the heat maps' axes")
+  cmd->add_option("--grid", *grid, "An axis NAME=v1,v2,... (" + axis_names() + "); repeat for more axes; the first two are the heat maps' axes")
       ->required();
   cmd->add_option("--eval-limit", *eval_limit, "Held-out bytes (images) each cell is evaluated on (0: all)");
   cmd->callback([=, &action] {

@@ -53,7 +53,11 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
   cmd->add_option("--warmup", o->warmup, "Warm-up steps");
   cmd->add_option("--eval-interval", o->eval_interval, "Steps between evaluations and checkpoints");
   cmd->add_option("--eval-batches", o->eval_batches, "Batches per evaluation");
-  cmd->add_option("--seed", o->seed, "Random seed");
+  cmd->add_option("--seed", o->seed, "Random seed (the initialisation, and the data order unless --data-seed)");
+  cmd->add_option("--data-seed", o->data_seed,
+                  "The data order (windows, offsets, masks, image batches) from this seed instead of --seed: seeds of one recipe "
+                  "then tell the initialisation's share of their spread from the data order's")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)");
   cmd->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_flag("--resume", o->resume, "Continue from OUT.state when it exists");

@@ -37,7 +37,11 @@ struct TrainOptions {
   int64_t warmup = 100;
   int64_t eval_interval = 250;  // steps between evaluations (and checkpoints)
   int64_t eval_batches = 8;
-  uint64_t seed = 1337;
+  uint64_t seed = 1337;          // the initialisation (and, unless data_seed is set, the data order)
+  // >= 0: the data order (windows, their offsets, masks, image batches and augmentation) from
+  // this seed instead of `seed`, so that seeds of one recipe can tell the initialisation's share
+  // of their spread from the data order's. -1: follows `seed`.
+  int64_t data_seed = -1;
   int threads = 0;              // 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
   bool resume = false;          // continue from out + ".state" when it exists

@@ -224,7 +224,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"seq_schedule", o.seq_schedule}, {"lr", o.lr},             {"min_lr", o.min_lr},
           {"weight_decay", o.weight_decay}, {"grad_clip", o.grad_clip}, {"beta1", o.beta1},
           {"beta2", o.beta2},        {"warmup", o.warmup},             {"eval_interval", o.eval_interval},
-          {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"augment", o.augment},
+          {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"data_seed", o.data_seed}, {"augment", o.augment},
           {"val_fraction", o.folder.val_fraction}, {"skip_bad_images", o.folder.skip_bad_images},
           {"init", o.init},          {"init_weights", o.init_weights},          {"position_offsets", o.position_offsets},
           {"windows_within_files", o.windows_within_files},
@@ -323,7 +323,10 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   std::vector<torch::Tensor> param_list;
   for (auto& p : params) param_list.push_back(p.second);
 
-  std::mt19937_64 rng(o.seed + static_cast<uint64_t>(start_step) * 7919);
+  const uint64_t data_seed = o.data_seed >= 0 ? static_cast<uint64_t>(o.data_seed) : o.seed;
+  std::mt19937_64 rng(data_seed + static_cast<uint64_t>(start_step) * 7919);
+  // Image batches are drawn with LibTorch's generator: from the data seed when it is set apart.
+  if (o.data_seed >= 0) torch::manual_seed(data_seed + static_cast<uint64_t>(start_step) * 7919);
   const auto t0 = Clock::now();
   double ema = 0, smooth = 0, last_val = -1;
   // A resumed schedule's latest validation is the previous sitting's last one (until this one measures).
