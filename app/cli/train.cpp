@@ -51,6 +51,9 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
   cmd->add_option("--weight-decay", o->weight_decay, "AdamW weight decay");
   cmd->add_option("--grad-clip", o->grad_clip, "Gradient norm clip (0: off)");
   cmd->add_option("--warmup", o->warmup, "Warm-up steps");
+  cmd->add_option("--switch-warmup", o->switch_warmup,
+                  "Text curricula: ramp the learning rate up again over this many steps after each length switch (0: off)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-interval", o->eval_interval, "Steps between evaluations and checkpoints");
   cmd->add_option("--eval-batches", o->eval_batches, "Batches per evaluation");
   cmd->add_option("--seed", o->seed, "Random seed (the initialisation, and the data order unless --data-seed)");

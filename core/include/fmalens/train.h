@@ -35,6 +35,10 @@ struct TrainOptions {
   double lr = 1e-3, min_lr = 1e-4, weight_decay = 0.1, grad_clip = 1.0;
   double beta1 = 0.9, beta2 = 0.99;
   int64_t warmup = 100;
+  // Text curricula: the learning rate ramps up again over this many steps after each length
+  // switch (0: off), so that the levels and positions a longer window meets for the first time
+  // are not hit at full rate (a resumed sitting does not repeat a ramp it stopped inside).
+  int64_t switch_warmup = 0;
   int64_t eval_interval = 250;  // steps between evaluations (and checkpoints)
   int64_t eval_batches = 8;
   uint64_t seed = 1337;          // the initialisation (and, unless data_seed is set, the data order)

@@ -223,7 +223,7 @@ nlohmann::json options_json(const TrainOptions& o) {
   return {{"steps", o.steps},        {"time_limit_s", o.time_limit_s}, {"batch_size", o.batch_size},
           {"seq_schedule", o.seq_schedule}, {"lr", o.lr},             {"min_lr", o.min_lr},
           {"weight_decay", o.weight_decay}, {"grad_clip", o.grad_clip}, {"beta1", o.beta1},
-          {"beta2", o.beta2},        {"warmup", o.warmup},             {"eval_interval", o.eval_interval},
+          {"beta2", o.beta2},        {"warmup", o.warmup},             {"switch_warmup", o.switch_warmup},             {"eval_interval", o.eval_interval},
           {"eval_batches", o.eval_batches}, {"seed", o.seed},          {"data_seed", o.data_seed}, {"augment", o.augment},
           {"val_fraction", o.folder.val_fraction}, {"skip_bad_images", o.folder.skip_bad_images},
           {"init", o.init},          {"init_weights", o.init_weights},          {"position_offsets", o.position_offsets},
@@ -338,6 +338,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
       }
   int64_t ema_count = 0;
   int64_t step = start_step;
+  int64_t phase_seq_len = -1, phase_start_step = start_step;  // the current length and where it began
   double items_per_s = 0;
 
   auto save = [&](bool final_save) {
@@ -363,7 +364,11 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     if (o.time_limit_s > 0) progress = std::max(progress, elapsed / o.time_limit_s);
     if (progress >= 1.0) break;
     const Phase& ph = phase_at(phases, progress);
-    const double lr = learning_rate(o, sitting_step, progress);
+    if (phase_seq_len >= 0 && ph.seq_len != phase_seq_len) phase_start_step = step;
+    phase_seq_len = ph.seq_len;
+    double lr = learning_rate(o, sitting_step, progress);
+    if (o.switch_warmup > 0 && phase_start_step > start_step && step - phase_start_step < o.switch_warmup)
+      lr *= static_cast<double>(step - phase_start_step + 1) / static_cast<double>(o.switch_warmup);
     const auto ts = Clock::now();
 
     torch::Tensor loss;
