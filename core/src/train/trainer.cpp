@@ -15,6 +15,7 @@
 #include "device.h"
 #include "model/model_io.h"
 #include "threads.h"
+#include "train/adamw.h"
 #include "train/datasets.h"
 
 namespace fmalens {
@@ -25,60 +26,6 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 
 void set_threads(int threads) { configure_threads(threads); }
-
-// AdamW with decoupled weight decay; its state is plain tensors so it can be saved.
-class AdamW {
- public:
-  AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, double beta1, double beta2, double wd)
-      : params_(std::move(params)), beta1_(beta1), beta2_(beta2), wd_(wd) {
-    for (auto& p : params_) {
-      m_.push_back(torch::zeros_like(p.second));
-      v_.push_back(torch::zeros_like(p.second));
-      // No decay for biases, norms, and the FMA downsampling (it starts as averaging).
-      decay_.push_back(p.second.dim() >= 2 && p.first.find(".attn.attn.") == std::string::npos);
-    }
-  }
-  void step(double lr) {
-    torch::NoGradGuard no_grad;
-    ++t_;
-    const double bc1 = 1 - std::pow(beta1_, static_cast<double>(t_)), bc2 = 1 - std::pow(beta2_, static_cast<double>(t_));
-    for (size_t i = 0; i < params_.size(); ++i) {
-      auto& p = params_[i].second;
-      if (!p.grad().defined()) continue;
-      const auto& g = p.grad();
-      m_[i].mul_(beta1_).add_(g, 1 - beta1_);
-      v_[i].mul_(beta2_).addcmul_(g, g, 1 - beta2_);
-      if (decay_[i] && wd_ > 0) p.mul_(1 - lr * wd_);
-      p.addcdiv_(m_[i], (v_[i] / bc2).sqrt_().add_(1e-8), -lr / bc1);
-    }
-  }
-  TensorMap state() const {
-    TensorMap out;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      out["optim.m." + params_[i].first] = to_tensor_data(m_[i]);
-      out["optim.v." + params_[i].first] = to_tensor_data(v_[i]);
-    }
-    return out;
-  }
-  void load(const TensorMap& state, int64_t t, const std::string& path) {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      auto m = state.find("optim.m." + params_[i].first), v = state.find("optim.v." + params_[i].first);
-      if (m == state.end() || v == state.end()) throw Error(shown_path(path) + ": optimizer state for " + quote(params_[i].first) + " missing");
-      m_[i].copy_(from_tensor_data(m->second));
-      v_[i].copy_(from_tensor_data(v->second));
-    }
-    t_ = t;
-  }
-  int64_t t() const { return t_; }
-
- private:
-  std::vector<std::pair<std::string, torch::Tensor>> params_;
-  std::vector<torch::Tensor> m_, v_;
-  std::vector<bool> decay_;
-  double beta1_, beta2_, wd_;
-  int64_t t_ = 0;
-};
 
 struct Phase {
   int64_t seq_len, batch;
