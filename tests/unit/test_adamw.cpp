@@ -77,12 +77,8 @@ TEST(AdamW, StepCountsSurviveTheResumeStateAndOldStatesUseTheGlobalStep) {
 // count is the steps at full length, the finest level's every step.
 TEST(AdamW, InACurriculumTheWidestLevelCountsOnlyTheLongSteps) {
   test::TempDir tmp;
-  std::string text;
-  for (int i = 0; text.size() < 20000; ++i) text += "adam line " + std::to_string(i % 41) + "\n";
-  test::write_file(tmp.path + "/t.txt", text);
   // Context 64, m 4: coarse levels of widths 4, 8 and 16; 16-byte windows reach only the first.
-  TrainOptions o = test::tiny_text_training(tmp.path + "/m.safetensors", tmp.path + "/t.txt", 64, 16, 4, 8, 4);
-  o.seq_schedule = "16:4@0,64:1@0.5";
+  TrainOptions o = test::tiny_curriculum_training(tmp.path, 64, 4);
   train(o, nullptr);
   const auto state = read_safetensors(o.out + ".state").tensors;
   int checked_first = 0, checked_widest = 0;

@@ -17,11 +17,7 @@ namespace {
 // constant rate of 0.01 after a one-step warm-up.
 std::vector<double> rates(int64_t switch_warmup) {
   test::TempDir tmp;
-  std::string text;
-  for (int i = 0; text.size() < 20000; ++i) text += "schedule line " + std::to_string(i % 53) + "\n";
-  test::write_file(tmp.path + "/t.txt", text);
-  TrainOptions o = test::tiny_text_training(tmp.path + "/m.safetensors", tmp.path + "/t.txt", 64, 16, 8, 8, 4);
-  o.seq_schedule = "16:4@0,64:1@0.5";
+  TrainOptions o = test::tiny_curriculum_training(tmp.path, 64, 8);
   o.lr = o.min_lr = 0.01;
   o.warmup = 1;
   o.eval_interval = 1;  // a loss-curve point (with its rate) at every step

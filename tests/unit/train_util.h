@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fmalens/train.h"
+#include "test_util.h"
 
 namespace fmalens::test {
 
@@ -43,6 +44,18 @@ inline TrainOptions tiny_text_training(const std::string& out, const std::string
   o.eval_interval = std::max<int64_t>(1, steps / 2);
   o.eval_batches = 1;
   o.threads = 1;
+  return o;
+}
+
+// The options of tiny_text_training over a 20 KB file of numbered lines written into `dir`,
+// trained on a curriculum of 8 steps: 4 steps of 4 windows of 16 bytes, then 4 of one window of
+// the whole context `block_size` (m as given, p 2).
+inline TrainOptions tiny_curriculum_training(const std::string& dir, int64_t block_size, int64_t m) {
+  std::string text;
+  for (int i = 0; text.size() < 20000; ++i) text += "curriculum line " + std::to_string(i % 53) + "\n";
+  write_file(dir + "/t.txt", text);
+  TrainOptions o = tiny_text_training(dir + "/m.safetensors", dir + "/t.txt", block_size, 16, m, 8, 4);
+  o.seq_schedule = "16:4@0," + std::to_string(block_size) + ":1@0.5";
   return o;
 }
 
