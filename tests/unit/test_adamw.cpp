@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "fmalens/checkpoint.h"
 #include "fmalens/train.h"
 #include "test_util.h"
@@ -96,6 +98,40 @@ TEST(AdamW, InACurriculumTheWidestLevelCountsOnlyTheLongSteps) {
   }
   EXPECT_GT(checked_first, 0);
   EXPECT_GT(checked_widest, 0);
+}
+
+// A phase that mixes lengths ("16:4+64:1") trains the widest level in every step.
+TEST(AdamW, AMixedPhaseTrainsTheWidestLevelInEveryStep) {
+  test::TempDir tmp;
+  TrainOptions o = test::tiny_curriculum_training(tmp.path, 64, 4);
+  o.seq_schedule = "16:3+64:1@0,64:2@0.5";
+  const TrainResult r = train(o, nullptr);
+  EXPECT_TRUE(std::isfinite(r.val_loss));
+  const auto state = read_safetensors(o.out + ".state").tensors;
+  int checked = 0;
+  for (const auto& [name, data] : state)
+    if (name.rfind("optim.t.", 0) == 0 && name.find("conv_v.2.weight") != std::string::npos) {
+      EXPECT_EQ(from_tensor_data(data).item<double>(), 8) << name;
+      ++checked;
+    }
+  EXPECT_GT(checked, 0);
+  // Two steps at the lengths of each phase: the curve reports the longest part's length.
+  const auto history = nlohmann::json::parse(read_safetensors(o.out).metadata.at("training"));
+  EXPECT_EQ(history.at("loss_curve").back().at("seq_len").get<int64_t>(), 64);
+}
+
+TEST(AdamW, AMixedScheduleIsCheckedPartByPart) {
+  test::TempDir tmp;
+  for (const std::string bad : {"16:3+@0", "16:3+128:1@0", "16:3+0:1@0", "16x:3@0", "+@0"}) {
+    TrainOptions o = test::tiny_curriculum_training(tmp.path, 64, 4);
+    o.seq_schedule = bad;
+    try {
+      train(o, nullptr);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("seq schedule"), std::string::npos) << bad << ": " << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -27,29 +27,56 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 void set_threads(int threads) { configure_threads(threads); }
 
-struct Phase {
+// One share of a step's batch: `batch` windows of `seq_len` tokens.
+struct BatchPart {
   int64_t seq_len, batch;
+  bool operator==(const BatchPart& o) const { return seq_len == o.seq_len && batch == o.batch; }
+};
+
+// A phase of a text curriculum, from `from` (a fraction of the schedule): each step trains on
+// every part (usually one; "256:28+4096:1" mixes short windows with one of full length, so
+// that the widest levels take part from the first step).
+struct Phase {
+  std::vector<BatchPart> parts;
   double from;
+  // The longest part: what validation, the progress line and the loss curve report.
+  const BatchPart& longest() const {
+    return *std::max_element(parts.begin(), parts.end(), [](const BatchPart& a, const BatchPart& b) { return a.seq_len < b.seq_len; });
+  }
 };
 
 std::vector<Phase> parse_schedule(const TrainOptions& o) {
   std::vector<Phase> out;
-  if (o.seq_schedule.empty()) return {{o.model.block_size, o.batch_size, 0.0}};
+  if (o.seq_schedule.empty()) return {{{{o.model.block_size, o.batch_size}}, 0.0}};
   std::stringstream ss(o.seq_schedule);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    Phase ph{0, o.batch_size, 0.0};
-    const auto at = item.find('@'), colon = item.find(':');
+    Phase ph{{}, 0.0};
+    const auto at = item.find('@');
+    std::stringstream parts(item.substr(0, at));
+    std::string part;
     try {
-      ph.seq_len = std::stoll(item.substr(0, std::min(at, colon)));
-      if (colon != std::string::npos) ph.batch = std::stoll(item.substr(colon + 1, at - colon - 1));
+      while (std::getline(parts, part, '+')) {
+        BatchPart bp{0, o.batch_size};
+        const auto colon = part.find(':');
+        size_t used = 0;
+        bp.seq_len = std::stoll(part.substr(0, colon), &used);
+        if (used != part.substr(0, colon).size()) throw std::invalid_argument(part);
+        if (colon != std::string::npos) bp.batch = std::stoll(part.substr(colon + 1));
+        if (bp.seq_len < 2 || bp.seq_len > o.model.block_size || bp.batch < 1)
+          throw Error("seq schedule: length " + std::to_string(bp.seq_len) + " must be in [2, block_size " +
+                      std::to_string(o.model.block_size) + "] with a positive batch");
+        ph.parts.push_back(bp);
+      }
       if (at != std::string::npos) ph.from = std::stod(item.substr(at + 1));
+    } catch (const Error&) {
+      throw;
     } catch (const std::exception&) {
-      throw Error("seq schedule: cannot read " + quote(item) + " (expected len[:batch]@fraction)");
+      throw Error("seq schedule: cannot read " + quote(item) + " (expected len[:batch][+len:batch...]@fraction)");
     }
-    if (ph.seq_len < 2 || ph.seq_len > o.model.block_size || ph.batch < 1)
-      throw Error("seq schedule: length " + std::to_string(ph.seq_len) + " must be in [2, block_size " +
-                  std::to_string(o.model.block_size) + "] with a positive batch");
+    const std::string spec = item.substr(0, at);
+    if (ph.parts.empty() || ph.parts.size() != static_cast<size_t>(std::count(spec.begin(), spec.end(), '+')) + 1)
+      throw Error("seq schedule: cannot read " + quote(item) + " (expected len[:batch][+len:batch...]@fraction)");
     out.push_back(ph);
   }
   if (out.empty()) throw Error("seq schedule is empty");
@@ -285,7 +312,8 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
       }
   int64_t ema_count = 0;
   int64_t step = start_step;
-  int64_t phase_seq_len = -1, phase_start_step = start_step;  // the current length and where it began
+  const Phase* phase_now = nullptr;  // the current phase of the curriculum
+  int64_t phase_start_step = start_step;  // and where it began
   double items_per_s = 0;
 
   auto save = [&](bool final_save) {
@@ -311,41 +339,48 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     if (o.time_limit_s > 0) progress = std::max(progress, elapsed / o.time_limit_s);
     if (progress >= 1.0) break;
     const Phase& ph = phase_at(phases, progress);
-    if (phase_seq_len >= 0 && ph.seq_len != phase_seq_len) phase_start_step = step;
-    phase_seq_len = ph.seq_len;
+    if (phase_now != nullptr && ph.parts != phase_now->parts) phase_start_step = step;
+    phase_now = &ph;
     double lr = learning_rate(o, sitting_step, progress);
     if (o.switch_warmup > 0 && phase_start_step > start_step && step - phase_start_step < o.switch_warmup)
       lr *= static_cast<double>(step - phase_start_step + 1) / static_cast<double>(o.switch_warmup);
     const auto ts = Clock::now();
 
-    torch::Tensor loss;
-    int64_t items;
+    for (auto& p : param_list) p.mutable_grad() = torch::Tensor();
+    double lv = 0;  // this step's loss, mean over its tokens
+    int64_t items = 0;
     if (config.kind == ModelKind::text) {
-      auto w = sample_text_windows(data.text.train, ph.batch, ph.seq_len, rng, o.windows_within_files ? &data.text.train_starts : nullptr);
-      // Short windows placed at random positions of the context (multiples of their length,
-      // so the FMA blocks keep their alignment): every position embedding gets trained.
-      int64_t offset = 0;
-      if (o.position_offsets && ph.seq_len < config.block_size) {
-        std::uniform_int_distribution<int64_t> slot(0, config.block_size / ph.seq_len - 1);
-        offset = slot(rng) * ph.seq_len;
+      for (const auto& part : ph.parts) items += part.batch * part.seq_len;
+      for (const auto& part : ph.parts) {
+        auto w = sample_text_windows(data.text.train, part.batch, part.seq_len, rng,
+                                     o.windows_within_files ? &data.text.train_starts : nullptr);
+        // Short windows placed at random positions of the context (multiples of their length,
+        // so the FMA blocks keep their alignment): every position embedding gets trained.
+        int64_t offset = 0;
+        if (o.position_offsets && part.seq_len < config.block_size) {
+          std::uniform_int_distribution<int64_t> slot(0, config.block_size / part.seq_len - 1);
+          offset = slot(rng) * part.seq_len;
+        }
+        // Each part weighs by its tokens; gradients add up over the parts (one graph at a time).
+        const double share = static_cast<double>(part.batch * part.seq_len) / static_cast<double>(items);
+        auto loss = text_loss(*net, w, rng, device, offset);
+        (ph.parts.size() == 1 ? loss : loss * share).backward();
+        lv += share * loss.item<double>();
       }
-      loss = text_loss(*net, w, rng, device, offset);
-      items = ph.batch * ph.seq_len;
     } else {
       const int64_t n = data.train_images.labels.size(0);
       auto idx = torch::randint(n, {o.batch_size}, torch::TensorOptions().dtype(torch::kLong));
       auto u8 = data.train_images.images.index_select(0, idx);
       auto x = o.augment ? augment_images(u8, config.image_size, rng) : resize_images(u8, config.image_size);
-      loss = torch::cross_entropy_loss(net->forward(x.to(device)), data.train_images.labels.index_select(0, idx).to(device));
+      auto loss = torch::cross_entropy_loss(net->forward(x.to(device)), data.train_images.labels.index_select(0, idx).to(device));
+      loss.backward();
+      lv = loss.item<double>();
       items = o.batch_size;
     }
-    for (auto& p : param_list) p.mutable_grad() = torch::Tensor();
-    loss.backward();
     if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(param_list, o.grad_clip);
     opt.step(lr);
     ++step;
 
-    const double lv = loss.item<double>();
     if (!std::isfinite(lv)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite); lower --lr");
     // Bias-corrected moving average (an unbiased start, like Adam's moments).
     ema = 0.98 * ema + 0.02 * lv;
@@ -355,15 +390,15 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
 
     const bool eval_now = step % o.eval_interval == 0 || step - sitting_step0 == o.steps;
     if (eval_now) {
-      const int64_t vlen = config.kind == ModelKind::text ? ph.seq_len : 0;
-      last_val = validation_loss(*net, data, vlen, config.kind == ModelKind::text ? ph.batch : 256, o.eval_batches, device,
+      const int64_t vlen = config.kind == ModelKind::text ? ph.longest().seq_len : 0;
+      last_val = validation_loss(*net, data, vlen, config.kind == ModelKind::text ? ph.longest().batch : 256, o.eval_batches, device,
                                  o.windows_within_files);
     }
     if (step % 10 == 0 || eval_now) {
       nlohmann::json point = {{"step", step}, {"time", prior_wall + seconds_since(t0)}, {"train", smooth},
                               {"lr", lr}};
       if (eval_now) point["val"] = last_val;
-      if (config.kind == ModelKind::text) point["seq_len"] = ph.seq_len;
+      if (config.kind == ModelKind::text) point["seq_len"] = ph.longest().seq_len;
       history["loss_curve"].push_back(point);
     }
     if (eval_now) save(false);
@@ -379,12 +414,12 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
                                            : static_cast<double>(pr.step) / o.steps;
     pr.fraction = frac;
     pr.eta_s = frac > 0 ? pr.elapsed_s * (1 - frac) / frac : 0;
-    pr.seq_len = config.kind == ModelKind::text ? ph.seq_len : 0;
+    pr.seq_len = config.kind == ModelKind::text ? ph.longest().seq_len : 0;
     if (callback && !callback(pr)) stop = true;
   }
   if (!stop) {
-    const int64_t final_len = config.kind == ModelKind::text ? phases.back().seq_len : 0;
-    last_val = validation_loss(*net, data, final_len, config.kind == ModelKind::text ? phases.back().batch : 256,
+    const int64_t final_len = config.kind == ModelKind::text ? phases.back().longest().seq_len : 0;
+    last_val = validation_loss(*net, data, final_len, config.kind == ModelKind::text ? phases.back().longest().batch : 256,
                                o.eval_batches, device, o.windows_within_files);
     history["final_val_loss"] = last_val;
   }
