@@ -364,7 +364,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
         // Each part weighs by its tokens; gradients add up over the parts (one graph at a time).
         const double share = static_cast<double>(part.batch * part.seq_len) / static_cast<double>(items);
         auto loss = text_loss(*net, w, rng, device, offset);
-        (ph.parts.size() == 1 ? loss : loss * share).backward();
+        (loss * share).backward();  // share 1 for a single part: exactly the plain loss
         lv += share * loss.item<double>();
       }
     } else {
