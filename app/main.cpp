@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
 #endif
   }
 
+  fmalens::cli::remember_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

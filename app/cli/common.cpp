@@ -5,6 +5,17 @@
 
 namespace fmalens::cli {
 
+namespace {
+std::vector<std::string>& remembered_command_line() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+
+void remember_command_line(int argc, char** argv) { remembered_command_line().assign(argv, argv + argc); }
+
+const std::vector<std::string>& command_line() { return remembered_command_line(); }
+
 std::string progress_bar(double fraction, int width) {
   fraction = std::min(1.0, std::max(0.0, fraction));
   const int full = static_cast<int>(std::lround(fraction * width));

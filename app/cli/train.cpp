@@ -131,28 +131,20 @@ extern "C" void request_training_stop(int sig) {
   g_stop_signal = sig;
 }
 
-// Installs the handlers for one training and puts the previous ones back after it.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    previous_int_ = std::signal(SIGINT, request_training_stop);
-    previous_term_ = std::signal(SIGTERM, request_training_stop);
-  }
-  ~StopSignals() {
-    std::signal(SIGINT, previous_int_);
-    std::signal(SIGTERM, previous_term_);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-  int received() const { return g_stop_signal; }
-
- private:
-  void (*previous_int_)(int) = SIG_DFL;
-  void (*previous_term_)(int) = SIG_DFL;
-};
-
 }  // namespace
+
+StopSignals::StopSignals() {
+  g_stop_signal = 0;
+  previous_int_ = std::signal(SIGINT, request_training_stop);
+  previous_term_ = std::signal(SIGTERM, request_training_stop);
+}
+
+StopSignals::~StopSignals() {
+  std::signal(SIGINT, previous_int_);
+  std::signal(SIGTERM, previous_term_);
+}
+
+int StopSignals::received() const { return g_stop_signal; }
 
 int training_stop_signal() { return g_stop_signal; }
 

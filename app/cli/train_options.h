@@ -25,6 +25,22 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
 
 // Trains with a progress bar on stderr (none when `quiet`) and a summary line on stdout.
 TrainResult run_training(const TrainOptions& options, bool quiet);
+// SIGINT / SIGTERM for as long as it lives: the first is recorded (a training ends after its
+// current step and saves its state), a second ends the program at once. Puts the previous
+// handlers back when it goes.
+class StopSignals {
+ public:
+  StopSignals();
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  int received() const;  // the signal, or 0
+
+ private:
+  void (*previous_int_)(int) = nullptr;
+  void (*previous_term_)(int) = nullptr;
+};
+
 // The signal (SIGINT, SIGTERM) that stopped the last run_training, or 0.
 int training_stop_signal();
 

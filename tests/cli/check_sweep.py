@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`fmalens sweep` on a tiny grid: every cell trained for the same steps and evaluated, results in
 sweep.json and heat maps; a second run trains nothing (cells done are kept); a lost row is
-retrained; bad grids and --time-limit are refused with exit 2 and one line.
+retrained; --jobs 2 (a process per cell) gives exactly the serial sweep's numbers; bad grids and
+--time-limit are refused with exit 2 and one line.
 Usage: check_sweep.py FMALENS"""
 import json
 import random
@@ -63,9 +64,46 @@ def main() -> int:
         third = run(base)
         if third.returncode != 0 or third.stdout.count("done before") != 3 or "m16_seed2: training" not in third.stdout:
             failures.append("the lost cell was not retrained alone:\n" + third.stdout)
+        # --jobs 2: the same grid, each cell in its own process, the same numbers as the serial run
+        # (same seeds, one thread each); every cell's output in its log.
+        parallel_dir = Path(tmp, "parallel")
+        parallel = run([a if a != str(sweep_dir) else str(parallel_dir) for a in base] + ["--jobs", "2"])
+        if parallel.returncode != 0:
+            failures.append(f"--jobs 2: exit {parallel.returncode}: {parallel.stdout} {parallel.stderr}")
+        else:
+            serial_cells = {c["cell"]: c for c in json.loads(Path(sweep_dir, "sweep.json").read_text())["cells"]}
+            parallel_cells = {c["cell"]: c for c in json.loads(Path(parallel_dir, "sweep.json").read_text())["cells"]}
+            if set(parallel_cells) != want:
+                failures.append(f"--jobs 2: cells {sorted(parallel_cells)}")
+            for name in want & set(parallel_cells):
+                for key in ("bits_per_byte", "val_loss", "parameters"):
+                    if parallel_cells[name].get(key) != serial_cells[name].get(key):
+                        failures.append(f"--jobs 2: {name} {key} {parallel_cells[name].get(key)} != serial {serial_cells[name].get(key)}")
+                log = Path(parallel_dir, "cells", name + ".log")
+                if not log.is_file() or "trained 6 steps" not in log.read_text():
+                    failures.append(f"--jobs 2: {name}'s log missing or without its summary")
+                if Path(parallel_dir, "cells", name + ".row.json").exists():
+                    failures.append(f"--jobs 2: {name}'s row file left behind")
+            if not Path(parallel_dir, "sweep_bits_per_byte.svg").is_file():
+                failures.append("--jobs 2: no heat map")
+            again = run([a if a != str(sweep_dir) else str(parallel_dir) for a in base] + ["--jobs", "2"])
+            if again.returncode != 0 or again.stdout.count("done before") != 4:
+                failures.append("--jobs 2 again retrained cells:\n" + again.stdout)
+        # A cell that fails (its data gone) stops the sweep with its error in one line, exit 2 (bad
+        # input, as the serial sweep says it).
+        broken_data = Path(tmp, "gone.txt")
+        broken_data.write_text(text.read_text())
+        broken = [a if a != str(sweep_dir) else str(Path(tmp, "broken")) for a in base]
+        broken[broken.index(str(text))] = str(broken_data)
+        broken_data.unlink()
+        failed = run(broken + ["--jobs", "2"])
+        lines = failed.stderr.strip().splitlines()
+        if failed.returncode != 2 or len(lines) != 1 or "gone.txt" not in lines[0] or "error: error" in lines[0]:
+            failures.append(f"--jobs 2 with missing data: exit {failed.returncode}, stderr {failed.stderr!r}")
+
         # Refusals: one line, exit 2, nothing written.
         for extra, rule in ((["--grid", "q=1,2"], "cannot vary"), (["--grid", "p=2,x"], "whole number"),
-                            (["--time-limit", "60"], "time-limit"), (["--grid", "m=8,8"], "twice")):
+                            (["--time-limit", "60"], "time-limit"), (["--grid", "m=8,8"], "twice"), (["--jobs", "0"], "jobs")):
             bad = run([a if a != str(sweep_dir) else str(Path(tmp, "bad")) for a in base] + extra)
             lines = bad.stderr.strip().splitlines()
             if bad.returncode != 2 or len(lines) != 1 or rule not in lines[0] or Path(tmp, "bad", "sweep.json").exists():

@@ -2,7 +2,8 @@
 """`fmalens train` in sittings: Ctrl-C (SIGINT) ends a training after its current step with exit
 130, the checkpoint and its resume state written and loadable; `--resume --sitting-limit S`
 continues it and stops after S seconds with exit 0; a last `--resume` ends at the schedule's total
-of steps; a sweep stopped by its sitting limit says how to continue.
+of steps; a sweep stopped by its sitting limit says how to continue; a sweep with --jobs 2 stops
+its cells' processes at its sitting limit and at Ctrl-C, each cell's state saved.
 Usage: check_train_sittings.py FMALENS"""
 import json
 import random
@@ -84,6 +85,34 @@ def main() -> int:
         state = Path(sweep_dir, "cells", "m8.safetensors.state")
         if not state.is_file():
             failures.append("sweep --sitting-limit: the cell's state is not saved")
+
+        # 4b. --jobs 2: both cells train at once in their own processes; the sitting limit (exit 0)
+        # and SIGINT to the sweep alone (exit 130) stop both, each saving its state; nothing is recorded.
+        for how in ("limit", "sigint"):
+            jobs_dir = Path(tmp, "jobs_" + how)
+            # (no --quiet: the cells' progress bars in their logs show that both train)
+            cmd = [a if a != str(sweep_dir) else str(jobs_dir) for a in sweep if a != "--quiet"] + ["--jobs", "2"]
+            if how == "sigint":
+                cmd[cmd.index("--sitting-limit") + 1] = "0"
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                logs = [Path(jobs_dir, "cells", c + ".log") for c in ("m8", "m16")]
+                deadline = time.time() + 120
+                while time.time() < deadline and not all(p.is_file() and re.search(r"step [1-9]", p.read_text()) for p in logs):
+                    time.sleep(0.2)
+                proc.send_signal(signal.SIGINT)
+                out, err = proc.communicate(timeout=120)
+                code, want_code = proc.returncode, 130
+            else:
+                cmd[cmd.index("--sitting-limit") + 1] = "3"
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+                code, out, err, want_code = done.returncode, done.stdout, done.stderr, 0
+            if code != want_code or out.count("stopped in cell") != 2:
+                failures.append(f"sweep --jobs 2 ({how}): exit {code}, stdout {out!r}, stderr {err!r}")
+            for c in ("m8", "m16"):
+                if not Path(jobs_dir, "cells", c + ".safetensors.state").is_file():
+                    failures.append(f"sweep --jobs 2 ({how}): cell {c}'s state is not saved")
+            if Path(jobs_dir, "sweep.json").is_file() and json.loads(Path(jobs_dir, "sweep.json").read_text()).get("cells"):
+                failures.append(f"sweep --jobs 2 ({how}): a stopped cell was recorded")
 
         # 5. Refused: a negative limit, with exit 2 (the command line's rule) and one line.
         bad = subprocess.run(endless + ["--sitting-limit", "-1"], capture_output=True, text=True, timeout=60)
