@@ -417,7 +417,7 @@ void add_sweep(CLI::App& app, Action& action) {
   cmd->add_option("--eval-limit", *eval_limit, "Held-out bytes (images) each cell is evaluated on (0: all)");
   cmd->add_option("--jobs", *jobs,
                   "Cells trained at once, each in its own process (output in cells/<cell>.log) with cores/jobs threads unless "
-                  "--threads; on 2 cores, 2 one-thread cells train about 1.6x faster in all than one two-thread cell")
+                  "--threads; on 2 cores, 2 one-thread cells make about 1.5x the steps of one two-thread cell")
       ->check(CLI::Range(1, 64));
   // What --jobs runs in each cell's process: the same command with this cell alone.
   cmd->add_option("--cell", *only_cell, "Train and evaluate only this cell (what --jobs runs in each process)")->group("");
