@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -288,6 +289,9 @@ std::string last_line_of(const std::string& path) {
   return last;
 }
 
+// The sweep's pid, in the environment of each cell's process.
+constexpr const char* kSweepParentVariable = "FMALENS_SWEEP_PARENT";
+
 // This program started again with `args`, in its own process group (a Ctrl-C reaches only the
 // sweep, which stops its cells one by one), stdout and stderr appended to `log`.
 pid_t start_process(const std::vector<std::string>& args, const std::string& log) {
@@ -311,8 +315,17 @@ pid_t start_process(const std::vector<std::string>& args, const std::string& log
   sigaddset(&defaults, SIGINT);
   sigaddset(&defaults, SIGTERM);
   posix_spawnattr_setsigdefault(&attr, &defaults);
+  // The cell checks that its parent is still this sweep (an orphan is adopted by some reaper,
+  // not always pid 1).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, kSweepParentVariable, std::strlen(kSweepParentVariable)) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back(std::string(kSweepParentVariable) + "=" + std::to_string(getpid()));
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int err = posix_spawn(&pid, exe.c_str(), &files, &attr, argv.data(), environ);
+  const int err = posix_spawn(&pid, exe.c_str(), &files, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
   if (err != 0) throw Error("sweep: cannot start " + shown_path(exe.string()) + " for a cell: " + std::strerror(err));
@@ -468,7 +481,8 @@ void add_sweep(CLI::App& app, Action& action) {
         if (cell == planned.end()) throw Error("sweep: --cell " + quote(*only_cell) + " is not a cell of this grid");
 #ifdef __linux__
         prctl(PR_SET_PDEATHSIG, SIGTERM);  // the sweep gone (killed), the cell saves its state and stops
-        if (getppid() == 1) return 130;
+        const char* parent = std::getenv(kSweepParentVariable);
+        if (parent != nullptr && std::to_string(getppid()) != parent) return 130;  // gone before that was set
 #endif
         TrainOptions sitting = cell->options;
         if (t->options.threads == 0)

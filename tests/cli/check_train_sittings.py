@@ -24,6 +24,14 @@ def training_history(path: Path) -> dict:
     return json.loads(header["__metadata__"]["training"])
 
 
+def running(pid: int) -> bool:
+    """Whether the process lives (a zombie no reaper has collected yet has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def main() -> int:
     fmalens = sys.argv[1]
     failures = []
@@ -88,20 +96,34 @@ def main() -> int:
 
         # 4b. --jobs 2: both cells train at once in their own processes; the sitting limit (exit 0)
         # and SIGINT to the sweep alone (exit 130) stop both, each saving its state; nothing is recorded.
-        for how in ("limit", "sigint"):
+        for how in ("limit", "sigint", "killed"):
             jobs_dir = Path(tmp, "jobs_" + how)
             # (no --quiet: the cells' progress bars in their logs show that both train)
             cmd = [a if a != str(sweep_dir) else str(jobs_dir) for a in sweep if a != "--quiet"] + ["--jobs", "2"]
-            if how == "sigint":
+            if how in ("sigint", "killed"):
                 cmd[cmd.index("--sitting-limit") + 1] = "0"
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 logs = [Path(jobs_dir, "cells", c + ".log") for c in ("m8", "m16")]
                 deadline = time.time() + 120
                 while time.time() < deadline and not all(p.is_file() and re.search(r"step [1-9]", p.read_text()) for p in logs):
                     time.sleep(0.2)
-                proc.send_signal(signal.SIGINT)
-                out, err = proc.communicate(timeout=120)
-                code, want_code = proc.returncode, 130
+                if how == "sigint":
+                    proc.send_signal(signal.SIGINT)
+                    out, err = proc.communicate(timeout=120)
+                    code, want_code = proc.returncode, 130
+                else:
+                    # The sweep killed outright: its cells notice (parent-death signal) and stop
+                    # with their states saved instead of training on as orphans.
+                    proc.kill()
+                    out, err = proc.communicate(timeout=60)
+                    pids = [int(p) for p in re.findall(r"in process (\d+)", out)]
+                    deadline = time.time() + 60
+                    while time.time() < deadline and any(running(p) for p in pids):
+                        time.sleep(0.2)
+                    if len(pids) != 2 or any(running(p) for p in pids):
+                        failures.append(f"sweep --jobs 2 killed: cells {pids} still running or not started")
+                    out = "stopped in cell " * 2  # the sweep could not say it
+                    code, want_code = -9, -9
             else:
                 cmd[cmd.index("--sitting-limit") + 1] = "3"
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
