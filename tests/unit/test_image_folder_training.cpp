@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "fmalens/checkpoint.h"
 #include "fmalens/image.h"
 #include "fmalens/model.h"
 #include "fmalens/train.h"
@@ -94,6 +95,25 @@ TEST(ImageFolderTraining, UnreadableImagesAreRefusedOrSkipped) {
   const TrainResult r = train(o, nullptr);
   EXPECT_EQ(r.steps, 2);
   EXPECT_TRUE(fs::exists(tmp.path + "/m.safetensors"));
+}
+
+// Image batches come from LibTorch's generator: a stopped and resumed training draws the same
+// batches (and augmentations) as one run straight through, so its weights are the same bytes.
+TEST(ImageFolderTraining, ATrainingInSittingsIsTheSameTrainingAsOneUninterrupted) {
+  test::TempDir tmp;
+  TrainOptions o = tiny(kFolder, tmp.path + "/whole.safetensors");
+  o.steps = 8;
+  o.eval_interval = 100;
+  train(o, nullptr);
+  TrainOptions split = o;
+  split.out = tmp.path + "/split.safetensors";
+  int calls = 0;
+  ASSERT_TRUE(train(split, [&calls](const TrainProgress&) { return ++calls < 3; }).stopped_early);
+  split.resume = true;
+  ASSERT_FALSE(train(split, nullptr).stopped_early);
+  const TensorMap whole = read_safetensors(o.out).tensors, parts = read_safetensors(split.out).tensors;
+  ASSERT_EQ(whole.size(), parts.size());
+  for (const auto& [name, data] : whole) EXPECT_TRUE(data.bytes == parts.at(name).bytes) << name << " differs";
 }
 
 }  // namespace

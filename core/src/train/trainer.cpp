@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
+#include <mutex>
+#include <random>
+#include <sstream>
 #include <thread>
 
 #include "fmalens/image_folder.h"
@@ -205,6 +208,52 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"data", o.data}};
 }
 
+
+// The data order's generators in the resume state, so that a training in sittings is the same
+// training as one uninterrupted: the std generator (text windows, offsets, masks, augmentation)
+// as its text form, LibTorch's CPU generator (image batches) as its state bytes; both U8.
+constexpr const char* kDataRngKey = "optim.rng.data_order";
+constexpr const char* kTorchRngKey = "optim.rng.torch_cpu";
+
+TensorData byte_tensor(const uint8_t* bytes, size_t size) {
+  TensorData d;
+  d.dtype = DType::U8;
+  d.shape = {static_cast<int64_t>(size)};
+  d.bytes.assign(bytes, bytes + size);
+  return d;
+}
+
+void save_generators(TensorMap& state, const std::mt19937_64& rng) {
+  std::ostringstream text;
+  text << rng;
+  const std::string s = text.str();
+  state[kDataRngKey] = byte_tensor(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  torch::Tensor bytes;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    bytes = gen.get_state().contiguous();
+  }
+  state[kTorchRngKey] = byte_tensor(bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel()));
+}
+
+// False for a state written before the generators were saved (the caller reseeds by the step).
+bool load_generators(const TensorMap& state, std::mt19937_64& rng, const std::string& path) {
+  auto data = state.find(kDataRngKey), torch_cpu = state.find(kTorchRngKey);
+  if (data == state.end() || torch_cpu == state.end()) return false;
+  std::istringstream text(std::string(data->second.bytes.begin(), data->second.bytes.end()));
+  text >> rng;
+  if (text.fail()) throw Error(shown_path(path) + ": the saved data-order generator " + quote(kDataRngKey) + " does not parse");
+  try {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(from_tensor_data(torch_cpu->second));
+  } catch (const c10::Error&) {
+    throw Error(shown_path(path) + ": the saved LibTorch generator state " + quote(kTorchRngKey) + " is not one");
+  }
+  return true;
+}
+
 }  // namespace
 
 TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
@@ -298,9 +347,15 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   for (auto& p : params) param_list.push_back(p.second);
 
   const uint64_t data_seed = o.data_seed >= 0 ? static_cast<uint64_t>(o.data_seed) : o.seed;
-  std::mt19937_64 rng(data_seed + static_cast<uint64_t>(start_step) * 7919);
+  std::mt19937_64 rng(data_seed);
   // Image batches are drawn with LibTorch's generator: from the data seed when it is set apart.
-  if (o.data_seed >= 0) torch::manual_seed(data_seed + static_cast<uint64_t>(start_step) * 7919);
+  if (o.data_seed >= 0) torch::manual_seed(data_seed);
+  // A resumed sitting continues both generators where the stopped one left them; a state from
+  // before they were saved (or a warm start, a new schedule) reseeds them by the step.
+  if (!(!resume_state.empty() && load_generators(resume_state, rng, state_path)) && start_step > 0) {
+    rng.seed(data_seed + static_cast<uint64_t>(start_step) * 7919);
+    if (o.data_seed >= 0) torch::manual_seed(data_seed + static_cast<uint64_t>(start_step) * 7919);
+  }
   const auto t0 = Clock::now();
   double ema = 0, smooth = 0, last_val = -1;
   // A resumed schedule's latest validation is the previous sitting's last one (until this one measures).
@@ -322,7 +377,9 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     history["device"] = device.str();
     std::map<std::string, std::string> meta{{"training", history.dump()}};
     // The resume state (model + optimizer), then the shipped checkpoint (model only).
-    save_network(state_path, *net, meta, opt.state());
+    TensorMap state = opt.state();
+    save_generators(state, rng);
+    save_network(state_path, *net, meta, state);
     save_network(o.out, *net, meta);
     (void)final_save;
   };
