@@ -87,17 +87,6 @@ TEST(Sittings, TheSittingLimitStopsBeforeTheScheduleEnds) {
 }
 
 
-// Every tensor of two checkpoints, byte for byte (the optimizer state of a .state file too).
-void expect_same_tensors(const std::string& a, const std::string& b) {
-  const TensorMap ta = read_safetensors(a).tensors, tb = read_safetensors(b).tensors;
-  ASSERT_EQ(ta.size(), tb.size());
-  for (const auto& [name, data] : ta) {
-    auto it = tb.find(name);
-    ASSERT_NE(it, tb.end()) << name;
-    EXPECT_TRUE(data.bytes == it->second.bytes) << name << " differs";
-  }
-}
-
 TEST(Sittings, ATrainingInSittingsIsTheSameTrainingAsOneUninterrupted) {
   test::TempDir tmp;
   // Mixed lengths at random offsets and a length switch: every step draws from the data order.
@@ -115,8 +104,8 @@ TEST(Sittings, ATrainingInSittingsIsTheSameTrainingAsOneUninterrupted) {
   calls = 0;
   ASSERT_TRUE(train(split, [&calls](const TrainProgress&) { return ++calls < 3; }).stopped_early);  // to step 8
   ASSERT_FALSE(train(split, nullptr).stopped_early);
-  expect_same_tensors(o.out, split.out);
-  expect_same_tensors(o.out + ".state", split.out + ".state");
+  test::expect_same_tensors(o.out, split.out);
+  test::expect_same_tensors(o.out + ".state", split.out + ".state");
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // Training options of the small models the core's tests train in a few seconds.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <string>
 
+#include "fmalens/checkpoint.h"
 #include "fmalens/train.h"
 #include "test_util.h"
 
@@ -57,6 +60,18 @@ inline TrainOptions tiny_curriculum_training(const std::string& dir, int64_t blo
   TrainOptions o = tiny_text_training(dir + "/m.safetensors", dir + "/t.txt", block_size, 16, m, 8, 4);
   o.seq_schedule = "16:4@0," + std::to_string(block_size) + ":1@0.5";
   return o;
+}
+
+// Every tensor of two checkpoints, byte for byte (the optimizer and data-order state of a .state
+// file too): what "the same training" means for trainings split into sittings.
+inline void expect_same_tensors(const std::string& a, const std::string& b) {
+  const TensorMap ta = read_safetensors(a).tensors, tb = read_safetensors(b).tensors;
+  ASSERT_EQ(ta.size(), tb.size()) << a << " against " << b;
+  for (const auto& [name, data] : ta) {
+    auto it = tb.find(name);
+    ASSERT_NE(it, tb.end()) << name << " missing from " << b;
+    EXPECT_TRUE(data.bytes == it->second.bytes) << name << " differs";
+  }
 }
 
 }  // namespace fmalens::test
