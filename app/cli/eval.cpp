@@ -14,7 +14,7 @@ void add_eval(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint: text bits per byte on held-out files, image top-1 accuracy");
   struct Args {
     std::string checkpoint, data, device = "auto";
-    int64_t limit = 0, context = 0;
+    int64_t limit = 0, context = 0, mask_span = kTrainingMaskSpan;
     bool json = false;
     ImageFolderOptions folder;
   };
@@ -30,6 +30,10 @@ void add_eval(CLI::App& app, Action& action) {
                   "each) once with sliding windows of N bytes, stride N/2, within its file; also report bits/byte by the byte's "
                   "offset in its file (0-1K, 1K-4K, 4K-16K, 16K-64K, 64K+)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
+  cmd->add_option("--mask-span", a->mask_span,
+                  "Masked LMs: mask 15% of each held-out window in spans of 1..N bytes (default " + std::to_string(kTrainingMaskSpan) +
+                      ", as in training); 1 masks single bytes, each predicted from both sides")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   cmd->add_option("--device", a->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
   cmd->callback([a, &action] {
@@ -42,7 +46,7 @@ void add_eval(CLI::App& app, Action& action) {
             std::fprintf(stderr, "\r%s", progress_bar(f).c_str());
             std::fflush(stderr);
           },
-          a->folder, a->context);
+          a->folder, a->context, a->mask_span);
       if (tty) std::fprintf(stderr, "\n");
       if (a->json) {
         nlohmann::json j = {{r.metric, r.value}, {"loss_nats", r.loss}, {"items", r.items},
@@ -53,6 +57,7 @@ void add_eval(CLI::App& app, Action& action) {
             j["by_offset"].push_back({{"offset", b.name}, {"from", b.from}, {"to", b.to == INT64_MAX ? nlohmann::json() : nlohmann::json(b.to)},
                                       {"bits_per_byte", b.bits_per_byte}, {"bytes", b.bytes}});
         }
+        if (r.mask_span > 0) j["mask_span"] = r.mask_span;
         for (const OffsetBucket& b : r.by_mask_gap)
           j["by_mask_gap"].push_back({{"gap", b.name}, {"bits_per_masked_byte", b.bits_per_byte}, {"bytes", b.bytes}});
         std::printf("%s\n", j.dump().c_str());
@@ -66,8 +71,9 @@ void add_eval(CLI::App& app, Action& action) {
           std::printf("  offset %-8s %8lld bytes  %.4f bits/byte\n", b.name.c_str(), static_cast<long long>(b.bytes), b.bits_per_byte);
       } else {
         const bool masked = r.metric == "bits_per_masked_byte";
-        std::printf("%s: %.4f bits per %sbyte on %lld %s bytes of %s (%.1f s)\n", a->checkpoint.c_str(), r.value, masked ? "masked " : "",
-                    static_cast<long long>(r.items), masked ? "masked held-out" : "held-out", r.data.c_str(), r.wall_s);
+        const std::string spans = !masked ? "" : r.mask_span == 1 ? " (single-byte masks)" : " (spans of 1-" + std::to_string(r.mask_span) + ")";
+        std::printf("%s: %.4f bits per %sbyte on %lld %s bytes%s of %s (%.1f s)\n", a->checkpoint.c_str(), r.value, masked ? "masked " : "",
+                    static_cast<long long>(r.items), masked ? "masked held-out" : "held-out", spans.c_str(), r.data.c_str(), r.wall_s);
         // How far a masked byte lies from the nearest byte the model sees.
         for (const OffsetBucket& b : r.by_mask_gap)
           std::printf("  %-24s %8lld bytes  %.4f bits/byte\n",

@@ -470,6 +470,12 @@ class Suite:
         p = self.write("eval_empty.txt", b"")
         self.run("text", "eval on an empty text file", ["eval", "--checkpoint", TINY_TEXT, "--data", p], names=p)
         self.run("text", "--text-file is a folder", base + ["--text-file", self.inputs] + out, names=self.inputs)
+        self.run("text", "eval --mask-span on a model that predicts the next byte",
+                 ["eval", "--checkpoint", TINY_TEXT, "--mask-span", "1", "--limit", "2000"], names=TINY_TEXT, rule="masked LM")
+        masked = os.path.join(ROOT, "assets", "models", "masked_fma.safetensors")
+        p = self.write("eval_masked.txt", b"a line of held-out text\n" * 100)
+        self.run("text", "eval --mask-span longer than the window", ["eval", "--checkpoint", masked, "--data", p, "--mask-span", "5000"],
+                 rule="outside 1..")
         self.run("text", "--mask that cannot be read", base + ["--text", "hello", "--mask", "3-2"] + out, rule="START:LEN")
         self.run("text", "--mask on a model that predicts the next byte", base + ["--text", "hello", "--mask", "0:2"] + out,
                  rule="masked LM")

@@ -164,6 +164,19 @@ TEST(MaskedLm, TrainsAndEvaluatesRepeatablyOnMaskedBytes) {
   EXPECT_EQ(bytes, a.items);
   EXPECT_NEAR(bits / static_cast<double>(bytes), a.value, 1e-9);
   EXPECT_EQ(a.by_mask_gap[0].name, "alone");
+  EXPECT_EQ(a.mask_span, kTrainingMaskSpan);
+
+  // Single-byte masks (--mask-span 1): the same share masked, most bytes now alone between two
+  // seen ones (runs form only where masks touch), against few with spans of 1..8.
+  const EvalResult single = evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, 1);
+  EXPECT_EQ(single.mask_span, 1);
+  EXPECT_GT(single.items, 0.14 * 1960);
+  EXPECT_LE(single.items, a.items);  // spans of 1..8 overshoot the share by up to 7 per window
+  EXPECT_GT(single.by_mask_gap[0].bytes, single.items / 2);
+  EXPECT_LT(a.by_mask_gap[0].bytes, a.items / 5);
+  EXPECT_NE(single.value, a.value);
+  EXPECT_THROW(evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, 0), Error);
+  EXPECT_THROW(evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, 129), Error);  // longer than the 128-byte window
 }
 
 // The window's and inspect's masks: masked bytes are run as mask tokens and filled with the

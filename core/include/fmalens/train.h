@@ -103,6 +103,7 @@ struct EvalResult {
   int64_t items = 0;   // bytes predicted or images classified
   std::string data;    // what was evaluated
   double wall_s = 0;
+  int64_t mask_span = 0;               // masked LMs: the longest masked span
   int64_t context = 0;                 // --context: the window length
   std::vector<OffsetBucket> by_offset;  // --context: every scored byte in one bucket
   // Masked LMs: the masked bytes by how far they lie from the nearest byte the model sees,
@@ -110,6 +111,9 @@ struct EvalResult {
   // bytes of longer runs at distance 1 (a run's edges), 2, 3 and 4+ ([from, to) distances).
   std::vector<OffsetBucket> by_mask_gap;
 };
+
+// Masked LMs train on 15 % of each window masked in spans of 1..kTrainingMaskSpan bytes.
+constexpr int64_t kTrainingMaskSpan = 8;
 
 // The first 128 KiB of a file are what --context scores of it.
 constexpr int64_t kContextEvalFileBytes = 128 * 1024;
@@ -121,9 +125,11 @@ constexpr int64_t kContextEvalFileBytes = 128 * 1024;
 // sliding windows of `context` bytes with stride context/2 inside its own file, so that each
 // byte has up to `context` bytes of its file before it; the result also holds bits/byte by
 // the byte's offset in its file.
+// Masked LMs: bits per masked byte with 15 % of each window masked in spans of 1..`mask_span`
+// bytes (a fixed seed); mask_span 1 masks single bytes, each predicted from both sides.
 EvalResult evaluate(const std::string& checkpoint, const std::string& data, int64_t limit = 0,
                     const std::string& device = "auto",
                     const std::function<void(double)>& progress = nullptr, const ImageFolderOptions& folder = {},
-                    int64_t context = 0);
+                    int64_t context = 0, int64_t mask_span = kTrainingMaskSpan);
 
 }  // namespace fmalens

@@ -162,7 +162,7 @@ torch::Tensor text_loss(Network& net, const torch::Tensor& windows, std::mt19937
                         int64_t position_offset = 0) {
   const int64_t T = windows.size(1) - 1;
   if (net.config().masked_lm) {
-    const MaskedBatch mb = mask_spans(windows.narrow(1, 0, T), rng);
+    const MaskedBatch mb = mask_spans(windows.narrow(1, 0, T), rng, 0.15, kTrainingMaskSpan);
     auto logits = net.forward(mb.inputs.to(device), nullptr, nullptr, position_offset);
     return torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), mb.targets.to(device).reshape({-1}));
   }
@@ -578,7 +578,7 @@ void evaluate_with_context(Network& net, const torch::Device& device, const std:
 
 EvalResult evaluate(const std::string& checkpoint, const std::string& data_path, int64_t limit,
                     const std::string& device_name, const std::function<void(double)>& progress, const ImageFolderOptions& folder,
-                    int64_t context) {
+                    int64_t context, int64_t mask_span) {
   const auto t0 = Clock::now();
   set_threads(0);
   const torch::Device device = select_device(device_name);
@@ -594,6 +594,8 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
     r.wall_s = seconds_since(t0);
     return r;
   }
+  if (mask_span != kTrainingMaskSpan && !(config.kind == ModelKind::text && config.masked_lm))
+    throw Error("eval: --mask-span applies to masked LMs; " + shown_path(checkpoint) + " is not one");
   Data data = load_data(config, data_path, false, folder);
   EvalResult r;
   r.data = data.description;
@@ -607,6 +609,10 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
     const int64_t T = std::min<int64_t>(config.block_size, total);
     if (T < 2 * config.attention.m && uses_fma_bands(config.attention_kind))
       throw Error("eval: " + std::to_string(total) + " held-out bytes are too few for this model");
+    if (mask_span < 1 || mask_span > T)
+      throw Error("eval: --mask-span " + std::to_string(mask_span) + " is outside 1.." + std::to_string(T) + ", the windows " +
+                  shown_path(checkpoint) + " reads of this data");
+    r.mask_span = mask_span;
     std::mt19937_64 rng(20261204);
     int64_t scored_to = 0;
     r.by_mask_gap = {{"alone", 1, 2}, {"1", 1, 2}, {"2", 2, 3}, {"3", 3, 4}, {"4+", 4, INT64_MAX}};
@@ -615,7 +621,7 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
       auto w = torch::empty({1, T}, torch::kLong);
       auto* wp = w.data_ptr<int64_t>();
       for (int64_t t = 0; t < T; ++t) wp[t] = static_cast<uint8_t>(text[static_cast<size_t>(s + t)]);
-      MaskedBatch mb = mask_spans(w, rng);
+      MaskedBatch mb = mask_spans(w, rng, 0.15, mask_span);
       if (scored_to > s) mb.targets.narrow(1, 0, scored_to - s).fill_(-100);
       auto logits = net.forward(mb.inputs.to(device));
       // (T) nats per place, 0 where nothing is scored.
