@@ -166,5 +166,37 @@ TEST(Baselines, ModelsOfEachKindTrainEvaluateAndRun) {
   }
 }
 
+// The shipped twins (issue 23): one recipe, four attentions. Each file is what the README says
+// (kind, summaries, shape) and a trained model, not a fresh one (about 8 bits per byte): on every
+// byte of the bundled sample (not their training data) the three with a fine band score under
+// 2.9 bits/byte and linear attention, the weakest, under 3.8.
+TEST(Baselines, TheShippedTwinsAreTrainedModelsOfTheirKinds) {
+  struct Twin {
+    const char* file;
+    AttentionKind kind;
+    Downsampling downsampling;
+    double below;
+  };
+  const Twin twins[] = {{"text_twin_fma", AttentionKind::fma, Downsampling::groupedconv, 2.9},
+                        {"text_twin_avgpool", AttentionKind::fma, Downsampling::avgpool, 2.9},
+                        {"text_twin_local", AttentionKind::local, Downsampling::groupedconv, 2.9},
+                        {"text_twin_elu_linear", AttentionKind::elu_linear, Downsampling::groupedconv, 3.8}};
+  for (const Twin& t : twins) {
+    const std::string path = std::string(FMALENS_ASSETS_DIR "/models/") + t.file + ".safetensors";
+    const ModelConfig c = Model::load(path)->config();
+    EXPECT_EQ(c.attention_kind, t.kind) << t.file;
+    if (t.kind == AttentionKind::fma) {
+      EXPECT_EQ(c.attention.downsampling, t.downsampling) << t.file;
+    }
+    EXPECT_EQ(c.n_layer, 4) << t.file;
+    EXPECT_EQ(c.n_head, 4) << t.file;
+    EXPECT_EQ(c.n_embd, 128) << t.file;
+    EXPECT_EQ(c.block_size, 4096) << t.file;
+    const EvalResult r = evaluate(path, FMALENS_ASSETS_DIR "/samples/sample.txt", 0, "cpu", nullptr, {}, 1024);
+    EXPECT_GT(r.items, 700) << t.file;
+    EXPECT_LT(r.value, t.below) << t.file;
+  }
+}
+
 }  // namespace
 }  // namespace fmalens
