@@ -472,6 +472,8 @@ class Suite:
         self.run("text", "--text-file is a folder", base + ["--text-file", self.inputs] + out, names=self.inputs)
         self.run("text", "eval --mask-span on a model that predicts the next byte",
                  ["eval", "--checkpoint", TINY_TEXT, "--mask-span", "1", "--limit", "2000"], names=TINY_TEXT, rule="masked LM")
+        self.run("text", "eval --mask-span 8 (the training span, given) on a model that predicts the next byte",
+                 ["eval", "--checkpoint", TINY_TEXT, "--mask-span", "8", "--limit", "2000"], names=TINY_TEXT, rule="masked LM")
         masked = os.path.join(ROOT, "assets", "models", "masked_fma.safetensors")
         p = self.write("eval_masked.txt", b"a line of held-out text\n" * 100)
         self.run("text", "eval --mask-span longer than the window", ["eval", "--checkpoint", masked, "--data", p, "--mask-span", "5000"],

@@ -19,7 +19,7 @@ namespace {
 TEST(MaskedLm, SpansCoverTheRateAndTargetsAreTheMaskedBytes) {
   auto bytes = torch::randint(0, 256, {8, 512}, torch::kLong);
   std::mt19937_64 rng(3);
-  const MaskedBatch mb = mask_spans(bytes, rng, 0.15, 8);
+  const MaskedBatch mb = mask_spans(bytes, rng);
   const auto masked = mb.inputs.eq(kMaskToken);
   // Masked places are exactly those with a target, and the target is the byte that was there.
   EXPECT_TRUE(masked.equal(mb.targets.ge(0)));
@@ -40,7 +40,7 @@ TEST(MaskedLm, SpansCoverTheRateAndTargetsAreTheMaskedBytes) {
   }
   // The same seed masks the same places.
   std::mt19937_64 again(3);
-  EXPECT_TRUE(mask_spans(bytes, again, 0.15, 8).inputs.equal(mb.inputs));
+  EXPECT_TRUE(mask_spans(bytes, again).inputs.equal(mb.inputs));
 }
 
 // A one-layer causal FMA byte model of 64 bytes (m 8, p 2): the tests make it masked.
@@ -175,8 +175,16 @@ TEST(MaskedLm, TrainsAndEvaluatesRepeatablyOnMaskedBytes) {
   EXPECT_GT(single.by_mask_gap[0].bytes, single.items / 2);
   EXPECT_LT(a.by_mask_gap[0].bytes, a.items / 5);
   EXPECT_NE(single.value, a.value);
-  EXPECT_THROW(evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, 0), Error);
+  // 0 is "as trained": the training span, the same figure as naming it.
+  EXPECT_EQ(evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, kTrainingMaskSpan).value, a.value);
+  EXPECT_THROW(evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, -1), Error);
   EXPECT_THROW(evaluate(o.out, data, 4000, "cpu", nullptr, {}, 0, 129), Error);  // longer than the 128-byte window
+  // Fewer held-out bytes than the window, and not a length the bidirectional layout runs
+  // (m 16: 32, 64 or 128): read by 64-byte windows, every masked byte scored.
+  const EvalResult short_text = evaluate(o.out, data, 100, "cpu");
+  EXPECT_GT(short_text.items, 10);
+  EXPECT_LT(short_text.items, 100);
+  EXPECT_LT(short_text.value, 8.0);
 }
 
 // The window's and inspect's masks: masked bytes are run as mask tokens and filled with the

@@ -112,7 +112,8 @@ struct EvalResult {
   std::vector<OffsetBucket> by_mask_gap;
 };
 
-// Masked LMs train on 15 % of each window masked in spans of 1..kTrainingMaskSpan bytes.
+// Masked LMs train on kTrainingMaskRate of each window masked in spans of 1..kTrainingMaskSpan bytes.
+constexpr double kTrainingMaskRate = 0.15;
 constexpr int64_t kTrainingMaskSpan = 8;
 
 // The first 128 KiB of a file are what --context scores of it.
@@ -126,10 +127,11 @@ constexpr int64_t kContextEvalFileBytes = 128 * 1024;
 // byte has up to `context` bytes of its file before it; the result also holds bits/byte by
 // the byte's offset in its file.
 // Masked LMs: bits per masked byte with 15 % of each window masked in spans of 1..`mask_span`
-// bytes (a fixed seed); mask_span 1 masks single bytes, each predicted from both sides.
+// bytes (a fixed seed; 0: kTrainingMaskSpan, as trained); mask_span 1 masks single bytes, each
+// predicted from both sides. A non-zero mask_span is refused for models that are not masked LMs.
 EvalResult evaluate(const std::string& checkpoint, const std::string& data, int64_t limit = 0,
                     const std::string& device = "auto",
                     const std::function<void(double)>& progress = nullptr, const ImageFolderOptions& folder = {},
-                    int64_t context = 0, int64_t mask_span = kTrainingMaskSpan);
+                    int64_t context = 0, int64_t mask_span = 0);
 
 }  // namespace fmalens

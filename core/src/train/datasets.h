@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fmalens/image_folder.h"
+#include "fmalens/train.h"
 #include "model/image_input.h"
 #include "torch_pch.h"
 
@@ -43,7 +44,8 @@ struct MaskedBatch {
   torch::Tensor inputs, targets;  // (b, T) int64
   int64_t masked = 0;             // masked places in all
 };
-MaskedBatch mask_spans(const torch::Tensor& bytes, std::mt19937_64& rng, double rate = 0.15, int64_t max_span = 8);
+MaskedBatch mask_spans(const torch::Tensor& bytes, std::mt19937_64& rng, double rate = kTrainingMaskRate,
+                       int64_t max_span = kTrainingMaskSpan);
 
 struct ImageDataset {
   torch::Tensor images;  // (N, 1, 28, 28) uint8

@@ -162,7 +162,7 @@ torch::Tensor text_loss(Network& net, const torch::Tensor& windows, std::mt19937
                         int64_t position_offset = 0) {
   const int64_t T = windows.size(1) - 1;
   if (net.config().masked_lm) {
-    const MaskedBatch mb = mask_spans(windows.narrow(1, 0, T), rng, 0.15, kTrainingMaskSpan);
+    const MaskedBatch mb = mask_spans(windows.narrow(1, 0, T), rng);
     auto logits = net.forward(mb.inputs.to(device), nullptr, nullptr, position_offset);
     return torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), mb.targets.to(device).reshape({-1}));
   }
@@ -594,8 +594,9 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
     r.wall_s = seconds_since(t0);
     return r;
   }
-  if (mask_span != kTrainingMaskSpan && !(config.kind == ModelKind::text && config.masked_lm))
+  if (mask_span != 0 && !(config.kind == ModelKind::text && config.masked_lm))
     throw Error("eval: --mask-span applies to masked LMs; " + shown_path(checkpoint) + " is not one");
+  if (mask_span == 0) mask_span = kTrainingMaskSpan;
   Data data = load_data(config, data_path, false, folder);
   EvalResult r;
   r.data = data.description;
@@ -606,9 +607,16 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
     // fixed seed so that the figure repeats.
     const std::string& text = data.text.val;
     const int64_t total = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(text.size())) : static_cast<int64_t>(text.size());
-    const int64_t T = std::min<int64_t>(config.block_size, total);
+    int64_t T = std::min<int64_t>(config.block_size, total);
     if (T < 2 * config.attention.m && uses_fma_bands(config.attention_kind))
       throw Error("eval: " + std::to_string(total) + " held-out bytes are too few for this model");
+    // A bidirectional FMA layout runs m * 2^k bytes: held-out text shorter than the model's
+    // window is read by the longest such windows it fills (the last one overlapping), not padded.
+    if (T < config.block_size && uses_fma_bands(config.attention_kind) && config.attention.variant == Variant::bidirectional) {
+      int64_t fits = 2 * config.attention.m;
+      while (fits * 2 <= T) fits *= 2;
+      T = fits;
+    }
     if (mask_span < 1 || mask_span > T)
       throw Error("eval: --mask-span " + std::to_string(mask_span) + " is outside 1.." + std::to_string(T) + ", the windows " +
                   shown_path(checkpoint) + " reads of this data");
@@ -621,7 +629,7 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
       auto w = torch::empty({1, T}, torch::kLong);
       auto* wp = w.data_ptr<int64_t>();
       for (int64_t t = 0; t < T; ++t) wp[t] = static_cast<uint8_t>(text[static_cast<size_t>(s + t)]);
-      MaskedBatch mb = mask_spans(w, rng, 0.15, mask_span);
+      MaskedBatch mb = mask_spans(w, rng, kTrainingMaskRate, mask_span);
       if (scored_to > s) mb.targets.narrow(1, 0, scored_to - s).fill_(-100);
       auto logits = net.forward(mb.inputs.to(device));
       // (T) nats per place, 0 where nothing is scored.
