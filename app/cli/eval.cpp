@@ -31,7 +31,8 @@ void add_eval(CLI::App& app, Action& action) {
                   "offset in its file (0-1K, 1K-4K, 4K-16K, 16K-64K, 64K+)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
   cmd->add_option("--mask-span", a->mask_span,
-                  "Masked LMs: mask " + std::to_string(static_cast<int>(kTrainingMaskRate * 100)) + "% of each held-out window in spans of 1..N bytes (default " + std::to_string(kTrainingMaskSpan) +
+                  "Masked LMs: mask " + std::to_string(static_cast<int>(kTrainingMaskRate * 100)) +
+                      "% of each held-out window in spans of 1..N bytes (default " + std::to_string(kTrainingMaskSpan) +
                       ", as in training); 1 masks single bytes, each predicted from both sides")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   cmd->add_option("--device", a->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));

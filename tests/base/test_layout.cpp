@@ -2,6 +2,7 @@
 // phantoms, and refusal of invalid configurations (FMA.md properties 1, 5, 6, 7).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -269,6 +270,25 @@ TEST(Config, ModelConfigJsonRoundTrip) {
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("n/m must be a power of two"), std::string::npos);
+  }
+}
+
+// The lengths a 1D layout runs: m * 2^k with k >= 1, the shortest holding T and the longest within T.
+TEST(Layout, LayoutLengthsAreMTimesPowersOfTwo) {
+  EXPECT_EQ(layout_length_at_least(16, 1), 32);
+  EXPECT_EQ(layout_length_at_least(16, 32), 32);
+  EXPECT_EQ(layout_length_at_least(16, 33), 64);
+  EXPECT_EQ(layout_length_at_least(32, 4096), 4096);
+  EXPECT_EQ(layout_length_at_least(32, 4097), 8192);
+  EXPECT_EQ(layout_length_at_most(16, 31), 0);
+  EXPECT_EQ(layout_length_at_most(16, 32), 32);
+  EXPECT_EQ(layout_length_at_most(16, 100), 64);
+  EXPECT_EQ(layout_length_at_most(16, 128), 128);
+  EXPECT_EQ(layout_length_at_most(32, 4095), 2048);
+  for (int64_t T = 32; T < 600; ++T) {
+    const int64_t up = layout_length_at_least(16, T), down = layout_length_at_most(16, T);
+    EXPECT_TRUE(up >= T && up / 2 < std::max<int64_t>(T, 32)) << T;
+    EXPECT_TRUE(down <= T && down * 2 > T) << T;
   }
 }
 

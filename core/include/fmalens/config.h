@@ -70,6 +70,13 @@ void validate(const AttentionConfig& config);
 // fewer when max_coarse_levels says so.
 int coarse_levels(const AttentionConfig& config);
 
+// FMA's 1D layout runs m * 2^k tokens (k >= 1; bidirectional input must be one of these, causal
+// input is padded to one). The shortest such length holding `tokens`:
+int64_t layout_length_at_least(int64_t m, int64_t tokens);
+// and the longest within `tokens` (0 when tokens < 2m): how text shorter than a bidirectional
+// model's window is read without padding.
+int64_t layout_length_at_most(int64_t m, int64_t tokens);
+
 const char* to_string(Variant v);
 const char* to_string(Downsampling d);
 const char* to_string(Boundary b);

@@ -126,7 +126,7 @@ constexpr int64_t kContextEvalFileBytes = 128 * 1024;
 // sliding windows of `context` bytes with stride context/2 inside its own file, so that each
 // byte has up to `context` bytes of its file before it; the result also holds bits/byte by
 // the byte's offset in its file.
-// Masked LMs: bits per masked byte with 15 % of each window masked in spans of 1..`mask_span`
+// Masked LMs: bits per masked byte with kTrainingMaskRate of each window masked in spans of 1..`mask_span`
 // bytes (a fixed seed; 0: kTrainingMaskSpan, as trained); mask_span 1 masks single bytes, each
 // predicted from both sides. A non-zero mask_span is refused for models that are not masked LMs.
 EvalResult evaluate(const std::string& checkpoint, const std::string& data, int64_t limit = 0,

@@ -140,6 +140,19 @@ int coarse_levels(const AttentionConfig& c) {
   return c.max_coarse_levels >= 0 ? std::min(all, c.max_coarse_levels) : all;
 }
 
+int64_t layout_length_at_least(int64_t m, int64_t tokens) {
+  int64_t len = 2 * m;
+  while (len < tokens) len *= 2;
+  return len;
+}
+
+int64_t layout_length_at_most(int64_t m, int64_t tokens) {
+  if (tokens < 2 * m) return 0;
+  int64_t len = 2 * m;
+  while (len * 2 <= tokens) len *= 2;
+  return len;
+}
+
 int64_t ModelConfig::sequence_length() const {
   if (kind == ModelKind::text) return block_size;
   const int64_t g = grid_side();

@@ -130,8 +130,7 @@ int64_t FmaAttentionImpl::run_length(int64_t T) const {
     return n;
   }
   if (config_.variant == Variant::causal && config_.boundary == Boundary::zero_pad) return n;
-  int64_t len = 2 * config_.m;
-  while (len < T) len *= 2;
+  const int64_t len = layout_length_at_least(config_.m, T);
   if (config_.variant == Variant::bidirectional && len != T)
     throw ConfigError("bidirectional input length must be m * 2^k (m = " + std::to_string(config_.m) +
                       "), got " + std::to_string(T));

@@ -352,11 +352,9 @@ Snapshot Model::run_text(const std::string& text, const RunOptions& options) {
   }
   // A bidirectional FMA layout needs a power-of-two multiple of 2m tokens (padding is not
   // future there, unlike causal input): pad with spaces, the plainest byte of text.
-  int64_t run_length = T;
-  if (uses_fma_bands(c.attention_kind) && c.attention.variant == Variant::bidirectional) {
-    run_length = 2 * c.attention.m;
-    while (run_length < T) run_length *= 2;
-  }
+  const int64_t run_length = uses_fma_bands(c.attention_kind) && c.attention.variant == Variant::bidirectional
+                                 ? layout_length_at_least(c.attention.m, T)
+                                 : T;
   const std::vector<Token> space = tokenizer->encode(" ");
   auto idx = torch::full({1, run_length}, space.size() == 1 ? space[0].id : int64_t{0}, torch::kLong);
   auto* p = idx.data_ptr<int64_t>();

@@ -612,11 +612,8 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
       throw Error("eval: " + std::to_string(total) + " held-out bytes are too few for this model");
     // A bidirectional FMA layout runs m * 2^k bytes: held-out text shorter than the model's
     // window is read by the longest such windows it fills (the last one overlapping), not padded.
-    if (T < config.block_size && uses_fma_bands(config.attention_kind) && config.attention.variant == Variant::bidirectional) {
-      int64_t fits = 2 * config.attention.m;
-      while (fits * 2 <= T) fits *= 2;
-      T = fits;
-    }
+    if (T < config.block_size && uses_fma_bands(config.attention_kind) && config.attention.variant == Variant::bidirectional)
+      T = layout_length_at_most(config.attention.m, T);
     if (mask_span < 1 || mask_span > T)
       throw Error("eval: --mask-span " + std::to_string(mask_span) + " is outside 1.." + std::to_string(T) + ", the windows " +
                   shown_path(checkpoint) + " reads of this data");
