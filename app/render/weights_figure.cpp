@@ -112,7 +112,20 @@ void WeightsFigure::draw(RenderContext& ctx, const PixelRect& rect, int target_w
                         static_cast<float>(cr.h) + 1, kAxisColor);
     if (lay.curve_lo < 0 && lay.curve_hi > 0) canvas->line(static_cast<float>(cr.x), py(0), static_cast<float>(cr.x + cr.w), py(0), {0.4f, 0.4f, 0.42f, 1});
     const auto& curves = curves_[side];
-    for (size_t s = 0; s < curves.size(); ++s) {
+    if (n == 1) {
+      // A level of width 1 (2D, r 1: a summary of one patch) has no curve to draw: each summary
+      // is a point, its mean with a +-1 std bar and a square, averaging (1) a dashed tick.
+      for (size_t s = 0; s < curves.size(); ++s) {
+        const Color c = to_color(level_tint(static_cast<int>(s) + 1));
+        const float x = static_cast<float>(cr.x) + static_cast<float>(cr.w) * static_cast<float>(s + 1) / static_cast<float>(curves.size() + 1);
+        const float mean = curves[s].mean[0], sd = curves[s].stddev[0], half = f * 0.35f;
+        canvas->line(x, py(mean + sd), x, py(mean - sd), {c.r, c.g, c.b, 0.6f}, 2);
+        canvas->fill_rect(x - half, py(mean) - half, 2 * half, 2 * half, c);
+        canvas->line(x - 2 * half, py(curves[s].plain[0]), x - half * 0.5f, py(curves[s].plain[0]), {0.8f, 0.8f, 0.8f, 0.7f}, 1);
+        canvas->line(x + half * 0.5f, py(curves[s].plain[0]), x + 2 * half, py(curves[s].plain[0]), {0.8f, 0.8f, 0.8f, 0.7f}, 1);
+      }
+    }
+    for (size_t s = 0; n > 1 && s < curves.size(); ++s) {
       const Color c = to_color(level_tint(static_cast<int>(s) + 1));
       std::vector<float> xs, up, down;
       std::vector<Point> mean_line, plain_line;

@@ -136,6 +136,28 @@ TEST(WeightsFigure, AveragePoolingShowsAsSegments) {
   EXPECT_TRUE(pic.near(outside, y, to_color(grey), 6));
 }
 
+// 2D with r 1: level 1 summarises one patch (width 1), where a curve has no length; each summary
+// is drawn as a marker at its mean instead of nothing.
+TEST(WeightsFigure, WidthOneLevelDrawsAMarkerPerSummary) {
+  FMALENS_REQUIRE_GL();
+  const Snapshot snap = make_synthetic_snapshot(SyntheticSpec::grid(16, 1, 1));
+  const LevelWeights& level1 = snap.downsampling[0][0];
+  ASSERT_EQ(level1.keys.dim(2), 1);
+  WeightsFigure fig;
+  fig.set(level1, 1);
+  Canvas canvas;
+  fig.draw(test::GlTestContext::get().render(), {0, 0, W, H}, W, H, 13, &canvas);
+  const WeightsFigureLayout lay = fig.layout({0, 0, W, H}, 13);
+  for (const PixelRect& cr : lay.curves) {
+    int markers = 0;
+    for (const Shape& shape : canvas.shapes())
+      if (shape.kind == Shape::Kind::fill_rect && shape.points[0].x > cr.x && shape.points[1].x < cr.x + cr.w &&
+          shape.points[0].y >= cr.y - 13 && shape.points[1].y <= cr.y + cr.h + 13)
+        ++markers;
+    EXPECT_EQ(markers, level1.keys.dim(0));
+  }
+}
+
 TEST(RegionFigure, QueryFramedCoarseCellsUniform) {
   FMALENS_REQUIRE_GL();
   const Snapshot snap = make_synthetic_snapshot(SyntheticSpec::grid(16, 2, 1));
