@@ -145,6 +145,9 @@ std::string format_value(double v) {
   char buf[32];
   if (std::fabs(v) >= 1e6) std::snprintf(buf, sizeof(buf), "%.2fM", v / 1e6);
   else if (std::fabs(v) >= 1e3) std::snprintf(buf, sizeof(buf), "%.1fk", v / 1e3);
+  else if (std::fabs(v) >= 100) std::snprintf(buf, sizeof(buf), "%.1f", v);
+  else if (std::fabs(v) >= 10) std::snprintf(buf, sizeof(buf), "%.2f", v);
+  else if (std::fabs(v) >= 1) std::snprintf(buf, sizeof(buf), "%.3f", v);  // bits/byte as the tables give them: 2.260
   else std::snprintf(buf, sizeof(buf), "%.3g", v);
   return buf;
 }

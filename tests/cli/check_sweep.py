@@ -55,6 +55,11 @@ def main() -> int:
             rects = [e for e in ET.parse(svg).getroot().iter() if e.tag.endswith("rect")]
             if len(rects) != 1 + 4:  # the background and one cell per m and seed (the first two axes)
                 failures.append(f"{svg.name}: {len(rects)} rects")
+            if metric == "bits_per_byte":  # each cell's value as the README's tables give it, 3 decimals
+                texts = {e.text for e in ET.parse(svg).getroot().iter() if e.tag.endswith("text")}
+                for name, c in cells.items():
+                    if f"{c['bits_per_byte']:.3f}" not in texts:
+                        failures.append(f"{svg.name}: no cell reads {c['bits_per_byte']:.3f} ({name})")
         # Again: nothing is trained; a lost row is trained again.
         second = run(base)
         if second.returncode != 0 or second.stdout.count("done before") != 4:
