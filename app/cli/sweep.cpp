@@ -111,15 +111,12 @@ void apply_value(TrainCommandLine& t, const std::string& axis, const std::string
 }
 
 // Bytes one layer stores for its attention weights at the model's length: FMA and local, heads x
-// n x the slots of every level (float32); dense, heads x n^2; elu_linear, its running state
+// every level's rows x slots (float32; with query downsampling a coarse level has a row per block); dense, heads x n^2; elu_linear, its running state
 // heads x d x (d + 1).
 double attention_bytes_per_layer(const ModelConfig& c) {
   const double heads = static_cast<double>(c.n_head), n = static_cast<double>(c.sequence_length());
   if (uses_fma_bands(c.attention_kind)) {
-    const Layout layout(c.attention_config());
-    double slots = 0;
-    for (const auto& g : layout.levels()) slots += static_cast<double>(g.slots);
-    return 4.0 * heads * n * slots;
+    return 4.0 * heads * static_cast<double>(Layout(c.attention_config()).stored_weights());
   }
   if (c.attention_kind == AttentionKind::elu_linear) {
     const double d = static_cast<double>(c.n_embd / std::max<int64_t>(c.n_head, 1));

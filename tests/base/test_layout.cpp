@@ -204,6 +204,28 @@ TEST(Layout, GeometryFollowsTheLadder) {
   EXPECT_EQ(grid.level(0).slots, 36);
 }
 
+TEST(Layout, StoredWeightsCountARowPerBlockWithQueryDownsampling) {
+  AttentionConfig c = make_1d(Variant::bidirectional, 256, 8, 4);
+  const Layout full(c);
+  int64_t per_query = 0;
+  for (const auto& g : full.levels()) per_query += g.slots;
+  EXPECT_EQ(full.stored_weights(), 256 * per_query);
+  c.query_downsampling = true;
+  const Layout linear(c);
+  int64_t expected = 256 * linear.level(0).slots;
+  for (int l = 1; l < linear.num_levels(); ++l) {
+    EXPECT_EQ(linear.weight_rows(l), 256 / linear.level(l).width) << "level " << l;
+    expected += (256 / linear.level(l).width) * linear.level(l).slots;
+  }
+  EXPECT_EQ(linear.weight_rows(0), 256);
+  EXPECT_EQ(linear.stored_weights(), expected);
+  AttentionConfig grid = make_2d(16, 2, 2);
+  grid.query_downsampling = true;
+  const Layout grid_linear(grid);
+  for (int l = 1; l < grid_linear.num_levels(); ++l)
+    EXPECT_EQ(grid_linear.weight_rows(l), 256 / grid_linear.level(l).block_tokens) << "2D level " << l;
+}
+
 TEST(Layout, MortonRoundTrip) {
   for (int64_t y = 0; y < 64; ++y)
     for (int64_t x = 0; x < 64; ++x) {

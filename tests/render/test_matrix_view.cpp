@@ -281,7 +281,7 @@ TEST(BandData, ImpliedValuesEqualTheCoresImpliedRows) {
 // strips that came into view, a still frame samples nothing (what happened, not how long it
 // took: timings on a loaded machine are noise).
 TEST(MatrixFrameBench, PhasesAreTimedAndDoTheirWork) {
-  test::GlTestContext::get();
+  FMALENS_REQUIRE_GL();
   const int frames = 4;
   const MatrixFrameTimes t = time_matrix_frames(1024, 256, 256, frames);
   EXPECT_GT(t.zoom_ms, 0);

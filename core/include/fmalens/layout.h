@@ -53,6 +53,12 @@ class Layout {
   // The phantom weight of query i: sum over its phantom slots of alpha (zero_pad only).
   double phantom_count(int64_t i) const;
 
+  // Rows of attention weights level `l` has: one per query, or, with query downsampling (the
+  // linear variant), one per block of queries at a coarse level. And the weights of one head over
+  // all levels, sum of rows x slots: what a capture stores, what the kernels compute.
+  int64_t weight_rows(int l) const;
+  int64_t stored_weights() const;
+
   // Tokens of block `block` at level `l` (fine: the single token), token order.
   std::vector<int64_t> block_tokens(int l, int64_t block) const;
 

@@ -211,12 +211,7 @@ class TorchBench : public PreparedBench {
         const Layout layout(cfg);
         // As the peer counts: QK^T and the weighted sum over every band slot (masked included),
         // per query; with query downsampling a coarse level has one query per block.
-        double query_slots = 0;
-        for (int l = 0; l < layout.num_levels(); ++l) {
-          const LevelGeometry& g = layout.level(l);
-          const double queries = cfg.query_downsampling && l > 0 ? static_cast<double>(g.blocks) : static_cast<double>(c.n);
-          query_slots += queries * static_cast<double>(g.slots);
-        }
+        const double query_slots = static_cast<double>(layout.stored_weights());
         flops_ = 2.0 * 2.0 * query_slots * kBenchHeadDim * kBenchHeads;
         const bool ops = c.impl == "fma_ops";
         if (!ops && c.impl != "fma" && c.impl != "local") throw Error("bench: unknown impl " + quote(c.impl));

@@ -271,6 +271,17 @@ double Layout::phantom_count(int64_t i) const {
   return count;
 }
 
+int64_t Layout::weight_rows(int l) const {
+  const LevelGeometry& g = level(l);
+  return l > 0 && config_.query_downsampling ? g.blocks : tokens_;
+}
+
+int64_t Layout::stored_weights() const {
+  int64_t total = 0;
+  for (int l = 0; l < num_levels(); ++l) total += weight_rows(l) * level(l).slots;
+  return total;
+}
+
 std::vector<int64_t> Layout::block_tokens(int l, int64_t block) const {
   if (l == 0) return {block};
   const int64_t w = levels_[static_cast<size_t>(l)].width;
