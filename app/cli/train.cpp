@@ -45,7 +45,7 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
                   "(Ctrl-C or SIGTERM do the same at any time)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", o->batch_size, "Sequences or images per step");
-  cmd->add_option("--seq-schedule", o->seq_schedule, "Text curriculum 'len[:batch][+len:batch...]@fraction,...', e.g. 128:64@0,1024:8@0.6; '+' mixes lengths in each step, e.g. 256:28+4096:1@0");
+  cmd->add_option("--seq-schedule", o->seq_schedule, "Text curriculum 'len[:batch][+len:batch...]@fraction,...', e.g. 128:64@0,1024:8@0.6; '+' mixes lengths in each step, e.g. 256:28+4096:1@0; the parts run one graph at a time, so 4096:1+4096:1 is a batch of two in one window's memory");
   cmd->add_option("--lr", o->lr, "Peak learning rate");
   cmd->add_option("--min-lr", o->min_lr, "Final learning rate of the cosine schedule");
   cmd->add_option("--weight-decay", o->weight_decay, "AdamW weight decay");

@@ -93,6 +93,7 @@ TEST(Sittings, ATrainingInSittingsIsTheSameTrainingAsOneUninterrupted) {
   TrainOptions o = test::tiny_text_training(tmp.path + "/whole.safetensors", write_corpus(tmp), 64, 16, 8, 12, 2);
   o.seq_schedule = "16:2+64:1@0,64:2@0.5";
   o.position_offsets = true;
+  o.switch_warmup = 4;  // the switch at step 6 ramps the rate over steps 6-9: the second stop falls inside
   o.eval_interval = 100;
   train(o, nullptr);
 

@@ -302,6 +302,8 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     history["previous_sittings"].push_back(history.value("options", nlohmann::json::object()));
     history["sitting_step0"] = start_step;
     history["sitting_time0"] = prior_wall;
+    history.erase("phase_index");  // a new schedule: its phases start afresh
+    history.erase("phase_start_step");
   } else {
     ModelConfig model = options.model;
     // An image folder names the classes (the model's head has one output per class folder).
@@ -369,11 +371,24 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   int64_t step = start_step;
   const Phase* phase_now = nullptr;  // the current phase of the curriculum
   int64_t phase_start_step = start_step;  // and where it began
+  // A resumed sitting continues inside the phase the stopped one was in (a --switch-warmup ramp
+  // goes on where it stopped, and a switch at the first step is seen as one).
+  if (!resume_state.empty() && history.contains("phase_index")) {
+    const auto index = history["phase_index"].get<size_t>();
+    if (index < phases.size()) {
+      phase_now = &phases[index];
+      phase_start_step = history.value("phase_start_step", start_step);
+    }
+  }
   double items_per_s = 0;
 
   auto save = [&](bool final_save) {
     history["steps_done"] = step;
     history["wall_s"] = prior_wall + seconds_since(t0);
+    if (phase_now != nullptr) {
+      history["phase_index"] = static_cast<size_t>(phase_now - phases.data());
+      history["phase_start_step"] = phase_start_step;
+    }
     history["device"] = device.str();
     std::map<std::string, std::string> meta{{"training", history.dump()}};
     // The resume state (model + optimizer), then the shipped checkpoint (model only).
@@ -399,7 +414,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     if (phase_now != nullptr && ph.parts != phase_now->parts) phase_start_step = step;
     phase_now = &ph;
     double lr = learning_rate(o, sitting_step, progress);
-    if (o.switch_warmup > 0 && phase_start_step > start_step && step - phase_start_step < o.switch_warmup)
+    if (o.switch_warmup > 0 && phase_start_step > sitting_step0 && step - phase_start_step < o.switch_warmup)
       lr *= static_cast<double>(step - phase_start_step + 1) / static_cast<double>(o.switch_warmup);
     const auto ts = Clock::now();
 
