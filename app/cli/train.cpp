@@ -63,7 +63,7 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)");
   cmd->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  cmd->add_flag("--resume", o->resume, "Continue from OUT.state when it exists");
+  cmd->add_flag("--resume", o->resume, "Continue the schedule from OUT.state when it exists; without it, from OUT's weights and history (fresh optimizer moments, ramped in over --warmup steps)");
   cmd->add_option("--init", o->init, "Warm start from this checkpoint's weights with a new schedule");
   cmd->add_option("--init-weights", o->init_weights,
                   "A new model from these options, starting from the tensors of this checkpoint that match by name and shape")

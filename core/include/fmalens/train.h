@@ -48,7 +48,7 @@ struct TrainOptions {
   int64_t data_seed = -1;
   int threads = 0;              // 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
-  bool resume = false;          // continue from out + ".state" when it exists
+  bool resume = false;          // continue from out + ".state" when it exists, else from out (fresh moments)
   std::string init;             // warm start: weights (and history) of this checkpoint, a new schedule
   // --init with a new context (text; 0: the checkpoint's): the model is rebuilt at this
   // block_size and takes every tensor of the checkpoint that fits (a position table its

@@ -30,6 +30,33 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 void set_threads(int threads) { configure_threads(threads); }
 
+// The training history kept in a checkpoint's or resume state's metadata ("training"), checked
+// field by field: a damaged or hand-edited file fails here with its name and the field, not
+// later inside nlohmann with neither. `text` absent (no history) gives an empty one.
+nlohmann::json read_training_history(const std::string& path, const std::string* text) {
+  if (text == nullptr) return nlohmann::json::object();
+  const std::string where = shown_path(path) + ": training history";
+  nlohmann::json h = nlohmann::json::parse(*text, nullptr, false);
+  if (h.is_discarded()) throw Error(where + " (metadata \"training\") is not valid JSON");
+  if (!h.is_object()) throw Error(where + " must be a JSON object");
+  auto field_error = [&](const std::string& name, const char* rule) {
+    return Error(where + ": field '" + name + "' must be " + rule + " (it is " + h[name].dump() + ")");
+  };
+  for (const char* name : {"steps_done", "sitting_step0", "phase_index", "phase_start_step"})
+    if (h.contains(name) && !(h[name].is_number_integer() && h[name].get<int64_t>() >= 0))
+      throw field_error(name, "a non-negative integer");
+  for (const char* name : {"wall_s", "sitting_time0"})
+    if (h.contains(name) && !(h[name].is_number() && h[name].get<double>() >= 0))
+      throw field_error(name, "a non-negative number");
+  for (const char* name : {"loss_curve", "previous_sittings"})
+    if (h.contains(name) && !h[name].is_array()) throw field_error(name, "an array");
+  if (h.contains("loss_curve"))
+    for (const auto& point : h["loss_curve"])
+      if (!point.is_object() || (point.contains("val") && !point["val"].is_number()))
+        throw field_error("loss_curve", "an array of objects whose 'val' is a number");
+  return h;
+}
+
 // One share of a step's batch: `batch` windows of `seq_len` tokens.
 struct BatchPart {
   int64_t seq_len, batch;
@@ -172,6 +199,15 @@ torch::Tensor text_loss(Network& net, const torch::Tensor& windows, std::mt19937
 }
 
 // Mean loss over `batches` fixed batches of held-out data.
+// Images per evaluation batch: `wanted`, or fewer where one layer's attention scores at dense
+// size (heads x tokens^2 floats an image) would pass 24 MB: at 250 images the 256-token dense
+// model held 262 MB of scores three times a layer (1.8 GB peak; 24 images a batch: 0.34 GB).
+int64_t image_eval_batch(const ModelConfig& config, int64_t wanted) {
+  const int64_t tokens = config.sequence_length();
+  const int64_t bytes_per_image = config.n_head * tokens * tokens * static_cast<int64_t>(sizeof(float));
+  return std::clamp<int64_t>((24 << 20) / std::max<int64_t>(1, bytes_per_image), 1, wanted);
+}
+
 double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t batch, int64_t batches,
                        const torch::Device& device, bool within_files) {
   torch::NoGradGuard no_grad;
@@ -187,8 +223,15 @@ double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t 
       // A held-out set smaller than a batch (a small image folder) is one batch.
       const int64_t n = data.test_images.labels.size(0), b = std::min(batch, n);
       const int64_t start = (i * b) % std::max<int64_t>(1, n - b + 1);
-      auto x = resize_images(data.test_images.images.narrow(0, start, b), net.config().image_size).to(device);
-      loss = torch::cross_entropy_loss(net.forward(x), data.test_images.labels.narrow(0, start, b).to(device));
+      // The same b images whatever the chunks: the mean of their losses.
+      const int64_t chunk = image_eval_batch(net.config(), b);
+      loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble));
+      for (int64_t c = start; c < start + b; c += chunk) {
+        const int64_t cb = std::min(chunk, start + b - c);
+        auto x = resize_images(data.test_images.images.narrow(0, c, cb), net.config().image_size).to(device);
+        loss += torch::cross_entropy_loss(net.forward(x), data.test_images.labels.narrow(0, c, cb).to(device),
+                                          {}, torch::Reduction::Sum).to(torch::kCPU, torch::kDouble) / static_cast<double>(b);
+      }
     }
     total += loss.item<double>();
   }
@@ -268,13 +311,36 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   TensorMap resume_state;
   int64_t start_step = 0;
   double prior_wall = 0;
-  if (options.resume && std::filesystem::exists(state_path)) {
-    LoadedNetwork loaded = load_network(state_path);
+  // --resume without the state file (lost with a machine, say) but with the checkpoint: the same
+  // schedule goes on from the checkpoint's weights and history, with fresh optimizer moments
+  // (the checkpoint has none), ramped in over the warm-up's steps. Starting afresh instead would
+  // overwrite that checkpoint with a new training.
+  bool resuming = false;
+  int64_t fresh_moments_ramp = 0;  // > 0: the learning rate ramps over this many steps from start_step
+  const bool from_state = options.resume && std::filesystem::exists(state_path);
+  const bool from_checkpoint = options.resume && !from_state && std::filesystem::exists(options.out);
+  if (from_state || from_checkpoint) {
+    const std::string& source = from_state ? state_path : options.out;
+    LoadedNetwork loaded = load_network(source);
     net = std::move(loaded.network);
-    history = nlohmann::json::parse(loaded.metadata.at("training"));
+    const auto it = loaded.metadata.find("training");
+    if (it == loaded.metadata.end())
+      throw Error(shown_path(source) + (from_state ? ": resume state" : ": checkpoint to resume") +
+                  " without its training history (metadata \"training\")");
+    history = read_training_history(source, &it->second);
     start_step = history.value("steps_done", int64_t{0});
     prior_wall = history.value("wall_s", 0.0);
-    resume_state = read_safetensors(state_path).tensors;
+    resuming = true;
+    if (from_state) {
+      resume_state = read_safetensors(state_path).tensors;
+    } else {
+      fresh_moments_ramp = std::max<int64_t>(1, options.warmup);
+      std::fprintf(stderr,
+                   "resume: %s not found; continuing the schedule from %s (step %lld) with fresh optimizer moments, "
+                   "the learning rate ramped over %lld steps\n",
+                   shown_path(state_path).c_str(), shown_path(options.out).c_str(), static_cast<long long>(start_step),
+                   static_cast<long long>(fresh_moments_ramp));
+    }
   } else if (!options.init.empty()) {
     // Warm start: the weights (and the history) of an earlier run, a fresh schedule.
     LoadedNetwork loaded = load_network(options.init);
@@ -294,8 +360,8 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
       for (const auto& k : r.kept) std::fprintf(stderr, "  new:    %s\n", k.c_str());
       net = std::move(rebuilt);
     }
-    auto it = loaded.metadata.find("training");
-    history = it != loaded.metadata.end() ? nlohmann::json::parse(it->second) : nlohmann::json::object();
+    const auto it = loaded.metadata.find("training");
+    history = read_training_history(options.init, it != loaded.metadata.end() ? &it->second : nullptr);
     if (!history.contains("loss_curve")) history["loss_curve"] = nlohmann::json::array();
     prior_wall = history.value("wall_s", 0.0);
     start_step = history.value("steps_done", int64_t{0});
@@ -361,7 +427,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   const auto t0 = Clock::now();
   double ema = 0, smooth = 0, last_val = -1;
   // A resumed schedule's latest validation is the previous sitting's last one (until this one measures).
-  if (!resume_state.empty())
+  if (resuming)
     for (auto it = history["loss_curve"].rbegin(); it != history["loss_curve"].rend(); ++it)
       if (it->contains("val")) {
         last_val = (*it)["val"].get<double>();
@@ -373,7 +439,7 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   int64_t phase_start_step = start_step;  // and where it began
   // A resumed sitting continues inside the phase the stopped one was in (a --switch-warmup ramp
   // goes on where it stopped, and a switch at the first step is seen as one).
-  if (!resume_state.empty() && history.contains("phase_index")) {
+  if (resuming && history.contains("phase_index")) {
     const auto index = history["phase_index"].get<size_t>();
     if (index < phases.size()) {
       phase_now = &phases[index];
@@ -416,6 +482,8 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     double lr = learning_rate(o, sitting_step, progress);
     if (o.switch_warmup > 0 && phase_start_step > sitting_step0 && step - phase_start_step < o.switch_warmup)
       lr *= static_cast<double>(step - phase_start_step + 1) / static_cast<double>(o.switch_warmup);
+    if (step - start_step < fresh_moments_ramp)
+      lr *= static_cast<double>(step - start_step + 1) / static_cast<double>(fresh_moments_ramp);
     const auto ts = Clock::now();
 
     for (auto& p : param_list) p.mutable_grad() = torch::Tensor();
@@ -715,8 +783,9 @@ EvalResult evaluate(const std::string& checkpoint, const std::string& data_path,
     const auto& ds = data.test_images;
     const int64_t n = limit > 0 ? std::min<int64_t>(limit, ds.labels.size(0)) : ds.labels.size(0);
     int64_t correct = 0;
-    for (int64_t s = 0; s < n; s += 250) {
-      const int64_t b = std::min<int64_t>(250, n - s);
+    const int64_t batch = image_eval_batch(config, 250);
+    for (int64_t s = 0; s < n; s += batch) {
+      const int64_t b = std::min<int64_t>(batch, n - s);
       auto logits = net.forward(resize_images(ds.images.narrow(0, s, b), config.image_size).to(device));
       auto labels = ds.labels.narrow(0, s, b).to(device);
       nll += torch::cross_entropy_loss(logits, labels, {}, torch::Reduction::Sum).item<double>();
