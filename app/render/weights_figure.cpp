@@ -112,6 +112,7 @@ void WeightsFigure::draw(RenderContext& ctx, const PixelRect& rect, int target_w
                         static_cast<float>(cr.h) + 1, kAxisColor);
     if (lay.curve_lo < 0 && lay.curve_hi > 0) canvas->line(static_cast<float>(cr.x), py(0), static_cast<float>(cr.x + cr.w), py(0), {0.4f, 0.4f, 0.42f, 1});
     const auto& curves = curves_[side];
+    const Color kAveragingColor{0.8f, 0.8f, 0.8f, 0.7f};  // plain averaging, the dashed reference
     if (n == 1) {
       // A level of width 1 (2D, r 1: a summary of one patch) has no curve to draw: each summary
       // is a point, its mean with a +-1 std bar and a square, averaging (1) a dashed tick.
@@ -121,8 +122,8 @@ void WeightsFigure::draw(RenderContext& ctx, const PixelRect& rect, int target_w
         const float mean = curves[s].mean[0], sd = curves[s].stddev[0], half = f * 0.35f;
         canvas->line(x, py(mean + sd), x, py(mean - sd), {c.r, c.g, c.b, 0.6f}, 2);
         canvas->fill_rect(x - half, py(mean) - half, 2 * half, 2 * half, c);
-        canvas->line(x - 2 * half, py(curves[s].plain[0]), x - half * 0.5f, py(curves[s].plain[0]), {0.8f, 0.8f, 0.8f, 0.7f}, 1);
-        canvas->line(x + half * 0.5f, py(curves[s].plain[0]), x + 2 * half, py(curves[s].plain[0]), {0.8f, 0.8f, 0.8f, 0.7f}, 1);
+        canvas->line(x - 2 * half, py(curves[s].plain[0]), x - half * 0.5f, py(curves[s].plain[0]), kAveragingColor, 1);
+        canvas->line(x + half * 0.5f, py(curves[s].plain[0]), x + 2 * half, py(curves[s].plain[0]), kAveragingColor, 1);
       }
     }
     for (size_t s = 0; n > 1 && s < curves.size(); ++s) {
@@ -139,7 +140,7 @@ void WeightsFigure::draw(RenderContext& ctx, const PixelRect& rect, int target_w
       }
       canvas->fill_between(xs, up, down, {c.r, c.g, c.b, 0.22f});
       for (size_t k = 0; k + 1 < plain_line.size(); k += 2)  // dashed: every other segment
-        canvas->line(plain_line[k].x, plain_line[k].y, plain_line[k + 1].x, plain_line[k + 1].y, {0.8f, 0.8f, 0.8f, 0.7f}, 1);
+        canvas->line(plain_line[k].x, plain_line[k].y, plain_line[k + 1].x, plain_line[k + 1].y, kAveragingColor, 1);
       canvas->polyline(mean_line, c, 1.5f);
     }
     for (double v : nice_ticks(lay.curve_lo, lay.curve_hi, std::max(2, cr.h / static_cast<int>(f * 2.5f)))) {
