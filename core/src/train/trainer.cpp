@@ -198,7 +198,6 @@ torch::Tensor text_loss(Network& net, const torch::Tensor& windows, std::mt19937
   return torch::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), w.narrow(1, 1, T).reshape({-1}));
 }
 
-// Mean loss over `batches` fixed batches of held-out data.
 // Images per evaluation batch: `wanted`, or fewer where one layer's attention scores at dense
 // size (heads x tokens^2 floats an image) would pass 24 MB: at 250 images the 256-token dense
 // model held 262 MB of scores three times a layer (1.8 GB peak; 24 images a batch: 0.34 GB).
@@ -208,6 +207,7 @@ int64_t image_eval_batch(const ModelConfig& config, int64_t wanted) {
   return std::clamp<int64_t>((24 << 20) / std::max<int64_t>(1, bytes_per_image), 1, wanted);
 }
 
+// Mean loss over `batches` fixed batches of held-out data.
 double validation_loss(Network& net, const Data& data, int64_t seq_len, int64_t batch, int64_t batches,
                        const torch::Device& device, bool within_files) {
   torch::NoGradGuard no_grad;
@@ -315,11 +315,11 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
   // schedule goes on from the checkpoint's weights and history, with fresh optimizer moments
   // (the checkpoint has none), ramped in over the warm-up's steps. Starting afresh instead would
   // overwrite that checkpoint with a new training.
-  bool resuming = false;
   int64_t fresh_moments_ramp = 0;  // > 0: the learning rate ramps over this many steps from start_step
   const bool from_state = options.resume && std::filesystem::exists(state_path);
   const bool from_checkpoint = options.resume && !from_state && std::filesystem::exists(options.out);
-  if (from_state || from_checkpoint) {
+  const bool resuming = from_state || from_checkpoint;
+  if (resuming) {
     const std::string& source = from_state ? state_path : options.out;
     LoadedNetwork loaded = load_network(source);
     net = std::move(loaded.network);
@@ -330,7 +330,6 @@ TrainResult train(const TrainOptions& options, const TrainCallback& callback) {
     history = read_training_history(source, &it->second);
     start_step = history.value("steps_done", int64_t{0});
     prior_wall = history.value("wall_s", 0.0);
-    resuming = true;
     if (from_state) {
       resume_state = read_safetensors(state_path).tensors;
     } else {
