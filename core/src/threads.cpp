@@ -10,6 +10,34 @@
 
 namespace fmalens {
 
+namespace {
+
+// OpenBLAS is not linked directly (LibTorch brings whatever BLAS it was built with).
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+
+SetThreads openblas_set_threads() {
+  static const auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  return set;
+}
+
+GetThreads openblas_get_threads() {
+  static const auto get = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get;
+}
+
+}  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  if (openblas_set_threads() == nullptr || openblas_get_threads() == nullptr) return;
+  previous_ = openblas_get_threads()();
+  if (previous_ > 1) openblas_set_threads()(1);
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (previous_ > 1) openblas_set_threads()(previous_);
+}
+
 void configure_threads(int threads) {
   // glibc returns big freed blocks (every band and workspace tensor is one) to the kernel at
   // once, so each call faults fresh pages in again: at n = 16384 that cost more than the math.
@@ -22,9 +50,7 @@ void configure_threads(int threads) {
   (void)allocator_configured;
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
-  // OpenBLAS is not linked directly (LibTorch brings whatever BLAS it was built with).
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+  if (auto set = openblas_set_threads()) set(n);
 }
 
 }  // namespace fmalens

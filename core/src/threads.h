@@ -8,4 +8,20 @@ namespace fmalens {
 // The first call also tells malloc to keep freed large blocks for reuse.
 void configure_threads(int threads);
 
+// While alive, OpenBLAS (when it is the BLAS in use) runs every call on the calling thread;
+// the previous count comes back at the end. For many small products spread over LibTorch's
+// pool: OpenBLAS threads each one over all cores, which on products of a few MFLOP costs
+// more than it gains and, with the cores busy, waits on descheduled workers (10-100x).
+// Not for use while another thread of the process calls BLAS with its own needs.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int previous_ = 0;  // 0: no OpenBLAS (nothing to restore)
+};
+
 }  // namespace fmalens

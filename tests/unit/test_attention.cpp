@@ -1,6 +1,10 @@
 // FMA attention against its dense reference and against the properties of FMA.md.
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "fma/attention.h"
@@ -399,6 +403,67 @@ TEST(Attention, FineOnlyIsExactCausalAttention) {
   auto cb = cfg_1d(Variant::bidirectional, 32, 16, 3, 8);
   auto ab = make_attention(cb, 5);
   EXPECT_LT(max_abs(ab->forward(q, k, v) - dense_attention(q, k, v, false)), 1e-6);
+}
+
+// Softmax attention in float64 with LibTorch's own ops (b, h, n, d): what dense_attention,
+// which runs its own per-slice loop on the CPU, must equal. Also returns the weights.
+torch::Tensor plain_softmax_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                      bool causal, torch::Tensor& weights) {
+  const int64_t n = q.size(2);
+  auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(q.size(3)));
+  if (causal)
+    scores = scores.masked_fill(torch::ones({n, n}, torch::kBool).triu(1), -std::numeric_limits<double>::infinity());
+  weights = torch::softmax(scores, -1);
+  return torch::matmul(weights, v);
+}
+
+TEST(DenseAttention, EqualsPlainSoftmaxAttentionInOutputsWeightsAndGradients) {
+  torch::manual_seed(3);
+  // One slice (this thread, BLAS's threads), and more slices than threads (LibTorch's pool).
+  const std::vector<std::vector<int64_t>> shapes{{1, 1, 7, 5}, {2, 3, 33, 8}, {3, 4, 64, 16}};
+  for (const bool causal : {true, false})
+    for (const auto& shape : shapes) {
+      SCOPED_TRACE(::testing::Message() << (causal ? "causal " : "bidirectional ") << shape[0] << "x" << shape[1]
+                                        << " n " << shape[2] << " d " << shape[3]);
+      const auto q = torch::randn(shape, torch::kDouble).requires_grad_();
+      const auto k = torch::randn(shape, torch::kDouble).requires_grad_();
+      const auto v = torch::randn(shape, torch::kDouble).requires_grad_();
+      torch::Tensor weights_ref;
+      const auto y_ref = plain_softmax_attention(q, k, v, causal, weights_ref);
+      const auto grad_y = torch::randn(shape, torch::kDouble);
+      (y_ref * grad_y).sum().backward();
+
+      const auto qf = q.detach().to(torch::kFloat).requires_grad_();
+      const auto kf = k.detach().to(torch::kFloat).requires_grad_();
+      const auto vf = v.detach().to(torch::kFloat).requires_grad_();
+      torch::Tensor weights;
+      const auto y = dense_attention(qf, kf, vf, causal, &weights);
+      EXPECT_EQ(y.scalar_type(), torch::kFloat);
+      EXPECT_LT(max_abs(y.to(torch::kDouble) - y_ref), 1e-5);
+      EXPECT_LT(max_abs(weights.to(torch::kDouble) - weights_ref), 1e-6);
+      (y * grad_y.to(torch::kFloat)).sum().backward();
+      EXPECT_LT(max_abs(qf.grad().to(torch::kDouble) - q.grad()), 1e-4);
+      EXPECT_LT(max_abs(kf.grad().to(torch::kDouble) - k.grad()), 1e-4);
+      EXPECT_LT(max_abs(vf.grad().to(torch::kDouble) - v.grad()), 1e-4);
+
+      // Without gradients (inference: one slice's matrix at a time), with and without weights.
+      torch::NoGradGuard no_grad;
+      torch::Tensor weights_inference;
+      EXPECT_LT(max_abs(dense_attention(qf, kf, vf, causal, &weights_inference).to(torch::kDouble) - y_ref), 1e-5);
+      EXPECT_LT(max_abs(weights_inference.to(torch::kDouble) - weights_ref), 1e-6);
+      EXPECT_LT(max_abs(dense_attention(qf, kf, vf, causal).to(torch::kDouble) - y_ref), 1e-5);
+    }
+}
+
+TEST(DenseAttention, LeavesOpenBlasWithTheThreadsItHad) {
+  using GetThreads = int (*)();
+  const auto get = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (get == nullptr) GTEST_SKIP() << "LibTorch's BLAS is not OpenBLAS";
+  const int before = get();
+  const auto q = torch::randn({4, 4, 32, 8}, torch::requires_grad());
+  torch::Tensor weights;
+  dense_attention(q, q, q, true, &weights).sum().backward();
+  EXPECT_EQ(get(), before);
 }
 
 TEST(Attention, ShortCausalInputEqualsThePrefixOfAFullRun) {

@@ -1,14 +1,11 @@
 // Dense references: FMA as an n x (n + summaries) softmax built from the definition of the
-// interaction lists (`serves`) and summaries made by torch's own convolutions, and plain
-// softmax attention.
+// interaction lists (`serves`) and summaries made by torch's own convolutions.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "fma/attention.h"
-
-#include <torch/version.h>
 
 namespace fmalens {
 namespace {
@@ -143,25 +140,6 @@ torch::Tensor fma_dense_reference(FmaAttentionImpl& attention, const torch::Tens
   auto W = torch::softmax(S, -1);  // (B, n, cols)
   if (weights) *weights = W;
   return torch::matmul(W, torch::cat(values, 1)).reshape({b, h, n, d}).to(q.scalar_type());
-}
-
-torch::Tensor dense_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                              bool causal, torch::Tensor* weights) {
-  const int64_t n = q.size(2), d = q.size(3);
-#if TORCH_VERSION_MAJOR >= 2
-  // LibTorch's fused attention (FlashAttention or memory-efficient kernels on CUDA, as it
-  // picks; never an n x n matrix there): the baseline a user would have. Softmax statistics in
-  // float32 inside the kernels. LibTorch 1.13 has no such function: the plain path below.
-  if (!weights) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
-#endif
-  auto S = torch::matmul(q.to(torch::kFloat), k.to(torch::kFloat).transpose(2, 3)) / std::sqrt(static_cast<double>(d));
-  if (causal) {
-    auto future = torch::ones({n, n}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(1);
-    S = S.masked_fill(future, -std::numeric_limits<float>::infinity());
-  }
-  auto W = torch::softmax(S, -1);
-  if (weights) *weights = W;
-  return torch::matmul(W, v.to(torch::kFloat)).to(q.scalar_type());
 }
 
 }  // namespace fmalens
