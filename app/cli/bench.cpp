@@ -486,7 +486,7 @@ int run_train_step_comparison(const BenchArgs& a) {
       BenchCase c{"train_step", row.impl, n, "forward_backward", "float32", row.downsampling, 32, 4};
       BenchRecord r;
       // Dense keeps every layer's n x n weights for the backward pass.
-      if (std::string(row.impl) == "dense" && 4 * dense_bytes_needed(n, true, a.device) / (1024.0 * 1024.0) > 0.6 * memory_mb) {
+      if (std::string(row.impl) == "dense" && dense_bytes_needed(n, true, a.device, 4) / (1024.0 * 1024.0) > 0.6 * memory_mb) {
         r.c = c;
         r.note = "does not fit";
       } else {

@@ -66,11 +66,12 @@ std::unique_ptr<PreparedBench> prepare_bench_case(const BenchCase& c, const std:
 // Runs one case in this process: a warm-up call, then `repeats` timed calls.
 BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& device, const std::string& checkpoint = "");
 
-// Bytes the dense attention of n tokens needs at least (to skip what cannot fit): the n x n
-// scores and weights. With `device`: on LibTorch 2.x with CUDA, the fused attention keeps no
-// n x n matrix, so only its inputs, outputs and gradients.
-double dense_bytes_needed(int64_t n, bool backward);
-double dense_bytes_needed(int64_t n, bool backward, const std::string& device);
+// Bytes the dense attention of n tokens (kBenchHeads heads) needs at least, to skip what
+// cannot fit. On the CPU: the n x n scores and weights of the slices in flight (one per
+// thread), and with `backward` every head's weights, kept for it in each of `layers` layers.
+// On LibTorch 2.x with CUDA the fused attention keeps no n x n matrix: its inputs, outputs
+// and gradients.
+double dense_bytes_needed(int64_t n, bool backward, const std::string& device = "cpu", int layers = 1);
 
 // Memory of the device in MB: the machine's RAM for "cpu", the GPU's for "cuda".
 double device_memory_mb(const std::string& device);

@@ -92,20 +92,18 @@ double resident_mb() {
   return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
-double dense_bytes_needed(int64_t n, bool backward) {
-  // scores and weights (b * h * n * n floats each), and as much again for their gradients
-  const double nn = static_cast<double>(kBenchHeads) * static_cast<double>(n) * static_cast<double>(n) * 4.0;
-  return (backward ? 4.0 : 2.0) * nn;
-}
-
-double dense_bytes_needed(int64_t n, bool backward, const std::string& device) {
+double dense_bytes_needed(int64_t n, bool backward, const std::string& device, int layers) {
+  const double nn = static_cast<double>(n) * static_cast<double>(n) * 4.0;  // one float n x n matrix
 #if TORCH_VERSION_MAJOR >= 2
   if (device == "cuda") {  // q, k, v, the output and the softmax statistics; their gradients
     const double rows = static_cast<double>(kBenchHeads) * static_cast<double>(n) * 4.0;
-    return (backward ? 2.0 : 1.0) * rows * (4.0 * static_cast<double>(kBenchHeadDim) + 1.0);
+    return layers * (backward ? 2.0 : 1.0) * rows * (4.0 * static_cast<double>(kBenchHeadDim) + 1.0);
   }
 #endif
-  return dense_bytes_needed(n, backward);
+  // dense_attention on the CPU: one (batch, head) slice per thread at a time, its scores,
+  // weights and (backward) their gradients; the backward keeps every head's weights.
+  const double in_flight = static_cast<double>(std::min<int64_t>(kBenchHeads, at::get_num_threads()));
+  return (backward ? 3.0 : 2.0) * in_flight * nn + (backward ? layers * kBenchHeads * nn : 0.0);
 }
 
 double device_memory_mb(const std::string& device) {

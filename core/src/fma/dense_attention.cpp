@@ -4,6 +4,7 @@
 // slice, each threaded over every core, which on slices of a few MFLOP (an image model's
 // 256 x 24 heads) took twice one thread's time on an idle machine and 10-100x with the cores
 // busy. Without gradients the n x n matrix of one slice at a time is all it holds.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -18,17 +19,24 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Runs body(begin, end) over the slices [0, slices): spread over LibTorch's pool with
-// single-threaded BLAS where there are enough slices for every thread; otherwise on this
-// thread, with OpenBLAS's own threads inside each (large) product.
+// How many workers share the slices; over_slices runs body(worker, begin, end) over the slices
+// [0, slices) in contiguous runs, one per worker: over LibTorch's pool with single-threaded BLAS
+// where there are slices for every thread, otherwise one worker on this thread with OpenBLAS's
+// own threads inside each (large) product. Each worker has its own workspace rows, allocated here once per call: n x n blocks
+// allocated inside the pool land in every thread's malloc arena and stay there (RSS grew by
+// 11 such blocks over 12 calls).
+int64_t workers_for(int64_t slices) { return std::max<int64_t>(1, std::min<int64_t>(slices, at::get_num_threads())); }
+
 template <typename Body>
-void over_slices(int64_t slices, const Body& body) {
-  if (slices >= at::get_num_threads() && at::get_num_threads() > 1) {
-    SingleThreadedBlas one_thread;
-    at::parallel_for(0, slices, 1, body);
-  } else {
-    body(0, slices);
+void over_slices(int64_t slices, int64_t workers, const Body& body) {
+  if (workers == 1) {
+    body(0, 0, slices);
+    return;
   }
+  SingleThreadedBlas one_thread;
+  at::parallel_for(0, workers, 1, [&](int64_t first, int64_t last) {
+    for (int64_t w = first; w < last; ++w) body(w, slices * w / workers, slices * (w + 1) / workers);
+  });
 }
 
 // The (n, n) mask of the future (true above the diagonal), or undefined when bidirectional.
@@ -41,17 +49,22 @@ torch::Tensor future_mask(int64_t n, bool causal) {
 // CPU; y (S, n, d) written in place; `weights` (S, n, n) filled when defined.
 void dense_forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal,
                    torch::Tensor& y, torch::Tensor& weights) {
-  const int64_t n = q.size(1);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
+  const int64_t slices = q.size(0), n = q.size(1);
+  const auto qs = q * (1.0 / std::sqrt(static_cast<double>(q.size(2))));
   const auto future = future_mask(n, causal);
-  over_slices(q.size(0), [&](int64_t begin, int64_t end) {
+  const int64_t workers = workers_for(slices);
+  // Per worker (one block, so that calls reuse it whole): its scores, and its weights when they
+  // are not kept.
+  const auto workspace = torch::empty({workers, weights.defined() ? 1 : 2, n, n}, q.options());
+  over_slices(slices, workers, [&](int64_t w, int64_t begin, int64_t end) {
+    auto s_w = workspace[w][0];
     for (int64_t s = begin; s < end; ++s) {
-      auto scores = at::mm(q[s], k[s].t()).mul_(scale);  // (n, n)
-      if (future.defined()) scores.masked_fill_(future, -std::numeric_limits<float>::infinity());
-      const auto w = at::softmax(scores, -1);
+      at::mm_out(s_w, qs[s], k[s].t());
+      if (future.defined()) s_w.masked_fill_(future, -std::numeric_limits<float>::infinity());
+      auto p = weights.defined() ? weights[s] : workspace[w][1];
+      at::softmax_out(p, s_w, -1);
       auto ys = y[s];
-      at::mm_out(ys, w, v[s]);
-      if (weights.defined()) weights[s].copy_(w);
+      at::mm_out(ys, p, v[s]);
     }
   });
 }
@@ -81,15 +94,21 @@ class DenseAttentionFunction : public torch::autograd::Function<DenseAttentionFu
     if (grad_outputs[0].defined()) {
       const auto grad_y = grad_outputs[0].to(torch::kFloat).contiguous();
       const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
-      over_slices(q.size(0), [&](int64_t begin, int64_t end) {
+      const int64_t n = q.size(1);
+      const int64_t workers = workers_for(q.size(0));
+      // Per worker, one block: dP then dS in place, and dP * P.
+      const auto workspace = torch::empty({workers, 2, n, n}, q.options());
+      over_slices(q.size(0), workers, [&](int64_t w, int64_t begin, int64_t end) {
+        auto ds = workspace[w][0], dp_p = workspace[w][1];
         for (int64_t s = begin; s < end; ++s) {
           const auto p = weights[s], g = grad_y[s];
           auto dvs = dv[s], dqs = dq[s], dks = dk[s];
           at::mm_out(dvs, p.t(), g);
-          auto dscores = at::mm(g, v[s].t());  // dP, then dS in place
-          dscores.sub_((dscores * p).sum(-1, true)).mul_(p);
-          at::mm_out(dqs, dscores, k[s]).mul_(scale);
-          at::mm_out(dks, dscores.t(), q[s]).mul_(scale);
+          at::mm_out(ds, g, v[s].t());
+          at::mul_out(dp_p, ds, p);
+          ds.sub_(dp_p.sum(-1, true)).mul_(p);
+          at::mm_out(dqs, ds, k[s]).mul_(scale);
+          at::mm_out(dks, ds.t(), q[s]).mul_(scale);
         }
       });
     }
