@@ -1,6 +1,7 @@
 // The GUI's background runner (see engine.h). Torch-free: Model hides LibTorch.
 #include "fmalens/engine.h"
 #include "fmalens/quote.h"
+#include "threads.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -238,6 +239,7 @@ void Engine::Impl::work() {
     }
     r.generation = generation;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    release_free_memory();  // the window idles now: the run's scratch memory goes back
     lower_priority_once();
     std::function<void()> ready;
     {

@@ -41,10 +41,14 @@ SingleThreadedBlas::~SingleThreadedBlas() {
 void configure_threads(int threads) {
   // glibc returns big freed blocks (every band and workspace tensor is one) to the kernel at
   // once, so each call faults fresh pages in again: at n = 16384 that cost more than the math.
-  // Serve blocks up to 1 GiB from the heap and keep up to 1 GiB of freed memory for reuse.
+  // Serve blocks up to 1 GiB from the heap and never shrink it while computing (a trim
+  // threshold does not keep that much: once the free top of the heap passes it, all of it goes
+  // back, which a training step freeing 3 GB, dense attention at 4,096, did every step; pages
+  // fault in here at about 3 s per GB). Whoever idles between runs gives it back:
+  // release_free_memory().
   static const bool allocator_configured = [] {
     ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    ::mallopt(M_TRIM_THRESHOLD, -1);
     return true;
   }();
   (void)allocator_configured;
@@ -52,5 +56,7 @@ void configure_threads(int threads) {
   torch::set_num_threads(n);
   if (auto set = openblas_set_threads()) set(n);
 }
+
+void release_free_memory() { ::malloc_trim(0); }
 
 }  // namespace fmalens

@@ -5,8 +5,12 @@ namespace fmalens {
 
 // LibTorch's intra-op pool and OpenBLAS (when it is the BLAS in use) get `threads` threads
 // (0: one per core). Two pools that each take every core fight over them: keep them equal.
-// The first call also tells malloc to keep freed large blocks for reuse.
+// The first call also tells malloc to keep freed memory for reuse (its heap never shrinks).
 void configure_threads(int threads);
+
+// Gives the heap's free memory back to the system: for a process that waits between runs
+// (the window), after each.
+void release_free_memory();
 
 // While alive, OpenBLAS (when it is the BLAS in use) runs every call on the calling thread;
 // the previous count comes back at the end. For many small products spread over LibTorch's
