@@ -419,12 +419,16 @@ torch::Tensor plain_softmax_attention(const torch::Tensor& q, const torch::Tenso
 
 TEST(DenseAttention, EqualsPlainSoftmaxAttentionInOutputsWeightsAndGradients) {
   torch::manual_seed(3);
-  // One slice (this thread, BLAS's threads), and more slices than threads (LibTorch's pool).
+  // One slice (this thread, BLAS's threads), and more slices than threads (LibTorch's pool of
+  // two: one slice per thread at a time, BLAS on the calling thread).
   const std::vector<std::vector<int64_t>> shapes{{1, 1, 7, 5}, {2, 3, 33, 8}, {3, 4, 64, 16}};
+  const int pool_before = torch::get_num_threads();
+  for (const int pool : {1, 2})
   for (const bool causal : {true, false})
     for (const auto& shape : shapes) {
-      SCOPED_TRACE(::testing::Message() << (causal ? "causal " : "bidirectional ") << shape[0] << "x" << shape[1]
-                                        << " n " << shape[2] << " d " << shape[3]);
+      torch::set_num_threads(pool);
+      SCOPED_TRACE(::testing::Message() << "pool " << pool << (causal ? " causal " : " bidirectional ") << shape[0]
+                                        << "x" << shape[1] << " n " << shape[2] << " d " << shape[3]);
       const auto q = torch::randn(shape, torch::kDouble).requires_grad_();
       const auto k = torch::randn(shape, torch::kDouble).requires_grad_();
       const auto v = torch::randn(shape, torch::kDouble).requires_grad_();
@@ -453,17 +457,26 @@ TEST(DenseAttention, EqualsPlainSoftmaxAttentionInOutputsWeightsAndGradients) {
       EXPECT_LT(max_abs(weights_inference.to(torch::kDouble) - weights_ref), 1e-6);
       EXPECT_LT(max_abs(dense_attention(qf, kf, vf, causal).to(torch::kDouble) - y_ref), 1e-5);
     }
+  torch::set_num_threads(pool_before);
 }
 
 TEST(DenseAttention, LeavesOpenBlasWithTheThreadsItHad) {
   using GetThreads = int (*)();
+  using SetThreads = void (*)(int);
   const auto get = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  if (get == nullptr) GTEST_SKIP() << "LibTorch's BLAS is not OpenBLAS";
+  const auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (get == nullptr || set == nullptr) GTEST_SKIP() << "LibTorch's BLAS is not OpenBLAS";
   const int before = get();
+  set(2);  // more than one, so that the per-slice path has a count to lower and give back
+  ASSERT_EQ(get(), 2);
+  const int pool_before = torch::get_num_threads();
+  torch::set_num_threads(2);  // a pool of two takes the per-slice path (16 slices)
   const auto q = torch::randn({4, 4, 32, 8}, torch::requires_grad());
   torch::Tensor weights;
   dense_attention(q, q, q, true, &weights).sum().backward();
-  EXPECT_EQ(get(), before);
+  EXPECT_EQ(get(), 2);
+  set(before);
+  torch::set_num_threads(pool_before);
 }
 
 TEST(Attention, ShortCausalInputEqualsThePrefixOfAFullRun) {
