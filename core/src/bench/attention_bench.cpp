@@ -265,7 +265,19 @@ BenchRecord run_bench_case(const BenchCase& c, int repeats, const std::string& d
   const torch::Device device = select_device(device_name);
   reset_device_peak(device);
   r.baseline_mb = device.is_cuda() ? device_memory(device).now_mb : resident_mb();
-  bench->call();  // warm-up
+  // Warm-up until the process's resident memory stops growing. The first calls fill the
+  // heap (malloc keeps what a call frees, threads.h), and until it holds a call's working set
+  // each call faults fresh pages in on the calling thread while the pool waits (about 3 s per
+  // GB on a VM: on calls of a few ms, tens of ms; `local` at n = 16384 took 5 calls). Timed
+  // calls measure the steady state a training or the window sees. At most 8 warm-up calls,
+  // and no more once the warm-up has taken 2 s (dense at n = 16384 takes 13 s a call).
+  const auto warm_start = Clock::now();
+  for (int warm = 0; warm < 8; ++warm) {
+    const double before_mb = resident_mb();
+    bench->call();
+    const double grown_mb = resident_mb() - before_mb;
+    if (grown_mb < 1.0 || std::chrono::duration<double>(Clock::now() - warm_start).count() > 2.0) break;
+  }
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
     const auto t0 = Clock::now();
