@@ -32,6 +32,12 @@ std::shared_ptr<TrainCommandLine> add_train_options(CLI::App* cmd, bool with_out
       ->each([o](const std::string& v) { o->init_block_size = std::stoll(v); });
   cmd->add_option("--image-size", m.image_size, "Image: input side in pixels");
   cmd->add_option("--patch-size", m.patch_size, "Image: patch side in pixels");
+  cmd->add_option("--stem-channels", m.stem_channels,
+                  "Image: a convolutional stem before the patches, 3x3 convolutions to this many channels (0: none)")
+      ->check(CLI::Range(0, 256));
+  int64_t* stem_layers = &t->stem_layers;
+  cmd->add_option("--stem-layers", *stem_layers, "Image: the stem's 3x3 convolutions (default 1 with --stem-channels)")
+      ->check(CLI::Range(1, 4));
   cmd->add_option("--m", m.attention.m, "FMA fine block size (2D: cell side r)");
   cmd->add_option("--p", m.attention.p, "FMA summaries per block");
   cmd->add_option("--variant", *variant, "causal, bidirectional or 2d (default: causal for text, 2d for images)");
@@ -105,6 +111,8 @@ TrainOptions TrainCommandLine::resolved() const {
     mc.num_classes = 10;
     mc.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
   }
+  if (stem_layers >= 0) mc.stem_layers = stem_layers;
+  else if (mc.stem_channels > 0 && mc.stem_layers == 0) mc.stem_layers = 1;
   if (mc.masked_lm) mc.vocab_size = kMaskToken + 1;
   mc.local_mixing = local_mixing >= 0 ? local_mixing : (mc.masked_lm ? 9 : 0);
   const char* default_variant = mc.kind == ModelKind::image ? "2d" : mc.masked_lm ? "bidirectional" : "causal";

@@ -13,7 +13,7 @@ namespace fmalens::cli {
 struct TrainCommandLine {
   TrainOptions options;  // as parsed; the model's kind, attention and variant still as words
   std::string kind = "text", attention = "fma", variant, downsampling = "groupedconv", boundary = "mask", positions = "learned";
-  int64_t local_mixing = -1, channels = 0;
+  int64_t local_mixing = -1, channels = 0, stem_layers = -1;
   bool quiet = false;
   // The options with the model config completed (kind, attention kind, variant, defaults of
   // image models and masked LMs). Throws ConfigError for a bad word.

@@ -60,9 +60,7 @@ void draw_model_panel(PanelContext& p) {
                      ", head dim " + std::to_string(c.n_embd / std::max<int64_t>(c.n_head, 1)));
     if (c.kind == ModelKind::text) row("context", std::to_string(c.block_size) + " bytes");
     else
-      row("input", std::to_string(c.image_size) + "x" + std::to_string(c.image_size) + ", patches " + std::to_string(c.patch_size) +
-                       " -> grid " + std::to_string(c.grid_side()) + "x" + std::to_string(c.grid_side()) + ", " +
-                       std::to_string(c.num_classes) + " classes");
+      row("input", image_input_summary(c));
     row("parameters", std::to_string(info.parameters));
     for (const auto& g : info.groups) row(("  " + g.name).c_str(), std::to_string(g.count));
     if (!info.training_json.empty()) row("training", training_summary(info.training_json));

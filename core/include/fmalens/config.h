@@ -130,6 +130,13 @@ struct ModelConfig {
   int64_t image_size = 0;
   int64_t patch_size = 0;
   int64_t channels = 1;
+  // An optional convolutional stem before the patches: stem_layers 3x3 convolutions (stride 1,
+  // padding 1, GELU after each) from `channels` to stem_channels, so each patch token is made
+  // from an overlapping field of (2 * stem_layers + patch_size) pixels on a side instead of its
+  // own patch alone (ViTs learn faster from small data with one). 0 and 0: none (every model
+  // before it; the config then says nothing about a stem).
+  int64_t stem_channels = 0;
+  int64_t stem_layers = 0;
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
   // attention (variant, m, p, downsampling, boundary, query_downsampling, scale_attn)
@@ -146,6 +153,10 @@ struct ModelConfig {
 
 // Throws ConfigError when the model configuration (or its attention) breaks a rule.
 void validate(const ModelConfig& config);
+
+// An image model's input in words, "32x32x1, patches 2x2 -> grid 16x16, 10 classes", and its
+// stem if it has one (`fmalens info` and the window's model panel).
+std::string image_input_summary(const ModelConfig& config);
 
 std::string to_json(const ModelConfig& config);
 // Parses what to_json wrote. Throws ConfigError naming the field on a missing or bad value.

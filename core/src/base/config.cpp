@@ -188,6 +188,7 @@ void validate(const ModelConfig& c) {
       refuse("vocab_size must be between 1 and 2^20 (got " + std::to_string(c.vocab_size) + ")");
     if (c.attention.variant == Variant::grid2d)
       refuse("a text model needs 1D attention (causal or bidirectional), not 2d");
+    if (c.stem_channels != 0 || c.stem_layers != 0) refuse("a convolutional stem is for image models, not text");
     if (c.local_mixing != 0 && (c.local_mixing < 3 || c.local_mixing > 63 || c.local_mixing % 2 == 0 || c.causal()))
       refuse("local_mixing must be an odd width from 3 to 63, for bidirectional text models (got " +
              std::to_string(c.local_mixing) + ")");
@@ -201,6 +202,10 @@ void validate(const ModelConfig& c) {
         c.image_size > 4096)
       refuse("image_size must be a multiple of patch_size, at most 4096 (image_size " +
              std::to_string(c.image_size) + ", patch_size " + std::to_string(c.patch_size) + ")");
+    if ((c.stem_channels == 0) != (c.stem_layers == 0) || c.stem_channels < 0 || c.stem_channels > 256 ||
+        c.stem_layers < 0 || c.stem_layers > 4)
+      refuse("a convolutional stem needs stem_channels from 1 to 256 and stem_layers from 1 to 4, or both 0 (stem_channels " +
+             std::to_string(c.stem_channels) + ", stem_layers " + std::to_string(c.stem_layers) + ")");
     if (c.num_classes < 1 || c.num_classes > 100000)
       refuse("num_classes must be between 1 and 100000 (got " + std::to_string(c.num_classes) + ")");
     if (!c.class_names.empty() && static_cast<int64_t>(c.class_names.size()) != c.num_classes)
@@ -210,6 +215,15 @@ void validate(const ModelConfig& c) {
       refuse("an image model needs 2d attention");
   }
   if (uses_fma_bands(c.attention_kind)) validate(c.attention_config());
+}
+
+std::string image_input_summary(const ModelConfig& c) {
+  const std::string side = std::to_string(c.image_size), patch = std::to_string(c.patch_size), grid = std::to_string(c.grid_side());
+  std::string s = side + "x" + side + "x" + std::to_string(c.channels) + ", patches " + patch + "x" + patch + " -> grid " + grid +
+                  "x" + grid + ", " + std::to_string(c.num_classes) + " classes";
+  if (c.stem_layers > 0)
+    s += ", a convolutional stem of " + std::to_string(c.stem_layers) + " x 3x3 to " + std::to_string(c.stem_channels) + " channels";
+  return s;
 }
 
 std::string to_json(const ModelConfig& c) {
@@ -241,6 +255,10 @@ std::string to_json(const ModelConfig& c) {
     j["image_size"] = c.image_size;
     j["patch_size"] = c.patch_size;
     j["channels"] = c.channels;
+    if (c.stem_layers) {
+      j["stem_channels"] = c.stem_channels;
+      j["stem_layers"] = c.stem_layers;
+    }
     j["num_classes"] = c.num_classes;
     j["class_names"] = c.class_names;
   }
@@ -327,6 +345,8 @@ ModelConfig model_config_from_json(const std::string& text) {
     c.image_size = field<int64_t>(j, "image_size", "");
     c.patch_size = field<int64_t>(j, "patch_size", "");
     c.channels = field_or<int64_t>(j, "channels", "", 1);
+    c.stem_channels = field_or<int64_t>(j, "stem_channels", "", 0);
+    c.stem_layers = field_or<int64_t>(j, "stem_layers", "", 0);
     c.num_classes = field<int64_t>(j, "num_classes", "");
     c.class_names = field_or<std::vector<std::string>>(j, "class_names", "", {});
   }

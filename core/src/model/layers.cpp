@@ -70,6 +70,7 @@ void init_transformer_weights(torch::nn::Module& model, int64_t n_layer) {
     auto& p = item.value();
     if (name.find(".attn.attn.") != std::string::npos) continue;  // FMA keeps its own init
     if (name.find("local_mix") != std::string::npos) continue;    // LibTorch's (fan-in) init: it must matter from step 1
+    if (name.rfind("stem.", 0) == 0) continue;                      // the same for the image stem's convolutions
     const bool is_weight = name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
     if (name.find("ln_") != std::string::npos || name.find("norm") != std::string::npos) continue;
     if (!is_weight || p.dim() < 2) {

@@ -81,6 +81,7 @@ std::string group_of(const std::string& name) {
     return "embeddings";
   if (name.rfind("head", 0) == 0) return "classifier head";
   if (name.find("local_mix") != std::string::npos) return "local mixing";
+  if (name.rfind("stem.", 0) == 0) return "convolutional stem";
   return "other";
 }
 
@@ -281,8 +282,7 @@ std::string Model::describe() const {
     o << "tokenizer   " << (i.tokenizer.empty() ? "none found: give one with --tokenizer (meta.pkl, BPE files or tokenizer.json)" : i.tokenizer) << "\n";
   }
   else
-    o << "input       " << c.image_size << "x" << c.image_size << "x" << c.channels << ", patches " << c.patch_size << "x"
-      << c.patch_size << " -> grid " << c.grid_side() << "x" << c.grid_side() << ", " << c.num_classes << " classes\n";
+    o << "input       " << image_input_summary(c) << "\n";
   if (c.kind == ModelKind::image && !c.class_names.empty()) {
     o << "classes    ";
     for (size_t k = 0; k < c.class_names.size(); ++k) o << (k ? ", " : " ") << c.class_names[k];

@@ -45,7 +45,16 @@ torch::Tensor GPTImpl::forward(const torch::Tensor& idx, std::vector<LayerCaptur
 
 ViTImpl::ViTImpl(const ModelConfig& cfg) : config(cfg) {
   const int64_t P = cfg.patch_size, G = cfg.grid_side();
-  patch_embed = register_module("patch_embed", torch::nn::Linear(cfg.channels * P * P, cfg.n_embd));
+  if (cfg.stem_layers > 0) {
+    stem = register_module("stem", torch::nn::Sequential());
+    for (int64_t i = 0; i < cfg.stem_layers; ++i) {
+      const int64_t in = i == 0 ? cfg.channels : cfg.stem_channels;
+      stem->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, cfg.stem_channels, 3).padding(1)));
+      stem->push_back(torch::nn::GELU());
+    }
+  }
+  const int64_t patch_channels = cfg.stem_layers > 0 ? cfg.stem_channels : cfg.channels;
+  patch_embed = register_module("patch_embed", torch::nn::Linear(patch_channels * P * P, cfg.n_embd));
   pos_embed = register_parameter("pos_embed", torch::randn({G * G, cfg.n_embd}) * 0.02);
   h = register_module("h", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.n_layer; ++i) {
@@ -63,8 +72,14 @@ torch::Tensor ViTImpl::patchify(const torch::Tensor& images) const {
   return images.reshape({b, ch, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({b, G * G, ch * P * P});
 }
 
+torch::Tensor ViTImpl::embed(const torch::Tensor& images) {
+  auto pixels = (images - 0.5) * 2.0;  // (b, channels, S, S)
+  if (stem) pixels = stem->forward(pixels);  // (b, stem_channels, S, S)
+  return patch_embed->forward(patchify(pixels)) + pos_embed;  // (b, n, C)
+}
+
 torch::Tensor ViTImpl::forward(const torch::Tensor& images, std::vector<LayerCapture>* capture, const LayerHook& hook) {
-  auto x = patch_embed->forward(patchify((images - 0.5) * 2.0)) + pos_embed;  // (b, n, C)
+  auto x = embed(images);  // (b, n, C)
   if (capture) capture->assign(blocks.size(), LayerCapture{});
   for (size_t i = 0; i < blocks.size(); ++i) {
     if (hook) hook(i);

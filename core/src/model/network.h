@@ -41,8 +41,13 @@ struct ViTImpl : torch::nn::Module {
   // images: (b, channels, S, S) float in [0, 1] -> logits (b, classes)
   torch::Tensor forward(const torch::Tensor& images, std::vector<LayerCapture>* capture = nullptr,
                         const LayerHook& hook = nullptr);
-  // (b, channels, S, S) -> (b, G*G, channels*P*P), tokens row-major over the grid
+  // The first layer's input: (b, channels, S, S) in [0, 1] -> (b, G*G, C), stem, patches, positions.
+  torch::Tensor embed(const torch::Tensor& images);
+  // (b, ch, S, S) -> (b, G*G, ch*P*P), tokens row-major over the grid
   torch::Tensor patchify(const torch::Tensor& images) const;
+  // config.stem_layers > 0: (b, channels, S, S) -> (b, stem_channels, S, S), 3x3 convolutions
+  // each followed by GELU (modules stem.0, stem.2, ...); null without a stem.
+  torch::nn::Sequential stem{nullptr};
   torch::nn::Linear patch_embed{nullptr}, head{nullptr};
   torch::Tensor pos_embed;  // (G*G, C)
   torch::nn::ModuleList h{nullptr};
