@@ -2,8 +2,9 @@
 """An SVG of bits/byte against the byte's offset in its file, one line per result: the JSON of
 `fmalens eval --context N --json` (one model at one context) and of tools/xz_by_offset.py (xz
 at each context it measured). The README's long-context plot; the same figures as a Markdown
-table on stdout (overall and by offset, bits/byte).
-Usage: tools/plot_offsets.py OUT.svg RESULT.json [RESULT.json ...]"""
+table on stdout (overall and by offset, bits/byte). A model's line is named "CHECKPOINT at CONTEXT"
+unless the argument is LABEL=RESULT.json (e.g. an earlier checkpoint of the same model).
+Usage: tools/plot_offsets.py OUT.svg [LABEL=]RESULT.json [[LABEL=]RESULT.json ...]"""
 import json
 import sys
 from html import escape
@@ -12,13 +13,16 @@ from pathlib import Path
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
 
-def series_of(path: Path):
+def series_of(argument: str):
     """(label, rows by offset, dashed, overall bits/byte) of each result in one JSON file."""
+    label, _, name = argument.rpartition("=")
+    path = Path(name)
     data = json.loads(path.read_text())
     if isinstance(data, list):  # xz_by_offset.py: one entry per context
         return [(f"xz -9e, {r['context']} B of context", r["by_offset"], True, r["bits_per_byte"]) for r in data]
-    name = Path(data.get("checkpoint", path.stem)).stem
-    return [(f"{name} at {data['context']}", data["by_offset"], False, data["bits_per_byte"])]
+    if not label:
+        label = f"{Path(data.get('checkpoint', path.stem)).stem} at {data['context']}"
+    return [(label, data["by_offset"], False, data["bits_per_byte"])]
 
 
 def markdown_table(series) -> str:
@@ -35,8 +39,8 @@ def main() -> int:
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    out, inputs = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
-    series = [s for p in inputs for s in series_of(p)]
+    out = Path(sys.argv[1])
+    series = [s for argument in sys.argv[2:] for s in series_of(argument)]
     buckets = [b["offset"] for b in series[0][1]]
     values = [b["bits_per_byte"] for _, rows, _, _ in series for b in rows if b["bytes"] > 0]
     lo, hi = min(values), max(values)
