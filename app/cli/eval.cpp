@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <unistd.h>
+
 #include "cli/cli.h"
 #include "fmalens/train.h"
 
@@ -39,16 +41,17 @@ void add_eval(CLI::App& app, Action& action) {
   cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
   cmd->callback([a, &action] {
     action = [a]() -> int {
-      const bool tty = !a->json;
+      // The bar goes to stderr: with --json too when a person watches it (a long-context eval runs for minutes).
+      const bool bar = !a->json || isatty(STDERR_FILENO);
       EvalResult r = evaluate(
           a->checkpoint, a->data, a->limit, a->device,
-          [tty](double f) {
-            if (!tty) return;
+          [bar](double f) {
+            if (!bar) return;
             std::fprintf(stderr, "\r%s", progress_bar(f).c_str());
             std::fflush(stderr);
           },
           a->folder, a->context, a->mask_span);
-      if (tty) std::fprintf(stderr, "\n");
+      if (bar) std::fprintf(stderr, "\n");
       if (a->json) {
         nlohmann::json j = {{r.metric, r.value}, {"loss_nats", r.loss}, {"items", r.items},
                             {"checkpoint", a->checkpoint}, {"data", r.data}, {"wall_s", r.wall_s}};
