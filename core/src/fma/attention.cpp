@@ -449,6 +449,18 @@ torch::Tensor FmaAttentionImpl::forward(const torch::Tensor& q, const torch::Ten
   return forward_ops(q, k, v, capture);
 }
 
+torch::Tensor Plan::to_internal(const torch::Tensor& x, torch::ScalarType dtype) const {
+  const int64_t n = layout->tokens(), T = x.size(1);
+  auto y = x.to(dtype);
+  if (T < n) y = torch::constant_pad_nd(y, {0, 0, 0, n - T});
+  return token_of_internal.defined() ? y.index_select(1, token_of_internal) : y;
+}
+
+torch::Tensor Plan::to_tokens(const torch::Tensor& x, int64_t T) const {
+  auto y = internal_of_token.defined() ? x.index_select(1, internal_of_token) : x;
+  return T < layout->tokens() ? y.narrow(1, 0, T) : y;
+}
+
 void FmaAttentionImpl::check_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const {
   TORCH_CHECK(q.dim() == 4 && q.sizes() == k.sizes() && q.sizes() == v.sizes(),
               "FMA expects q, k, v of one shape (b, h, n, d); got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
@@ -464,16 +476,10 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
   const Plan& plan = this->plan(T, q.device());
   const Layout& layout = *plan.layout;
   const int64_t n = layout.tokens();
-  const bool two_d = config_.variant == Variant::grid2d;
 
   // (B, n, d) float32 (float64 for float64 input), padded, internal order.
   const auto compute = q.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-  auto prepare = [&](const torch::Tensor& x) {
-    auto y = x.to(compute).reshape({B, T, d});
-    if (T < n) y = torch::constant_pad_nd(y, {0, 0, 0, n - T});
-    if (two_d) y = y.index_select(1, plan.token_of_internal);
-    return y;
-  };
+  auto prepare = [&](const torch::Tensor& x) { return plan.to_internal(x.reshape({B, T, d}), compute); };
   const auto qf = prepare(q), kf = prepare(k), vf = prepare(v);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   const auto qs = qf * scale;
@@ -491,10 +497,7 @@ torch::Tensor FmaAttentionImpl::forward_ops(const torch::Tensor& q, const torch:
     band_v[l] = gather_band(vals, plan.levels[l].key_index, g.groups, g.slots);
   }
 
-  auto to_tokens = [&](const torch::Tensor& x) {  // (B, n, ...) internal -> token order, T rows
-    auto y = two_d ? x.index_select(1, plan.internal_of_token) : x;
-    return T < n ? y.narrow(1, 0, T) : y;
-  };
+  auto to_tokens = [&](const torch::Tensor& x) { return plan.to_tokens(x, T); };
 
   torch::Tensor y, M, Z;
   std::vector<torch::Tensor> coeff(nl);  // capture: (B, n, K) internal order, before 1/Z

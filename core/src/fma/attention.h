@@ -60,6 +60,12 @@ struct Plan {
   std::vector<uint16_t> kernel_tile_valid;
   torch::Tensor token_of_internal;  // 2D: (n) internal (Z) index -> token index
   torch::Tensor internal_of_token;  // 2D: (n) token index -> internal index
+
+  // Both forward paths' way in and out of the layout's order. to_internal: (B, T, d) in token
+  // order -> (B, n, d) of `dtype`, zero rows padded to the layout's n, reordered to Z order in
+  // 2D. to_tokens: (B, n, ...) internal -> token order, its first T rows.
+  torch::Tensor to_internal(const torch::Tensor& x, torch::ScalarType dtype) const;
+  torch::Tensor to_tokens(const torch::Tensor& x, int64_t T) const;
 };
 
 void build_kernel_levels(Plan& plan);

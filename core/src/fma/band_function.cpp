@@ -241,14 +241,7 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
   const int64_t b = q.size(0), h = q.size(1), T = q.size(2), d = q.size(3), B = b * h;
   const Plan& plan = this->plan(T, q.device());
   const Layout& layout = *plan.layout;
-  const int64_t n = layout.tokens();
-  const bool two_d = config_.variant == Variant::grid2d;
-  auto prepare = [&](const torch::Tensor& x) {
-    auto y = x.to(torch::kFloat).reshape({B, T, d});
-    if (T < n) y = torch::constant_pad_nd(y, {0, 0, 0, n - T});
-    if (two_d) y = y.index_select(1, plan.token_of_internal);
-    return y.contiguous();
-  };
+  auto prepare = [&](const torch::Tensor& x) { return plan.to_internal(x.reshape({B, T, d}), torch::kFloat).contiguous(); };
   const auto qf = prepare(q), kf = prepare(k), vf = prepare(v);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   BandTensors t;
@@ -262,10 +255,7 @@ torch::Tensor FmaAttentionImpl::forward_kernel(const torch::Tensor& q, const tor
     t.keys.push_back(key_levels[static_cast<size_t>(l)].contiguous());
     t.values.push_back(value_levels[static_cast<size_t>(l)].contiguous());
   }
-  auto to_tokens = [&](const torch::Tensor& x) {
-    auto y = two_d ? x.index_select(1, plan.internal_of_token) : x;
-    return T < n ? y.narrow(1, 0, T) : y;
-  };
+  auto to_tokens = [&](const torch::Tensor& x) { return plan.to_tokens(x, T); };
 
   // The band over the kernel's levels: every level, or the fine level alone with query
   // downsampling (then merged with the per-block coarse levels below).
