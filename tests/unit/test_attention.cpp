@@ -120,6 +120,27 @@ std::vector<AttentionConfig> agreement_cases() {
 
 double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
 
+// A gradient check's inputs: random q, k, v of (batch, heads, T, head_dim) that need gradients,
+// a random cotangent r of the same shape for (y * r).sum(), and what the gradient is taken of:
+// q, k, v, then the layer's parameters.
+struct GradientProblem {
+  torch::Tensor q, k, v, r;
+  std::vector<torch::Tensor> inputs;
+};
+
+GradientProblem gradient_problem(FmaAttention& attn, const AttentionConfig& c, int64_t batch, int64_t T,
+                                 torch::Dtype dtype = torch::kFloat) {
+  const auto options = torch::TensorOptions().dtype(dtype);
+  GradientProblem g;
+  g.q = torch::randn({batch, c.heads, T, c.head_dim}, options).requires_grad_();
+  g.k = torch::randn({batch, c.heads, T, c.head_dim}, options).requires_grad_();
+  g.v = torch::randn({batch, c.heads, T, c.head_dim}, options).requires_grad_();
+  g.r = torch::randn({batch, c.heads, T, c.head_dim}, options);
+  g.inputs = {g.q, g.k, g.v};
+  for (const auto& p : attn->parameters()) g.inputs.push_back(p);
+  return g;
+}
+
 const char* path_name(FmaPath path) { return path == FmaPath::kernel ? "kernel" : "ops"; }
 
 // Both implementations against the dense reference, whose summaries come from torch's own
@@ -130,14 +151,9 @@ TEST(Attention, BothPathsAgreeWithTheIndependentReferenceInOutputsAndGradients) 
   int index = 0;
   for (const auto& c : agreement_cases()) {
     auto attn = make_attention(c, 100 + index++);
-    const int64_t n = c.tokens();
-    auto q = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
-    auto k = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
-    auto v = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
-    auto r = torch::randn({2, c.heads, n, c.head_dim});
-    auto params = attn->parameters();
-    std::vector<torch::Tensor> inputs{q, k, v};
-    inputs.insert(inputs.end(), params.begin(), params.end());
+    const auto problem = gradient_problem(attn, c, 2, c.tokens());
+    const auto &q = problem.q, &k = problem.k, &v = problem.v, &r = problem.r;
+    const auto& inputs = problem.inputs;
     auto y_ref = fma_dense_reference(*attn, q, k, v);
     auto g_ref = torch::autograd::grad({(y_ref * r).sum()}, inputs);
     for (FmaPath path : {FmaPath::kernel, FmaPath::ops}) {
@@ -162,10 +178,8 @@ TEST(Attention, OddLengthCausalInputsAgreeWithTheReferenceOnBothPaths) {
            {cfg_1d(Variant::causal, 32, 1, 1, 4), 31}}) {
     auto attn = make_attention(c, 900 + index++);
     const int64_t n = c.tokens();
-    auto q = torch::randn({1, c.heads, T, c.head_dim}, torch::requires_grad());
-    auto k = torch::randn({1, c.heads, T, c.head_dim}, torch::requires_grad());
-    auto v = torch::randn({1, c.heads, T, c.head_dim}, torch::requires_grad());
-    auto r = torch::randn({1, c.heads, T, c.head_dim});
+    const auto problem = gradient_problem(attn, c, 1, T);
+    const auto &q = problem.q, &k = problem.k, &v = problem.v, &r = problem.r;
     auto pad = [&](const torch::Tensor& x) { return torch::constant_pad_nd(x, {0, 0, 0, n - T}); };
     auto y_ref = fma_dense_reference(*attn, pad(q), pad(k), pad(v)).narrow(2, 0, T);
     auto g_ref = torch::autograd::grad({(y_ref * r).sum()}, {q, k, v});
@@ -195,15 +209,9 @@ TEST(Attention, OpsPathGradientsInDoubleMatchFiniteDifferences) {
     auto attn = make_attention(c, 40 + index++);
     attn->to(torch::kDouble);
     attn->set_path(FmaPath::ops);
-    const int64_t n = c.tokens();
-    const auto dbl = torch::TensorOptions().dtype(torch::kDouble);
-    auto q = torch::randn({1, c.heads, n, c.head_dim}, dbl).requires_grad_();
-    auto k = torch::randn({1, c.heads, n, c.head_dim}, dbl).requires_grad_();
-    auto v = torch::randn({1, c.heads, n, c.head_dim}, dbl).requires_grad_();
-    auto r = torch::randn({1, c.heads, n, c.head_dim}, dbl);
-    auto params = attn->parameters();
-    std::vector<torch::Tensor> inputs{q, k, v};
-    inputs.insert(inputs.end(), params.begin(), params.end());
+    const auto problem = gradient_problem(attn, c, 1, c.tokens(), torch::kDouble);
+    const auto &q = problem.q, &k = problem.k, &v = problem.v, &r = problem.r;
+    const auto& inputs = problem.inputs;
     auto loss = [&] { return (attn->forward(q, k, v) * r).sum(); };
     auto y = attn->forward(q, k, v);
     ASSERT_EQ(y.scalar_type(), torch::kDouble);
@@ -540,14 +548,9 @@ TEST(Attention, CpuKernelAgreesWithOpsPathInOutputsGradientsAndCapture) {
     SCOPED_TRACE(describe(c));
     auto attn = make_attention(c, 300 + index++);
     ASSERT_TRUE(attn->kernel_applies(torch::zeros({1})));
-    const int64_t n = c.tokens();
-    auto q = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
-    auto k = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
-    auto v = torch::randn({2, c.heads, n, c.head_dim}, torch::requires_grad());
-    auto r = torch::randn({2, c.heads, n, c.head_dim});
-    auto params = attn->parameters();
-    std::vector<torch::Tensor> inputs{q, k, v};
-    inputs.insert(inputs.end(), params.begin(), params.end());
+    const auto problem = gradient_problem(attn, c, 2, c.tokens());
+    const auto &q = problem.q, &k = problem.k, &v = problem.v, &r = problem.r;
+    const auto& inputs = problem.inputs;
     attn->set_path(FmaPath::kernel);
     auto y_kernel = attn->forward(q, k, v);
     attn->set_path(FmaPath::ops);
